@@ -1,0 +1,111 @@
+"""The FastAPI application: ``create_app(settings)`` builds it, ``app`` serves it.
+
+Run it with ``uvicorn api.main:app``. Nothing here connects to the database at
+import time: the SQLAlchemy engine is created when the app starts (``lifespan``),
+kept on ``app.state.engine`` and disposed of at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+import gridgeo
+from gridgeo.errors import (
+    ConfigError,
+    CRSError,
+    FileFormatError,
+    GridGeoError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    ValidationError,
+)
+from gridgeo.settings import Settings
+
+__all__ = ["ERROR_STATUS", "app", "create_app"]
+
+#: HTTP status for each gridgeo error; the most specific class in the MRO wins.
+ERROR_STATUS: dict[type[GridGeoError], int] = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    ValidationError: 422,
+    CRSError: 422,
+    FileFormatError: 422,
+    StoreError: 503,
+    ConfigError: 500,
+    GridGeoError: 500,
+}
+
+
+def _status_for(exc: GridGeoError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500
+
+
+async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GridGeoError)
+    return JSONResponse(
+        status_code=_status_for(exc),
+        content={"error": type(exc).__name__, "detail": str(exc)},
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gridgeo API.
+
+    Parameters
+    ----------
+    settings
+        The configuration to use; by default it is read from the ``GRIDGEO_*``
+        environment variables when this function is called.
+
+    Returns
+    -------
+    FastAPI
+        The application. Its database engine exists only while the app runs
+        (inside ``lifespan``, e.g. ``with TestClient(app):`` or under uvicorn).
+    """
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = sqlalchemy.create_engine(settings.database_url, pool_pre_ping=True)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+            del app.state.engine
+
+    app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
+
+    @app.get("/health")
+    def health(request: Request) -> JSONResponse:
+        """Report whether the service and its database answer."""
+        engine: sqlalchemy.Engine = request.app.state.engine
+        body = {"database": engine.dialect.name, "version": gridgeo.__version__}
+        try:
+            with engine.connect() as connection:
+                connection.execute(sqlalchemy.text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            return JSONResponse(
+                status_code=503,
+                content={"status": "unavailable", **body, "reason": reason},
+            )
+        return JSONResponse(content={"status": "ok", **body})
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,454 @@
+"""The interface both stores share, and everything they do the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from gridgeo.errors import Issue, StoreError, ValidationError
+from gridgeo.layers import LAYER_ORDER, LAYERS, Field, LayerSpec, get_layer
+from gridgeo.schema import SRID
+
+__all__ = ["ROW_COLUMN", "Progress", "Store", "WriteResult"]
+
+#: Optional column of a frame handed to ``write_layers``: the row number in the
+#: source file, used to name rows in error messages.
+ROW_COLUMN = "_row"
+
+#: ``progress(description, done, total)``
+Progress = Callable[[str, int, int], None]
+
+_BATCH = 50_000
+
+
+@dataclass
+class WriteResult:
+    """What a write did to one layer."""
+
+    layer: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("gridgeo") / "migrations"))
+    return cfg
+
+
+class Store:
+    """A gridgeo store: the embedded SQLite file or a PostGIS database.
+
+    Both expose the same methods and return the same frames; create one with
+    :func:`gridgeo.store.open_store`.
+
+    Parameters
+    ----------
+    engine
+        A SQLAlchemy engine for the database.
+    """
+
+    dialect: str = ""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- lifecycle ------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    @property
+    def url(self) -> str:
+        """The store's URL, password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # -- schema -----------------------------------------------------------------
+    def revision(self) -> str | None:
+        """The migration revision the database is at (None for an empty database)."""
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head() -> str:
+        """The newest migration revision this gridgeo knows."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        assert head is not None
+        return head
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run the migrations up to ``revision`` in one transaction."""
+        self._migrate(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Undo migrations down to ``revision`` (``"base"``: drop every table)."""
+        self._migrate(command.downgrade, revision)
+
+    def _migrate(self, step: Callable[[Config, str], None], revision: str) -> None:
+        cfg = _alembic_config()
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate {self.url}: {exc.__cause__ or exc}") from exc
+
+    def ensure_schema(self) -> None:
+        """Create the tables in an empty database; refuse one at an unknown revision.
+
+        An embedded store at an older revision is upgraded in place; a PostGIS
+        database is shared, so there the upgrade is left to ``gridgeo db upgrade``.
+        """
+        try:
+            current = self.revision()
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open {self.url}: {exc.orig}") from exc
+        head = self.head()
+        if current == head:
+            return
+        if current is None or self.dialect == "sqlite":
+            self.upgrade()
+            return
+        raise StoreError(
+            f"{self.url} is at schema revision {current}, this gridgeo needs {head}; "
+            "run `gridgeo db upgrade` (back the database up first)"
+        )
+
+    # -- reading ----------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each layer."""
+        with self.engine.connect() as conn:
+            return {
+                name: int(
+                    conn.execute(sa.text(f'SELECT count(*) FROM "{spec.table}"')).scalar_one()
+                )
+                for name, spec in LAYERS.items()
+            }
+
+    def read_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        include_personal: bool = False,
+        columns: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Read a layer into a (Geo)DataFrame in EPSG:4326.
+
+        Parameters
+        ----------
+        layer
+            One of :data:`gridgeo.layers.LAYER_ORDER`.
+        bbox
+            ``(minx, miny, maxx, maxy)`` in longitude/latitude: only features whose
+            geometry intersects it.
+        include_personal
+            Include personal data columns (household names and phone numbers).
+            Leave it False for anything that ends up in a map, a tile or an export.
+        columns
+            Only these attribute columns (``code`` and the geometry always come).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame or pandas.DataFrame
+            Columns as in :data:`gridgeo.layers.LAYERS`, references as codes.
+        """
+        spec = get_layer(layer)
+        fields = self._select_fields(spec, include_personal, columns)
+        if bbox is not None and spec.geometry is None:
+            raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
+        sql, params = self._select_sql(spec, fields, bbox)
+        data = self._fetch_columns(sql, params, len(fields) + (1 if spec.geometry else 0))
+        return _to_frame(spec, fields, data)
+
+    @staticmethod
+    def _select_fields(
+        spec: LayerSpec, include_personal: bool, columns: Iterable[str] | None
+    ) -> list[Field]:
+        wanted = None if columns is None else set(columns) | {"code"}
+        if wanted is not None:
+            unknown = wanted - set(spec.field_names)
+            if unknown:
+                raise ValidationError(
+                    f"layer {spec.name!r} has no column(s) {sorted(unknown)}; "
+                    f"its columns are {spec.field_names}"
+                )
+        return [
+            f
+            for f in spec.fields
+            if (include_personal or not f.personal) and (wanted is None or f.name in wanted)
+        ]
+
+    def _geom_select(self, column: str) -> str:
+        raise NotImplementedError
+
+    def _bbox_clause(self, column: str) -> str:
+        raise NotImplementedError
+
+    def _select_sql(
+        self, spec: LayerSpec, fields: list[Field], bbox: tuple[float, float, float, float] | None
+    ) -> tuple[str, dict[str, Any]]:
+        cols, joins = [], []
+        for i, f in enumerate(fields):
+            if f.ref:
+                alias = f"r{i}"
+                joins.append(
+                    f'LEFT JOIN "{LAYERS[f.ref].table}" {alias} ON {alias}.id = t."{f.db_column}"'
+                )
+                cols.append(f"{alias}.code")
+            else:
+                cols.append(f't."{f.db_column}"')
+        if spec.geometry:
+            cols.append(self._geom_select('t."geom"'))
+        sql = f'SELECT {", ".join(cols)} FROM "{spec.table}" t {" ".join(joins)}'
+        params: dict[str, Any] = {}
+        if bbox is not None:
+            sql += " WHERE " + self._bbox_clause('t."geom"')
+            params = dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True))
+        return sql + " ORDER BY t.id", params
+
+    def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
+        raise NotImplementedError
+
+    def codes(self, layer: str, conn: sa.Connection | None = None) -> pd.Series:
+        """Map of code → database id for a layer (a Series indexed by code)."""
+        spec = get_layer(layer)
+        sql = f'SELECT code, id FROM "{spec.table}"'
+        if conn is None:
+            with self.engine.connect() as c:
+                rows = c.execute(sa.text(sql)).all()
+        else:
+            rows = conn.execute(sa.text(sql)).all()
+        if not rows:
+            return pd.Series([], index=pd.Index([], dtype=object), dtype="int64", name="id")
+        code, ids = zip(*rows, strict=True)
+        return pd.Series(ids, index=pd.Index(code, dtype=object), dtype="int64", name="id")
+
+    # -- writing ----------------------------------------------------------------
+    def write_layer(self, layer: str, frame: pd.DataFrame, **kwargs: Any) -> WriteResult:
+        """Insert or update the rows of one layer; see :meth:`write_layers`."""
+        return self.write_layers({layer: frame}, **kwargs)[layer]
+
+    def write_layers(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, WriteResult]:
+        """Insert or update several layers in one transaction.
+
+        Rows are matched on ``code``: a row whose code exists replaces the stored
+        row, so writing the same data twice leaves the store as it was. Layers are
+        written in dependency order, so a frame may refer to codes written in the
+        same call. Either every layer is written or, on any error, none is.
+
+        Parameters
+        ----------
+        frames
+            Layer name → frame with the layer's columns (references as codes,
+            geometries in EPSG:4326, dates as datetime64, times timezone-aware).
+        source
+            File name used in error messages.
+        progress
+            Called as ``progress(description, rows_done, rows_total)``.
+
+        Raises
+        ------
+        ValidationError
+            A reference names a code that is neither stored nor being written,
+            or the database refuses a row (constraint violated).
+        """
+        order = [name for name in LAYER_ORDER if name in frames]
+        for name in frames:
+            get_layer(name)
+        results: dict[str, WriteResult] = {}
+        try:
+            with self.engine.begin() as conn:
+                for name in order:
+                    spec = LAYERS[name]
+                    frame = frames[name]
+                    rows = _row_numbers(frame)
+                    table = self._db_frame(conn, spec, frame, rows, source)
+                    results[name] = self._upsert(conn, spec, table, rows, progress)
+        except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise ValidationError(
+                Issue(
+                    f"the database refused the data: {reason}",
+                    file=source,
+                    hint="nothing was written; fix the input and import again",
+                )
+            ) from exc
+        return results
+
+    def _db_frame(
+        self,
+        conn: sa.Connection,
+        spec: LayerSpec,
+        frame: pd.DataFrame,
+        rows: np.ndarray,
+        source: str | None,
+    ) -> pd.DataFrame:
+        """Turn a layer frame into database columns: codes → ids, geometry → WKB."""
+        out: dict[str, Any] = {}
+        issues: list[Issue] = []
+        if "code" not in frame.columns:
+            raise ValidationError(Issue("column 'code' is missing", file=source, layer=spec.name))
+        codes = frame["code"].reset_index(drop=True)
+        for pos in np.flatnonzero(codes.isna().to_numpy())[:100]:
+            issues.append(
+                Issue("empty code", file=source, layer=spec.name, row=int(rows[pos]), column="code")
+            )
+        dup = codes.duplicated(keep=False) & codes.notna()
+        for code, group in codes[dup].groupby(codes[dup], sort=False):
+            where = ", ".join(str(int(rows[p])) for p in group.index[:10])
+            issues.append(
+                Issue(
+                    f"code {code!r} appears in rows {where}",
+                    file=source,
+                    layer=spec.name,
+                    column="code",
+                    hint="codes must be unique; keep one row per code",
+                )
+            )
+        if issues:
+            raise ValidationError(issues, summary=f"{spec.name}: codes must be present and unique:")
+        for f in spec.fields:
+            if f.name not in frame.columns:
+                if f.required:
+                    raise ValidationError(
+                        Issue(
+                            f"required column {f.name!r} is missing", file=source, layer=spec.name
+                        )
+                    )
+                continue
+            values = frame[f.name]
+            if f.ref:
+                ids, bad = _resolve(values, self.codes(f.ref, conn))
+                for pos in bad[:1000]:
+                    issues.append(
+                        Issue(
+                            f"unknown {_singular(f.ref)} {values.iloc[pos]!r}",
+                            file=source,
+                            layer=spec.name,
+                            row=int(rows[pos]),
+                            column=f.name,
+                            key=str(frame["code"].iloc[pos]),
+                            hint=f"import the {f.ref} first, or correct the code",
+                        )
+                    )
+                if len(bad) > 1000:
+                    issues.append(Issue(f"... {len(bad) - 1000} more unknown {f.ref}"))
+                out[f.db_column] = ids
+            else:
+                out[f.db_column] = self._db_values(f, values)
+        if issues:
+            raise ValidationError(
+                issues, summary=f"{len(issues)} reference(s) in {spec.name} point to nothing:"
+            )
+        if spec.geometry and "geometry" in frame.columns:
+            geoms = np.asarray(
+                frame.geometry.values if hasattr(frame, "geometry") else frame["geometry"]
+            )
+            out["geom"] = self._db_geometry(np.asarray(geoms, dtype=object))
+        return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+    def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
+        return values.reset_index(drop=True)
+
+    def _db_geometry(self, geoms: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _upsert(
+        self,
+        conn: sa.Connection,
+        spec: LayerSpec,
+        table: pd.DataFrame,
+        rows: np.ndarray,
+        progress: Progress | None,
+    ) -> WriteResult:
+        raise NotImplementedError
+
+
+# -- helpers shared by both stores --------------------------------------------------
+
+
+def _singular(layer: str) -> str:
+    return {"communities": "community", "households": "household"}.get(layer, layer[:-1])
+
+
+def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
+    if ROW_COLUMN in frame.columns:
+        return frame[ROW_COLUMN].to_numpy()
+    return np.arange(1, len(frame) + 1)
+
+
+def _resolve(values: pd.Series, codes: pd.Series) -> tuple[pd.Series, list[int]]:
+    """Map reference codes to ids; return the ids and positions of unknown codes."""
+    vals = values.reset_index(drop=True)
+    present = vals.notna().to_numpy()
+    ids = pd.Series(
+        codes.reindex(vals.astype(object).where(present, None)).to_numpy(), dtype="Int64"
+    )
+    missing = present & ids.isna().to_numpy()
+    return ids, np.flatnonzero(missing).tolist()
+
+
+def _to_frame(spec: LayerSpec, fields: list[Field], data: list[list[Any]]) -> pd.DataFrame:
+    """Build the layer frame, with the same dtypes whichever store read it."""
+    cols: dict[str, Any] = {}
+    for f, values in zip(fields, data, strict=False):
+        cols[f.name] = _typed(f, values)
+    frame = pd.DataFrame(cols, columns=[f.name for f in fields])
+    if spec.geometry:
+        geoms = shapely.from_wkb(np.asarray(data[len(fields)], dtype=object)) if data else []
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=SRID), crs=SRID)
+    return frame
+
+
+def _typed(field: Field, values: list[Any]) -> pd.Series:
+    if field.kind == "int":
+        return pd.Series(values, dtype="Int64")
+    if field.kind == "date":
+        return pd.Series(
+            pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601"),
+            dtype="datetime64[ns]",
+        )
+    if field.kind == "datetime":
+        ser = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
+        return ser.astype("datetime64[ns, UTC]")
+    return pd.Series(values, dtype=object)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,96 @@
+"""The embedded store: one SQLite file, geometries as WKB, no extension needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+
+from gridgeo.layers import Field, LayerSpec
+from gridgeo.store.base import _BATCH, Progress, Store, WriteResult
+
+__all__ = ["SQLiteStore"]
+
+
+class SQLiteStore(Store):
+    """A store in a single SQLite file (the default; no server, no SpatiaLite).
+
+    Geometries are WKB blobs; spatial filtering and analysis happen in shapely on
+    the frames read from it.
+    """
+
+    dialect = "sqlite"
+
+    def _geom_select(self, column: str) -> str:
+        return column
+
+    def read_layer(self, layer: str, *, bbox=None, **kwargs: Any) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        frame = super().read_layer(layer, **kwargs)
+        if bbox is None:
+            return frame
+        if "geometry" not in frame:
+            return super().read_layer(layer, bbox=bbox, **kwargs)  # raises the error
+        hit = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
+        return frame.loc[hit].reset_index(drop=True)
+
+    def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql).all()
+        if not rows:
+            return [[] for _ in range(ncols)]
+        return [list(col) for col in zip(*rows, strict=True)]
+
+    def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
+        values = values.reset_index(drop=True)
+        if field.kind == "int":
+            return pd.Series(pd.array(values, dtype="Int64"))
+        if field.kind == "date":
+            return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        if field.kind == "datetime":
+            ser = pd.to_datetime(values, utc=True).dt.tz_localize(None)
+            return ser.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return values
+
+    def _db_geometry(self, geoms: np.ndarray) -> Any:
+        return shapely.to_wkb(geoms)
+
+    def _upsert(
+        self,
+        conn: sa.Connection,
+        spec: LayerSpec,
+        table: pd.DataFrame,
+        rows: np.ndarray,
+        progress: Progress | None,
+    ) -> WriteResult:
+        cols = list(table.columns)
+        names = ", ".join(f'"{c}"' for c in cols)
+        others = [c for c in cols if c != "code"]
+        if others:
+            update = ", ".join(f'"{c}" = excluded."{c}"' for c in others)
+            changed = " OR ".join(f't."{c}" IS NOT excluded."{c}"' for c in others)
+            conflict = f"DO UPDATE SET {update} WHERE {changed}"
+        else:
+            conflict = "DO NOTHING"
+        sql = (
+            f'INSERT INTO "{spec.table}" AS t ({names}) VALUES ({", ".join("?" * len(cols))}) '
+            f"ON CONFLICT (code) {conflict}"
+        )
+        raw = conn.connection.driver_connection
+        count = f'SELECT count(*) FROM "{spec.table}"'
+        before = raw.execute(count).fetchone()[0]  # type: ignore[union-attr]
+        changes = raw.total_changes  # type: ignore[union-attr]
+        n = len(table)
+        for start in range(0, n, _BATCH):
+            chunk = table.iloc[start : start + _BATCH]
+            records = chunk.astype(object).where(chunk.notna(), None)
+            raw.executemany(sql, records.itertuples(index=False, name=None))  # type: ignore[union-attr]
+            if progress:
+                progress(f"writing {spec.name}", min(start + _BATCH, n), n)
+        after = raw.execute(count).fetchone()[0]  # type: ignore[union-attr]
+        written = raw.total_changes - changes  # type: ignore[union-attr]
+        inserted = after - before
+        updated = written - inserted
+        return WriteResult(spec.name, inserted, updated, n - written)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Install what gridgeo needs to run and test, idempotently:
+#   - .venv (python3 -m venv; installs Debian's python3-venv when the venv module is missing)
+#   - the package, editable, with the test extras (pip re-runs only when pyproject.toml changed)
+#   - Debian's docker-compose (the tests validate docker-compose.yml with `docker-compose config`)
+# Env: PYTHON (python3).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+STAMP="$VENV/.gridgeo-pyproject.sha256"
+
+log() { echo "setup.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Run a command with its output hidden unless it fails.
+quiet() {
+    local out
+    out="$(mktemp)"
+    if ! "$@" >"$out" 2>&1; then
+        cat "$out" >&2
+        rm -f "$out"
+        die "command failed: $*"
+    fi
+    rm -f "$out"
+}
+
+apt_updated=0
+apt_install() {
+    command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
+    [ "$(id -u)" -eq 0 ] || die "need root to install $* (re-run as root or install them by hand)"
+    if [ "$apt_updated" -eq 0 ]; then
+        log "apt-get update"
+        quiet env DEBIAN_FRONTEND=noninteractive apt-get update
+        apt_updated=1
+    fi
+    log "apt-get install $*"
+    quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+command -v "$PYTHON" >/dev/null || apt_install python3 python3-venv
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
+
+# 1. The virtual environment.
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+    if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+        # Debian's own python3 ships venv/ensurepip separately.
+        pyver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+        apt_install python3-venv "python$pyver-venv"
+    fi
+    log "creating $VENV with $("$PYTHON" --version 2>&1)"
+    rm -rf "$VENV"
+    quiet "$PYTHON" -m venv "$VENV"
+fi
+
+# 2. The package, re-installed only when pyproject.toml changed since the last install.
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+    log "pip install -e '.[test]' (pyproject.toml changed or first install)"
+    rm -f "$STAMP"
+    quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e '.[test]'
+    echo "$want" >"$STAMP"
+fi
+
+# 3. docker-compose, to validate docker-compose.yml (no Docker engine needed for `config`).
+if ! command -v docker-compose >/dev/null; then
+    apt_install docker-compose
+fi
