@@ -27,6 +27,7 @@ from gridgeo.errors import (
     ValidationError,
 )
 from gridgeo.settings import Settings
+from gridgeo.store import make_engine
 
 __all__ = ["ERROR_STATUS", "app", "create_app"]
 
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = sqlalchemy.create_engine(settings.database_url, pool_pre_ping=True)
+        engine = make_engine(settings.database_url)
         app.state.engine = engine
         try:
             yield

@@ -34,7 +34,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."),
+    typer.Option(
+        "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
+    ),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +49,9 @@ def _fails_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
-            err.print(f"[bold red]error:[/] {exc.summary or 'the input was refused:'}", highlight=False)
+            err.print(
+                f"[bold red]error:[/] {exc.summary or 'the input was refused:'}", highlight=False
+            )
             for line in str(exc).splitlines()[1 if exc.summary else 0 :]:
                 err.print(f"  {line}", highlight=False, markup=False)
             raise typer.Exit(1) from None
@@ -97,7 +101,9 @@ def _parse_map(values: list[str]) -> dict[str, str]:
     mapping = {}
     for item in values:
         if "=" not in item:
-            raise typer.BadParameter(f"{item!r}: write it as FILE_COLUMN=LAYER_COLUMN", param_hint="--map")
+            raise typer.BadParameter(
+                f"{item!r}: write it as FILE_COLUMN=LAYER_COLUMN", param_hint="--map"
+            )
         src, dst = item.split("=", 1)
         mapping[src.strip()] = dst.strip()
     return mapping
@@ -116,30 +122,41 @@ def _results_table(results: dict[str, Any], title: str) -> Table:
 @_fails_cleanly
 def import_(
     layer: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}.")],
-    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, OSM PBF, CSV or XLSX.")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, OSM PBF, CSV or XLSX.")
+    ],
     source_layer: Annotated[
         str | None, typer.Option("--layer", help="Layer (or XLSX sheet) of the file to read.")
     ] = None,
     id_column: Annotated[
         str | None,
-        typer.Option("--id-column", help="Column with the codes; several, comma-separated: first non-empty."),
+        typer.Option(
+            "--id-column", help="Column with the codes; several, comma-separated: first non-empty."
+        ),
     ] = None,
     generate_ids: Annotated[
-        str | None, typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2...")
+        str | None,
+        typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2..."),
     ] = None,
     crs: Annotated[
-        str | None, typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547.")
+        str | None,
+        typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547."),
     ] = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")
+    ] = False,
     where: Annotated[
-        str | None, typer.Option("--where", help="Attribute filter (OGR SQL), e.g. \"admin_level='8'\".")
+        str | None,
+        typer.Option("--where", help="Attribute filter (OGR SQL), e.g. \"admin_level='8'\"."),
     ] = None,
     mapping: Annotated[
         list[str] | None, typer.Option("--map", help="FILE_COLUMN=LAYER_COLUMN (repeatable).")
     ] = None,
     x: Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV/XLSX.")] = None,
     y: Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV/XLSX.")] = None,
-    wkt: Annotated[str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")] = None,
+    wkt: Annotated[
+        str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import one layer from a file, all or nothing; re-importing updates, never duplicates."""
@@ -151,7 +168,9 @@ def import_(
     started = time.perf_counter()
     with _progress() as progress:
         progress(f"reading {file.name}", 0, 1)
-        read = read_file(file, layer=source_layer, target=layer, crs=crs, where=where, x=x, y=y, wkt=wkt)
+        read = read_file(
+            file, layer=source_layer, target=layer, crs=crs, where=where, x=x, y=y, wkt=wkt
+        )
         progress(f"reading {file.name}", 1, 1)
         prepared = prepare_layer(
             read.frame,
@@ -165,13 +184,18 @@ def import_(
         )
         store = _open(db)
         try:
-            result = store.write_layers({layer: prepared.frame}, source=read.name, progress=progress)[layer]
+            result = store.write_layers(
+                {layer: prepared.frame}, source=read.name, progress=progress
+            )[layer]
         finally:
             store.close()
     for note in read.notes + prepared.notes:
         err.print(f"note: {note}", highlight=False)
     if prepared.ignored_columns:
-        err.print(f"note: columns not used: {', '.join(map(str, prepared.ignored_columns))}", highlight=False)
+        err.print(
+            f"note: columns not used: {', '.join(map(str, prepared.ignored_columns))}",
+            highlight=False,
+        )
     out.print(
         f"{layer}: {prepared.rows_read:,} rows read from {read.name}"
         + (f" (layer {read.layer})" if read.layer else "")
@@ -185,7 +209,9 @@ def import_(
 @app.command()
 @_fails_cleanly
 def load(
-    file: Annotated[Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")],
+    file: Annotated[
+        Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
+    ],
     db: DbOption = None,
 ) -> None:
     """Load every layer of a GeoPackage (such as shapes/sample_district.gpkg) in one transaction."""
@@ -263,8 +289,12 @@ def info(db: DbOption = None) -> None:
 @app.command()
 @_fails_cleanly
 def synth(
-    scale: Annotated[str, typer.Option(help="tiny, sample or city (10,000 grids, 1,000,000 buildings).")] = "sample",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same district.")] = 0,
+    scale: Annotated[
+        str, typer.Option(help="tiny, sample or city (10,000 grids, 1,000,000 buildings).")
+    ] = "sample",
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same district.")
+    ] = 0,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write a GeoPackage.")] = None,
     db: Annotated[str | None, typer.Option("--db", help="Also load it into this store.")] = None,
 ) -> None:
@@ -282,7 +312,9 @@ def synth(
         if db is not None:
             store = _open(db)
             try:
-                results = store.write_layers(district.layers, source=f"synth {scale}", progress=progress)
+                results = store.write_layers(
+                    district.layers, source=f"synth {scale}", progress=progress
+                )
             finally:
                 store.close()
     sizes = ", ".join(f"{len(f):,} {name}" for name, f in district.layers.items())
@@ -304,7 +336,9 @@ def db_upgrade(db: DbOption = None) -> None:
     try:
         before = store.revision()
         store.upgrade()
-        out.print(f"{store.url}: schema {before or '(empty)'} → {store.revision()}", highlight=False)
+        out.print(
+            f"{store.url}: schema {before or '(empty)'} → {store.revision()}", highlight=False
+        )
     finally:
         store.close()
 
@@ -317,7 +351,10 @@ def db_current(db: DbOption = None) -> None:
 
     store = open_store(db, create=False)
     try:
-        out.print(f"{store.url}: schema {store.revision() or '(empty)'}, head {store.head()}", highlight=False)
+        out.print(
+            f"{store.url}: schema {store.revision() or '(empty)'}, head {store.head()}",
+            highlight=False,
+        )
     finally:
         store.close()
 

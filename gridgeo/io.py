@@ -1,5 +1,4 @@
-"""Reading and writing the files planners hand over: GeoPackage, Shapefile, GeoJSON,
-OSM PBF, CSV and XLSX.
+"""Read and write the files planners hand over (GeoPackage, Shapefile, GeoJSON, OSM, CSV, XLSX).
 
 A file is recognised by its content, not only its name: a ``.gpkg`` that is really a
 ZIP, or a ``.geojson`` that is not JSON, is refused with a message that says so.
@@ -126,7 +125,9 @@ def detect_format(path: Path) -> str:
                 hint="open it in Excel or LibreOffice and save it as .xlsx",
             )
         )
-    if sniffed == "binary" or (claimed and claimed != sniffed and not _compatible(claimed, sniffed)):
+    if sniffed == "binary" or (
+        claimed and claimed != sniffed and not _compatible(claimed, sniffed)
+    ):
         what = FORMATS.get(claimed or "", suffix or "this kind of file")
         looks = FORMATS.get(sniffed, "an unknown binary format")
         raise FileFormatError(
@@ -240,7 +241,9 @@ def _unreadable(path: Path, fmt: str, exc: Exception) -> FileFormatError:
             message = "the file is not UTF-8 text"
             hint = "GeoJSON must be UTF-8 (RFC 7946); save it again as UTF-8"
         else:
-            hint = "the JSON is well-formed but not GeoJSON: it needs a FeatureCollection (RFC 7946)"
+            hint = (
+                "the JSON is well-formed but not GeoJSON: it needs a FeatureCollection (RFC 7946)"
+            )
     return FileFormatError(
         Issue(f"cannot read it as {FORMATS.get(fmt, fmt)}: {message}", file=path.name, hint=hint)
     )
@@ -331,9 +334,7 @@ def _read_vector(
     if fmt == "zip":
         read_path = f"/vsizip/{path}"
     with (
-        _shapefile_with_index(path, notes)
-        if fmt == "shp"
-        else _nullcontext(read_path) as readable
+        _shapefile_with_index(path, notes) if fmt == "shp" else _nullcontext(read_path) as readable
     ):
         chosen = _choose_layer(Path(readable) if fmt != "zip" else readable, layer, target, fmt)  # type: ignore[arg-type]
         try:
@@ -364,13 +365,19 @@ def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
             book = pd.ExcelFile(path, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many kinds for damaged files
             raise FileFormatError(
-                Issue(f"cannot open the workbook: {exc}", file=path.name, hint="save it again from Excel")
+                Issue(
+                    f"cannot open the workbook: {exc}",
+                    file=path.name,
+                    hint="save it again from Excel",
+                )
             ) from exc
         with book:
             if sheet is None:
                 sheet = book.sheet_names[0]
             elif sheet not in book.sheet_names:
-                raise NotFound(f"{path.name} has no sheet {sheet!r}; its sheets are {book.sheet_names}")
+                raise NotFound(
+                    f"{path.name} has no sheet {sheet!r}; its sheets are {book.sheet_names}"
+                )
             frame = pd.read_excel(book, sheet_name=sheet, dtype=object)
         frame = frame.dropna(how="all")
         return _clean_columns(frame)
@@ -378,15 +385,24 @@ def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding,
-                sep=None, engine="python",
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding=encoding,
+                sep=None,
+                engine="python",
             )
             return _clean_columns(frame)
         except UnicodeDecodeError as exc:
             last = exc
         except (pd.errors.ParserError, csv_error()) as exc:
             raise FileFormatError(
-                Issue(f"cannot parse it as CSV: {exc}", file=path.name, hint="check quoting and separators")
+                Issue(
+                    f"cannot parse it as CSV: {exc}",
+                    file=path.name,
+                    hint="check quoting and separators",
+                )
             ) from exc
     raise FileFormatError(
         Issue(f"unknown text encoding ({last})", file=path.name, hint="save it as UTF-8 CSV")
@@ -441,8 +457,14 @@ def _table_geometry(
         bad = np.flatnonzero(present)[pd.isna(parsed)]
         for pos in bad[:50]:
             issues.append(
-                Issue("not a WKT geometry", file=path.name, row=int(rows[pos]), column=wkt_col,
-                      value=text.iloc[pos], hint="write it as e.g. POLYGON((x y, ...))")
+                Issue(
+                    "not a WKT geometry",
+                    file=path.name,
+                    row=int(rows[pos]),
+                    column=wkt_col,
+                    value=text.iloc[pos],
+                    hint="write it as e.g. POLYGON((x y, ...))",
+                )
             )
         frame = frame.drop(columns=[wkt_col])
     elif x_col and y_col:
@@ -452,8 +474,14 @@ def _table_geometry(
             bad = np.flatnonzero((raw.notna() & num.isna()).to_numpy())
             for pos in bad[:50]:
                 issues.append(
-                    Issue("not a number", file=path.name, row=int(rows[pos]), column=col,
-                          value=raw.iloc[pos], hint="coordinates must be decimal numbers")
+                    Issue(
+                        "not a number",
+                        file=path.name,
+                        row=int(rows[pos]),
+                        column=col,
+                        value=raw.iloc[pos],
+                        hint="coordinates must be decimal numbers",
+                    )
                 )
         ok = (xs.notna() & ys.notna()).to_numpy()
         geoms = np.full(len(frame), None, dtype=object)
@@ -557,8 +585,11 @@ def write_file(frame: pd.DataFrame, path: str | Path, *, layer: str | None = Non
     driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
     if ext not in driver:
         raise FileFormatError(
-            Issue(f"cannot write {ext or 'files without extension'}", file=path.name,
-                  hint="use .gpkg, .geojson, .shp, .csv or .xlsx")
+            Issue(
+                f"cannot write {ext or 'files without extension'}",
+                file=path.name,
+                hint="use .gpkg, .geojson, .shp, .csv or .xlsx",
+            )
         )
     kwargs = {"layer": layer} if ext == ".gpkg" and layer else {}
     pyogrio.write_dataframe(frame, path, driver=driver[ext], **kwargs)

@@ -78,8 +78,15 @@ class _Issues:
         self.items: list[Issue] = []
         self.source, self.layer, self.rows, self.codes = source, layer, rows, codes
 
-    def add(self, message: str, *, pos: int | None = None, column: str | None = None,
-            value: object = None, hint: str | None = None) -> None:
+    def add(
+        self,
+        message: str,
+        *,
+        pos: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        hint: str | None = None,
+    ) -> None:
         key = None
         if pos is not None and self.codes is not None:
             code = self.codes.iloc[pos]
@@ -97,15 +104,31 @@ class _Issues:
             )
         )
 
-    def each(self, positions: np.ndarray, message: str, *, column: str | None,
-             values: pd.Series | None = None, hint: str | None = None) -> None:
+    def each(
+        self,
+        positions: np.ndarray,
+        message: str,
+        *,
+        column: str | None,
+        values: pd.Series | None = None,
+        hint: str | None = None,
+    ) -> None:
         for pos in positions[:_MAX_ISSUES_PER_CHECK]:
-            self.add(message, pos=int(pos), column=column,
-                     value=None if values is None else values.iloc[pos], hint=hint)
+            self.add(
+                message,
+                pos=int(pos),
+                column=column,
+                value=None if values is None else values.iloc[pos],
+                hint=hint,
+            )
         if len(positions) > _MAX_ISSUES_PER_CHECK:
             self.items.append(
-                Issue(f"... {len(positions) - _MAX_ISSUES_PER_CHECK} more rows: {message}",
-                      file=self.source, layer=self.layer, column=column)
+                Issue(
+                    f"... {len(positions) - _MAX_ISSUES_PER_CHECK} more rows: {message}",
+                    file=self.source,
+                    layer=self.layer,
+                    column=column,
+                )
             )
 
 
@@ -124,7 +147,9 @@ def _map_columns(
                 f"its columns are {spec.field_names}"
             )
         if src not in columns:
-            raise ValidationError(f"--map {src}={dst}: the file has no column {src!r}; its columns are {list(columns)}")
+            raise ValidationError(
+                f"--map {src}={dst}: the file has no column {src!r}; its columns are {list(columns)}"
+            )
         result[src] = dst
     if len(id_columns) == 1:
         if id_columns[0] not in columns:
@@ -211,8 +236,10 @@ def prepare_layer(
     missing_ids = [c for c in id_columns if c not in columns]
     if missing_ids:
         raise ValidationError(
-            Issue(f"--id-column names no column of the file: {missing_ids}; its columns are {columns}",
-                  file=source)
+            Issue(
+                f"--id-column names no column of the file: {missing_ids}; its columns are {columns}",
+                file=source,
+            )
         )
     if generate_ids and id_columns:
         raise ValidationError("give either --id-column or --generate-ids, not both")
@@ -235,8 +262,7 @@ def prepare_layer(
     elif "code" not in out:
         raise ValidationError(
             Issue(
-                "no code column found (looked for code, id, 编号 and "
-                f"{spec.name[:-1]}_id)",
+                f"no code column found (looked for code, id, 编号 and {spec.name[:-1]}_id)",
                 file=source,
                 layer=spec.name,
                 hint=f"name it with --id-column COL (its columns are {columns}), "
@@ -271,14 +297,21 @@ def prepare_layer(
     if spec.name == "problems":
         _check_problem_lifecycle(out, issues)
 
-    prepared = Prepared(out, spec.name, n, ignored_columns=unused,
-                        mapped_columns={k: v for k, v in colmap.items() if k != v})
+    prepared = Prepared(
+        out,
+        spec.name,
+        n,
+        ignored_columns=unused,
+        mapped_columns={k: v for k, v in colmap.items() if k != v},
+    )
     result: pd.DataFrame = out[spec.field_names]
     if spec.geometry:
         geoms, repaired = _check_geometry(frame, spec, issues, repair)
         prepared.repaired = repaired
         if repaired:
-            prepared.notes.append(f"repaired {repaired} invalid geometr{'y' if repaired == 1 else 'ies'} with make_valid")
+            prepared.notes.append(
+                f"repaired {repaired} invalid geometr{'y' if repaired == 1 else 'ies'} with make_valid"
+            )
         result = gpd.GeoDataFrame(result, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
     elif isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any():
         prepared.notes.append(f"layer {spec.name} has no geometry: the file's geometry is ignored")
@@ -294,6 +327,7 @@ def prepare_layer(
 
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as trimmed strings; empty → None. Whole floats lose their '.0'."""
+
     def conv(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
             return None
@@ -319,35 +353,49 @@ def _convert(values: pd.Series, f: Field, issues: _Issues, tz: ZoneInfo) -> pd.S
     text = _as_text(values)
     present = text.notna().to_numpy()
     if f.required:
-        issues.each(np.flatnonzero(~present), "empty value in a required column", column=f.name,
-                    hint="fill it in")
+        issues.each(
+            np.flatnonzero(~present),
+            "empty value in a required column",
+            column=f.name,
+            hint="fill it in",
+        )
     if f.kind == "int":
         num = pd.to_numeric(text, errors="coerce")
         bad = present & (num.isna() | (num % 1 != 0)).to_numpy()
         issues.each(np.flatnonzero(bad), "not a whole number", column=f.name, values=text)
         neg = present & ~bad & (num < 0).to_numpy()
         issues.each(np.flatnonzero(neg), "must not be negative", column=f.name, values=text)
-        return pd.Series(pd.array(num.where(~pd.Series(bad)), dtype="Float64").round().astype("Int64"))
+        return pd.Series(
+            pd.array(num.where(~pd.Series(bad)), dtype="Float64").round().astype("Int64")
+        )
     if f.kind in ("date", "datetime"):
         return _parse_times(values, text, present, f, issues, tz)
     if f.choices:
         bad = present & ~text.isin(f.choices).to_numpy()
-        issues.each(np.flatnonzero(bad), "unknown value", column=f.name, values=text,
-                    hint=f"use one of {', '.join(f.choices)}")
+        issues.each(
+            np.flatnonzero(bad),
+            "unknown value",
+            column=f.name,
+            values=text,
+            hint=f"use one of {', '.join(f.choices)}",
+        )
     return text
 
 
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
-def _parse_times(values: pd.Series, text: pd.Series, present: np.ndarray, f: Field,
-                 issues: _Issues, tz: ZoneInfo) -> pd.Series:
+def _parse_times(
+    values: pd.Series, text: pd.Series, present: np.ndarray, f: Field, issues: _Issues, tz: ZoneInfo
+) -> pd.Series:
     """Parse dates/times; times without an offset are local time in ``tz``; result in UTC."""
     values = values.reset_index(drop=True)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_any_dtype(values.dtype):
-        parsed = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        parsed = values.dt.tz_localize(
+            tz, ambiguous="NaT", nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
     else:
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         objs = values.map(lambda v: isinstance(v, dt.date)).to_numpy(dtype=bool)  # Excel cells
@@ -371,8 +419,13 @@ def _parse_times(values: pd.Series, text: pd.Series, present: np.ndarray, f: Fie
             parsed[strings] = got
     bad = present & parsed.isna().to_numpy()
     example = "2026-03-09" if f.kind == "date" else "2026-03-09 14:30 or 2026-03-09T14:30:00+08:00"
-    issues.each(np.flatnonzero(bad), f"unparseable {'date' if f.kind == 'date' else 'time'}",
-                column=f.name, values=text, hint=f"write it like {example}")
+    issues.each(
+        np.flatnonzero(bad),
+        f"unparseable {'date' if f.kind == 'date' else 'time'}",
+        column=f.name,
+        values=text,
+        hint=f"write it like {example}",
+    )
     if f.kind == "date":
         return parsed.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
     return parsed.astype("datetime64[ns, UTC]")
@@ -382,7 +435,9 @@ def _localize(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
     naive = pd.to_datetime(naive)
     if isinstance(naive.dtype, pd.DatetimeTZDtype):
         return naive.dt.tz_convert("UTC")
-    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert(
+        "UTC"
+    )
 
 
 def _check_codes(codes: pd.Series, issues: _Issues) -> None:
@@ -402,8 +457,10 @@ def _check_codes(codes: pd.Series, issues: _Issues) -> None:
 
 
 def _infer_assignment_kind(out: pd.DataFrame, issues: _Issues) -> pd.Series:
-    filled = {c: out[c].notna() if c in out else pd.Series(False, index=out.index)
-              for c in ("member", "organisation", "community", "grid", "building", "household")}
+    filled = {
+        c: out[c].notna() if c in out else pd.Series(False, index=out.index)
+        for c in ("member", "organisation", "community", "grid", "building", "household")
+    }
     kind = pd.Series([None] * len(out), dtype=object)
     kind[filled["member"] & filled["household"]] = "member_household"
     kind[filled["member"] & filled["building"] & kind.isna()] = "member_building"
@@ -430,16 +487,25 @@ def _check_assignment_shape(out: pd.DataFrame, issues: _Issues) -> None:
         for col in refs:
             filled = out[col].notna().to_numpy()
             if col in need:
-                issues.each(np.flatnonzero(rows & ~filled), f"a {kind} assignment needs a {col}",
-                            column=col)
+                issues.each(
+                    np.flatnonzero(rows & ~filled), f"a {kind} assignment needs a {col}", column=col
+                )
             else:
-                issues.each(np.flatnonzero(rows & filled),
-                            f"a {kind} assignment must leave {col} empty", column=col,
-                            values=out[col], hint="use one row per assignment")
+                issues.each(
+                    np.flatnonzero(rows & filled),
+                    f"a {kind} assignment must leave {col} empty",
+                    column=col,
+                    values=out[col],
+                    hint="use one row per assignment",
+                )
     vf, vt = out["valid_from"], out["valid_to"]
     bad = (vt.notna() & vf.notna() & (vt < vf)).to_numpy()
-    issues.each(np.flatnonzero(bad), "valid_to is before valid_from", column="valid_to",
-                values=vt.dt.strftime("%Y-%m-%d"))
+    issues.each(
+        np.flatnonzero(bad),
+        "valid_to is before valid_from",
+        column="valid_to",
+        values=vt.dt.strftime("%Y-%m-%d"),
+    )
 
 
 def _check_problem_lifecycle(out: pd.DataFrame, issues: _Issues) -> None:
@@ -451,19 +517,24 @@ def _check_problem_lifecycle(out: pd.DataFrame, issues: _Issues) -> None:
         issues.each(np.flatnonzero(bad), f"status {state} needs {col}", column=col)
     closed = (status == "closed").to_numpy()
     neither = closed & (out["resolved_at"].isna() & out["escalated_at"].isna()).to_numpy()
-    issues.each(np.flatnonzero(neither),
-                "a closed problem needs resolved_at (solved on the spot) or escalated_at",
-                column="status")
+    issues.each(
+        np.flatnonzero(neither),
+        "a closed problem needs resolved_at (solved on the spot) or escalated_at",
+        column="status",
+    )
     for col in ("closed_at", "feedback_at", "resolved_at", "escalated_at"):
-        bad = (out[col].notna() & out["reported_at"].notna() & (out[col] < out["reported_at"])).to_numpy()
+        bad = (
+            out[col].notna() & out["reported_at"].notna() & (out[col] < out["reported_at"])
+        ).to_numpy()
         issues.each(np.flatnonzero(bad), f"{col} is before reported_at", column=col)
 
 
 _POLY = {"Polygon", "MultiPolygon"}
 
 
-def _check_geometry(frame: pd.DataFrame, spec: LayerSpec, issues: _Issues,
-                    repair: bool) -> tuple[np.ndarray, int]:
+def _check_geometry(
+    frame: pd.DataFrame, spec: LayerSpec, issues: _Issues, repair: bool
+) -> tuple[np.ndarray, int]:
     n = len(frame)
     if not isinstance(frame, gpd.GeoDataFrame):
         if spec.geometry_required:
@@ -476,8 +547,12 @@ def _check_geometry(frame: pd.DataFrame, spec: LayerSpec, issues: _Issues,
     geoms = shapely.force_2d(geoms)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if spec.geometry_required:
-        issues.each(np.flatnonzero(missing), "empty geometry", column="geometry",
-                    hint="draw the feature or remove the row")
+        issues.each(
+            np.flatnonzero(missing),
+            "empty geometry",
+            column="geometry",
+            hint="draw the feature or remove the row",
+        )
     geoms = np.where(missing, None, geoms)
     types = shapely.get_type_id(geoms)
     polygonal = spec.geometry == "MultiPolygon"
@@ -485,11 +560,16 @@ def _check_geometry(frame: pd.DataFrame, spec: LayerSpec, issues: _Issues,
         ok_type = np.isin(types, (3, 6)) | missing
         wrong = np.flatnonzero(~ok_type)
         for pos in wrong[:_MAX_ISSUES_PER_CHECK]:
-            issues.add(f"wrong geometry type {geoms[pos].geom_type}, "
-                       "expected a polygon", pos=int(pos), column="geometry",
-                       hint=f"{spec.name} are polygons; check that the right file or layer was given")
+            issues.add(
+                f"wrong geometry type {geoms[pos].geom_type}, expected a polygon",
+                pos=int(pos),
+                column="geometry",
+                hint=f"{spec.name} are polygons; check that the right file or layer was given",
+            )
         if len(wrong) > _MAX_ISSUES_PER_CHECK:
-            issues.add(f"... {len(wrong) - _MAX_ISSUES_PER_CHECK} more rows with the wrong geometry type")
+            issues.add(
+                f"... {len(wrong) - _MAX_ISSUES_PER_CHECK} more rows with the wrong geometry type"
+            )
         valid = shapely.is_valid(geoms) | missing | ~ok_type
         invalid = np.flatnonzero(~valid)
         repaired = 0
@@ -498,18 +578,27 @@ def _check_geometry(frame: pd.DataFrame, spec: LayerSpec, issues: _Issues,
             fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
             empty = shapely.is_empty(fixed) | shapely.is_missing(fixed)
             for pos in invalid[empty][:_MAX_ISSUES_PER_CHECK]:
-                issues.add("invalid polygon with no area left after repair", pos=int(pos),
-                           column="geometry", hint="redraw the feature or remove the row")
+                issues.add(
+                    "invalid polygon with no area left after repair",
+                    pos=int(pos),
+                    column="geometry",
+                    hint="redraw the feature or remove the row",
+                )
             geoms[invalid] = fixed
             repaired = int((~empty).sum())
         elif len(invalid):
             for pos in invalid[:_MAX_ISSUES_PER_CHECK]:
-                issues.add(f"invalid polygon: {shapely.is_valid_reason(geoms[pos])}", pos=int(pos),
-                           column="geometry",
-                           hint="re-run with --repair to fix it with make_valid, or redraw it")
+                issues.add(
+                    f"invalid polygon: {shapely.is_valid_reason(geoms[pos])}",
+                    pos=int(pos),
+                    column="geometry",
+                    hint="re-run with --repair to fix it with make_valid, or redraw it",
+                )
             if len(invalid) > _MAX_ISSUES_PER_CHECK:
-                issues.add(f"... {len(invalid) - _MAX_ISSUES_PER_CHECK} more invalid polygons; "
-                           "re-run with --repair to fix them with make_valid")
+                issues.add(
+                    f"... {len(invalid) - _MAX_ISSUES_PER_CHECK} more invalid polygons; "
+                    "re-run with --repair to fix them with make_valid"
+                )
         single = shapely.get_type_id(geoms) == 3
         if single.any():
             k = int(single.sum())
@@ -523,8 +612,12 @@ def _check_geometry(frame: pd.DataFrame, spec: LayerSpec, issues: _Issues,
     types = shapely.get_type_id(geoms)
     wrong = np.flatnonzero((types != 0) & ~missing)
     for pos in wrong[:_MAX_ISSUES_PER_CHECK]:
-        issues.add(f"wrong geometry type {geoms[pos].geom_type}, expected a point", pos=int(pos),
-                   column="geometry", hint=f"{spec.name} are located by points")
+        issues.add(
+            f"wrong geometry type {geoms[pos].geom_type}, expected a point",
+            pos=int(pos),
+            column="geometry",
+            hint=f"{spec.name} are located by points",
+        )
     return geoms, 0
 
 

@@ -12,7 +12,9 @@ def mp(*boxes: tuple[float, float, float, float]) -> shapely.MultiPolygon:
 
 
 def utc(*values: str | None) -> pd.Series:
-    return pd.Series(pd.to_datetime(list(values), utc=True, format="ISO8601"), dtype="datetime64[ns, UTC]")
+    return pd.Series(
+        pd.to_datetime(list(values), utc=True, format="ISO8601"), dtype="datetime64[ns, UTC]"
+    )
 
 
 def day(*values: str | None) -> pd.Series:
@@ -36,7 +38,11 @@ def district() -> dict[str, pd.DataFrame]:
         crs=4326,
     )
     grids = gpd.GeoDataFrame(
-        {"code": text("C1-G1", "C1-G2"), "name": text("第一网格", "第二网格"), "community": text("C1", "C1")},
+        {
+            "code": text("C1-G1", "C1-G2"),
+            "name": text("第一网格", "第二网格"),
+            "community": text("C1", "C1"),
+        },
         geometry=[mp((x0, y0, x0 + d, y0 + d)), mp((x0 + d, y0, x0 + 2 * d, y0 + d))],
         crs=4326,
     )
@@ -65,7 +71,11 @@ def district() -> dict[str, pd.DataFrame]:
             "name": text("张三", "李四", None),
             "phone": text("13800000001", None, "13800000003"),
         },
-        geometry=[shapely.Point(x0 + 0.0003, y0 + 0.0003), None, shapely.Point(x0 + 0.0013, y0 + 0.0003)],
+        geometry=[
+            shapely.Point(x0 + 0.0003, y0 + 0.0003),
+            None,
+            shapely.Point(x0 + 0.0013, y0 + 0.0003),
+        ],
         crs=4326,
     )
     organisations = pd.DataFrame(
@@ -89,7 +99,9 @@ def district() -> dict[str, pd.DataFrame]:
     assignments = pd.DataFrame(
         {
             "code": text("A1", "A2", "A3", "A4"),
-            "kind": text("organisation_grid", "member_building", "member_household", "leader_community"),
+            "kind": text(
+                "organisation_grid", "member_building", "member_household", "leader_community"
+            ),
             "member": text(None, "M1", "M1", "L1"),
             "organisation": text("O1", None, None, None),
             "community": text(None, None, None, "C1"),

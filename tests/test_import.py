@@ -10,9 +10,9 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from frames import district
 from typer.testing import CliRunner
 
-from frames import district
 from gridgeo.cli import app
 from gridgeo.layers import LAYER_ORDER
 from gridgeo.store import open_store
@@ -145,8 +145,17 @@ def test_csv_with_wkt_geometry_and_column_mapping(store_url: str, tmp_path: Path
         '楼栋编号,门牌,wkt\nX1,A路1号,"POLYGON((121.4 31.2,121.401 31.2,121.401 31.201,121.4 31.2))"\n',
         encoding="utf-8",
     )
-    code, out = gridgeo("import", "buildings", csv, "--map", "楼栋编号=code", "--map", "门牌=address",
-                        "--db", store_url)
+    code, out = gridgeo(
+        "import",
+        "buildings",
+        csv,
+        "--map",
+        "楼栋编号=code",
+        "--map",
+        "门牌=address",
+        "--db",
+        store_url,
+    )
     assert code == 0, out
     store = open_store(store_url)
     b = store.read_layer("buildings")
@@ -175,8 +184,17 @@ def test_cgcs2000_gauss_kruger_is_reprojected(store_url: str, tmp_path: Path) ->
 
 def test_osm_pbf_import_with_where_and_two_id_columns(store_url: str, shared_data: Path) -> None:
     pbf = shared_data / "liechtenstein_osm" / "liechtenstein-2013-08-03.osm.pbf"
-    code, out = gridgeo("import", "grids", pbf, "--where", "admin_level='8'",
-                        "--id-column", "osm_id,osm_way_id", "--db", store_url)
+    code, out = gridgeo(
+        "import",
+        "grids",
+        pbf,
+        "--where",
+        "admin_level='8'",
+        "--id-column",
+        "osm_id,osm_way_id",
+        "--db",
+        store_url,
+    )
     assert code == 0, out
     assert "11 inserted" in out
 
@@ -199,12 +217,17 @@ def test_shapefile_without_prj_asks_for_crs(seeded: str, tmp_path: Path) -> None
 
 
 def test_invalid_polygon_is_reported_then_repaired(seeded: str, tmp_path: Path) -> None:
-    bowtie = shapely.Polygon([(121.40, 31.20), (121.401, 31.201), (121.401, 31.20), (121.40, 31.201)])
+    bowtie = shapely.Polygon(
+        [(121.40, 31.20), (121.401, 31.201), (121.401, 31.20), (121.40, 31.201)]
+    )
     path = write_grids_gpkg(tmp_path / "g.gpkg", **{"1__geometry": bowtie})
     before = snapshot(seeded)
     code, out = gridgeo("import", "grids", path, "--db", seeded)
     assert code != 0
-    assert "g.gpkg layer 'grids' row 2 (C1-G2) column 'geometry': invalid polygon: Self-intersection" in out
+    assert (
+        "g.gpkg layer 'grids' row 2 (C1-G2) column 'geometry': invalid polygon: Self-intersection"
+        in out
+    )
     assert "--repair" in out
     assert_unchanged(seeded, before)
     code, out = gridgeo("import", "grids", path, "--repair", "--db", seeded)
@@ -218,7 +241,8 @@ def test_invalid_polygon_is_reported_then_repaired(seeded: str, tmp_path: Path) 
 
 def test_empty_and_wrong_type_geometries(seeded: str, tmp_path: Path) -> None:
     path = write_grids_gpkg(
-        tmp_path / "g.gpkg", **{"0__geometry": shapely.Polygon(), "1__geometry": shapely.Point(121.4, 31.2)}
+        tmp_path / "g.gpkg",
+        **{"0__geometry": shapely.Polygon(), "1__geometry": shapely.Point(121.4, 31.2)},
     )
     before = snapshot(seeded)
     code, out = gridgeo("import", "grids", path, "--db", seeded)
@@ -243,18 +267,26 @@ def test_unknown_references_are_named(seeded: str, tmp_path: Path) -> None:
     before = snapshot(seeded)
     code, out = gridgeo("import", "households", csv, "--db", seeded)
     assert code != 0
-    assert "households.csv layer 'households' row 3 (H2) column 'building': unknown building 'B999'" in out
+    assert (
+        "households.csv layer 'households' row 3 (H2) column 'building': unknown building 'B999'"
+        in out
+    )
     assert "row 4 (H3)" in out
     assert_unchanged(seeded, before)
 
 
 def test_unparseable_dates_name_the_rows(seeded: str, tmp_path: Path) -> None:
     csv = tmp_path / "meetings.csv"
-    csv.write_text("code,grid,held_on\nMT5,C1-G1,2026-03-01\nMT6,C1-G1,next tuesday\nMT7,C1-G2,2026-13-45\n")
+    csv.write_text(
+        "code,grid,held_on\nMT5,C1-G1,2026-03-01\nMT6,C1-G1,next tuesday\nMT7,C1-G2,2026-13-45\n"
+    )
     before = snapshot(seeded)
     code, out = gridgeo("import", "meetings", csv, "--db", seeded)
     assert code != 0
-    assert "row 3 (MT6) column 'held_on': unparseable date (value 'next tuesday'); write it like 2026-03-09" in out
+    assert (
+        "row 3 (MT6) column 'held_on': unparseable date (value 'next tuesday'); write it like 2026-03-09"
+        in out
+    )
     assert "row 4 (MT7) column 'held_on': unparseable date (value '2026-13-45')" in out
     assert_unchanged(seeded, before)
 
@@ -264,7 +296,10 @@ def test_bad_values_in_choice_and_number_columns(seeded: str, tmp_path: Path) ->
     csv.write_text("code,role\nM30,boss\n")
     code, out = gridgeo("import", "members", csv, "--db", seeded)
     assert code != 0
-    assert "column 'role': unknown value (value 'boss'); use one of leader, member, cadre, grid_worker" in out
+    assert (
+        "column 'role': unknown value (value 'boss'); use one of leader, member, cadre, grid_worker"
+        in out
+    )
     csv = tmp_path / "b.csv"
     csv.write_text("code,households,lon,lat\nB40,many,121.4,31.2\nB41,-2,121.4,31.2\n")
     code, out = gridgeo("import", "buildings", csv, "--db", seeded)
@@ -277,7 +312,11 @@ def test_bad_values_in_choice_and_number_columns(seeded: str, tmp_path: Path) ->
     ("name", "content", "expected"),
     [
         ("grids.gpkg", b"code,name\nG1,x\n", "is not a GeoPackage: its content looks like CSV"),
-        ("grids.shp", b"PK\x03\x04" + b"\x00" * 100, "is not a Shapefile: its content looks like ZIP"),
+        (
+            "grids.shp",
+            b"PK\x03\x04" + b"\x00" * 100,
+            "is not a Shapefile: its content looks like ZIP",
+        ),
         ("grids.xlsx", b"SQLite format 3\x00" + b"\x00" * 100, "is not a Excel workbook"),
         ("grids.geojson", b"", "the file is empty"),
         ("grids.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "save it as .xlsx"),
@@ -354,10 +393,18 @@ def test_export_leaves_out_personal_data(seeded: str, tmp_path: Path) -> None:
         raw = path.read_bytes()
         if ext != "xlsx":
             assert "张三".encode() not in raw and b"13800000001" not in raw
-        frame = pd.read_excel(path) if ext == "xlsx" else gpd.read_file(path) if ext != "csv" else pd.read_csv(path)
+        frame = (
+            pd.read_excel(path)
+            if ext == "xlsx"
+            else gpd.read_file(path)
+            if ext != "csv"
+            else pd.read_csv(path)
+        )
         assert "name" not in frame.columns and "phone" not in frame.columns
         assert len(frame) == 3
-    code, _ = gridgeo("export", "households", tmp_path / "all.csv", "--include-personal", "--db", seeded)
+    code, _ = gridgeo(
+        "export", "households", tmp_path / "all.csv", "--include-personal", "--db", seeded
+    )
     assert code == 0 and "张三" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
 
 
@@ -378,8 +425,19 @@ def test_refused_import_exits_non_zero_from_the_shell(tmp_path: Path) -> None:
     bad = tmp_path / "x.gpkg"
     bad.write_text("not a geopackage")
     proc = subprocess.run(
-        [sys.executable, "-m", "gridgeo", "import", "grids", str(bad), "--db", f"sqlite:///{tmp_path}/s.sqlite"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gridgeo",
+            "import",
+            "grids",
+            str(bad),
+            "--db",
+            f"sqlite:///{tmp_path}/s.sqlite",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert "x.gpkg: the file is not a GeoPackage" in proc.stderr
@@ -389,20 +447,35 @@ def test_refused_import_exits_non_zero_from_the_shell(tmp_path: Path) -> None:
 # -- real data (../shared/data) ------------------------------------------------------------
 
 
-def test_realdata_capetown_shapefile_without_shx_or_prj(store_url: str, shared_data: Path, tmp_path: Path) -> None:
+def test_realdata_capetown_shapefile_without_shx_or_prj(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
     shp = shared_data / "capetown_buildings" / "buildings-capetown.shp"
     code, out = gridgeo("import", "buildings", shp, "--db", store_url)
     assert code != 0 and "no coordinate reference system" in out and "--crs 4326" in out
     code, out = gridgeo("import", "buildings", shp, "--crs", "4326", "--db", store_url)
     assert code != 0 and "--generate-ids" in out
-    code, out = gridgeo("import", "buildings", shp, "--crs", "4326", "--generate-ids", "CT-", "--db", store_url)
+    code, out = gridgeo(
+        "import", "buildings", shp, "--crs", "4326", "--generate-ids", "CT-", "--db", store_url
+    )
     assert code != 0
     assert out.count("invalid polygon: Ring Self-intersection") == 3
     assert "row 8006 (CT-8006)" in out
     store = open_store(store_url)
     assert store.counts()["buildings"] == 0
     store.close()
-    args = ("import", "buildings", shp, "--crs", "4326", "--generate-ids", "CT-", "--repair", "--db", store_url)
+    args = (
+        "import",
+        "buildings",
+        shp,
+        "--crs",
+        "4326",
+        "--generate-ids",
+        "CT-",
+        "--repair",
+        "--db",
+        store_url,
+    )
     code, out = gridgeo(*args)
     assert code == 0, out
     assert "11,053 inserted" in out and "3 repaired" in out and "no .shx" in out
@@ -412,10 +485,14 @@ def test_realdata_capetown_shapefile_without_shx_or_prj(store_url: str, shared_d
     b = store.read_layer("buildings")
     store.close()
     assert len(b) == 11_053 and b.is_valid.all()
-    assert not shp.with_suffix(".shx").exists()  # the .shx was rebuilt in a copy, not beside the data
+    assert not shp.with_suffix(
+        ".shx"
+    ).exists()  # the .shx was rebuilt in a copy, not beside the data
 
 
-def test_realdata_liechtenstein_municipalities_and_buildings(store_url: str, shared_data: Path) -> None:
+def test_realdata_liechtenstein_municipalities_and_buildings(
+    store_url: str, shared_data: Path
+) -> None:
     pbf = shared_data / "liechtenstein_osm" / "liechtenstein-2013-08-03.osm.pbf"
     ids = ("--id-column", "osm_id,osm_way_id", "--db", store_url)
     assert gridgeo("import", "grids", pbf, "--where", "admin_level='8'", *ids)[0] == 0
@@ -431,7 +508,9 @@ def test_realdata_liechtenstein_municipalities_and_buildings(store_url: str, sha
     assert inside.loc[inside["index_right"].isna(), "code_left"].nunique() == 4
 
 
-def test_realdata_shanghai_duplicate_osm_ids_are_refused_then_numbered(store_url: str, shared_data: Path) -> None:
+def test_realdata_shanghai_duplicate_osm_ids_are_refused_then_numbered(
+    store_url: str, shared_data: Path
+) -> None:
     geojson = shared_data / "shanghai_osm" / "shanghai_buildings.geojson"
     code, out = gridgeo("import", "buildings", geojson, "--db", store_url)
     assert code != 0

@@ -11,11 +11,11 @@ import shapely
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from frames import district, mp
 from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 from sqlalchemy.orm import Session
 
-from frames import district, mp
 from gridgeo.errors import StoreError, ValidationError
 from gridgeo.layers import LAYER_ORDER, LAYERS
 from gridgeo.schema import Base, Grid
@@ -134,7 +134,9 @@ def test_duplicate_codes_in_one_write_are_refused(store: Store) -> None:
         ("assignments", "grid", "C1-G2"),  # a member_building assignment with a grid too
     ],
 )
-def test_database_constraints_hold_the_rules(store: Store, layer: str, column: str, value: object) -> None:
+def test_database_constraints_hold_the_rules(
+    store: Store, layer: str, column: str, value: object
+) -> None:
     frames = district()
     frame = frames[layer].copy()
     row = 1 if layer == "assignments" else 0
@@ -178,8 +180,8 @@ def test_models_and_migrations_agree(store: Store) -> None:
             conn,
             opts={
                 "compare_type": False,
-                "include_object": lambda obj, name, type_, reflected, compare_to: not (
-                    type_ == "table" and reflected and compare_to is None
+                "include_object": lambda obj, name, type_, reflected, compare_to: (
+                    not (type_ == "table" and reflected and compare_to is None)
                 ),
             },
         )
@@ -197,7 +199,9 @@ def test_the_right_store_class_for_each_url(store: Store, store_url: str) -> Non
 
 
 @pytest.mark.postgis
-def test_postgis_has_typed_geometry_columns_and_gist_indexes(postgis_url: str, fresh_postgis: str) -> None:
+def test_postgis_has_typed_geometry_columns_and_gist_indexes(
+    postgis_url: str, fresh_postgis: str
+) -> None:
     store = open_store(fresh_postgis)
     with store.engine.connect() as conn:
         cols = dict(

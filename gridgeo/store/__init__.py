@@ -41,7 +41,7 @@ def make_engine(url: str) -> sa.Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30}, pool_pre_ping=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -82,11 +82,16 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     >>> store = open_store("sqlite:///:memory:")
     >>> store.counts()["grids"]
     0
+    >>> store.close()
     """
     url = url or get_settings().database_url
     engine = make_engine(url)
     cls = PostGISStore if engine.dialect.name == "postgresql" else SQLiteStore
     store = cls(engine)
     if create:
-        store.ensure_schema()
+        try:
+            store.ensure_schema()
+        except BaseException:
+            store.close()
+            raise
     return store

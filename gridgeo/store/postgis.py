@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from gridgeo.layers import Field, LayerSpec
 from gridgeo.schema import SRID
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult
+from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
 
 __all__ = ["PostGISStore"]
 
@@ -40,10 +40,7 @@ class PostGISStore(Store):
             raw = conn.connection.driver_connection
             with raw.cursor(binary=True) as cur:  # type: ignore[union-attr]
                 cur.execute(sql, params or None)
-                rows = cur.fetchall()
-        if not rows:
-            return [[] for _ in range(ncols)]
-        return [list(col) for col in zip(*rows, strict=True)]
+                return _columns(cur.fetchall(), ncols)
 
     def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
         values = values.reset_index(drop=True)
@@ -93,10 +90,11 @@ class PostGISStore(Store):
             else:
                 conflict = "DO NOTHING"
             cur.execute(
-                f'INSERT INTO "{spec.table}" AS t ({names}) SELECT {names} FROM "{stage}" '
-                f"ON CONFLICT (code) {conflict} RETURNING (xmax = 0)"
+                f'WITH written AS (INSERT INTO "{spec.table}" AS t ({names}) '
+                f'SELECT {names} FROM "{stage}" ON CONFLICT (code) {conflict} '
+                "RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
             )
-            flags = np.array([r[0] for r in cur.fetchall()], dtype=bool)
-        inserted = int(flags.sum())
-        updated = len(flags) - inserted
+            inserted, written = cur.fetchone()  # type: ignore[misc]
+        updated = written - inserted
         return WriteResult(spec.name, inserted, updated, n - inserted - updated)

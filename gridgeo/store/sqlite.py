@@ -10,7 +10,7 @@ import shapely
 import sqlalchemy as sa
 
 from gridgeo.layers import Field, LayerSpec
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult
+from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
 
 __all__ = ["SQLiteStore"]
 
@@ -38,10 +38,7 @@ class SQLiteStore(Store):
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(sql).all()
-        if not rows:
-            return [[] for _ in range(ncols)]
-        return [list(col) for col in zip(*rows, strict=True)]
+            return _columns(conn.exec_driver_sql(sql).all(), ncols)
 
     def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
         values = values.reset_index(drop=True)
