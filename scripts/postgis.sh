@@ -19,33 +19,9 @@ export PGUSER="${PGUSER:-postgres}"
 PG_CLUSTER="${PG_CLUSTER:-main}"
 WAIT_SECONDS="${PG_WAIT_SECONDS:-60}"
 
-log() { echo "postgis.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Run a command with its output hidden unless it fails.
-quiet() {
-    local out
-    out="$(mktemp)"
-    if ! "$@" >"$out" 2>&1; then
-        cat "$out" >&2
-        rm -f "$out"
-        die "command failed: $*"
-    fi
-    rm -f "$out"
-}
-
-apt_updated=0
-apt_install() {
-    command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
-    [ "$(id -u)" -eq 0 ] || die "need root to install $* (re-run as root or install them by hand)"
-    if [ "$apt_updated" -eq 0 ]; then
-        log "apt-get update"
-        quiet env DEBIAN_FRONTEND=noninteractive apt-get update
-        apt_updated=1
-    fi
-    log "apt-get install $*"
-    quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
-}
+LOG_NAME=postgis.sh
+# shellcheck source=scripts/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 if [ -z "${PG_VERSION:-}" ]; then
     # shellcheck disable=SC2012  # version directories are plain numbers

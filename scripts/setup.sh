@@ -11,33 +11,9 @@ PYTHON="${PYTHON:-python3}"
 VENV=.venv
 STAMP="$VENV/.gridgeo-pyproject.sha256"
 
-log() { echo "setup.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Run a command with its output hidden unless it fails.
-quiet() {
-    local out
-    out="$(mktemp)"
-    if ! "$@" >"$out" 2>&1; then
-        cat "$out" >&2
-        rm -f "$out"
-        die "command failed: $*"
-    fi
-    rm -f "$out"
-}
-
-apt_updated=0
-apt_install() {
-    command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
-    [ "$(id -u)" -eq 0 ] || die "need root to install $* (re-run as root or install them by hand)"
-    if [ "$apt_updated" -eq 0 ]; then
-        log "apt-get update"
-        quiet env DEBIAN_FRONTEND=noninteractive apt-get update
-        apt_updated=1
-    fi
-    log "apt-get install $*"
-    quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
-}
+LOG_NAME=setup.sh
+# shellcheck source=scripts/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 command -v "$PYTHON" >/dev/null || apt_install python3 python3-venv
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found"

@@ -387,7 +387,19 @@ class Store:
         return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
     def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
-        return values.reset_index(drop=True)
+        """Column values as the database takes them (dates as ISO text, ints nullable)."""
+        values = values.reset_index(drop=True)
+        if field.kind == "int":
+            return pd.Series(pd.array(values, dtype="Int64"))
+        if field.kind == "date":
+            return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        if field.kind == "datetime":
+            return self._db_times(pd.to_datetime(values, utc=True))
+        return values
+
+    def _db_times(self, values: pd.Series) -> pd.Series:
+        """UTC times as the database takes them."""
+        raise NotImplementedError
 
     def _db_geometry(self, geoms: np.ndarray) -> Any:
         raise NotImplementedError

@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridgeo.layers import Field, LayerSpec
+from gridgeo.layers import LayerSpec
 from gridgeo.schema import SRID
 from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
 
@@ -42,15 +42,8 @@ class PostGISStore(Store):
                 cur.execute(sql, params or None)
                 return _columns(cur.fetchall(), ncols)
 
-    def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
-        values = values.reset_index(drop=True)
-        if field.kind == "int":
-            return pd.Series(pd.array(values, dtype="Int64"))
-        if field.kind == "date":
-            return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
-        if field.kind == "datetime":
-            return pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
-        return values
+    def _db_times(self, values: pd.Series) -> pd.Series:
+        return values.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
     def _db_geometry(self, geoms: np.ndarray) -> Any:
         return shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)

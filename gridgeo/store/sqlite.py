@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridgeo.layers import Field, LayerSpec
+from gridgeo.layers import LayerSpec
 from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
 
 __all__ = ["SQLiteStore"]
@@ -40,16 +40,9 @@ class SQLiteStore(Store):
         with self.engine.connect() as conn:
             return _columns(conn.exec_driver_sql(sql).all(), ncols)
 
-    def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
-        values = values.reset_index(drop=True)
-        if field.kind == "int":
-            return pd.Series(pd.array(values, dtype="Int64"))
-        if field.kind == "date":
-            return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
-        if field.kind == "datetime":
-            ser = pd.to_datetime(values, utc=True).dt.tz_localize(None)
-            return ser.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return values
+    def _db_times(self, values: pd.Series) -> pd.Series:
+        # SQLAlchemy's SQLite DateTime format, in UTC
+        return values.dt.tz_localize(None).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def _db_geometry(self, geoms: np.ndarray) -> Any:
         return shapely.to_wkb(geoms)
