@@ -71,7 +71,7 @@ class PostGISStore(Store):
                     chunk = table.iloc[start : start + _BATCH]
                     copy.write(chunk.to_csv(header=False, index=False))
                     if progress:
-                        progress(f"writing {spec.name}", min(start + _BATCH, n), n)
+                        progress(f"storing {spec.name}", min(start + _BATCH, n), n)
             others = [c for c in cols if c != "code"]
             update = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in others)
             if others:

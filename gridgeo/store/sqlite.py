@@ -78,7 +78,7 @@ class SQLiteStore(Store):
             records = chunk.astype(object).where(chunk.notna(), None)
             raw.executemany(sql, records.itertuples(index=False, name=None))  # type: ignore[union-attr]
             if progress:
-                progress(f"writing {spec.name}", min(start + _BATCH, n), n)
+                progress(f"storing {spec.name}", min(start + _BATCH, n), n)
         after = raw.execute(count).fetchone()[0]  # type: ignore[union-attr]
         written = raw.total_changes - changes  # type: ignore[union-attr]
         inserted = after - before
