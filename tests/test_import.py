@@ -182,7 +182,9 @@ def test_cgcs2000_gauss_kruger_is_reprojected(store_url: str, tmp_path: Path) ->
     assert area == pytest.approx(10_000, rel=1e-6)
 
 
-def test_osm_pbf_import_with_where_and_two_id_columns(store_url: str, shared_data: Path) -> None:
+def test_realdata_osm_pbf_import_with_where_and_two_id_columns(
+    store_url: str, shared_data: Path
+) -> None:
     pbf = shared_data / "liechtenstein_osm" / "liechtenstein-2013-08-03.osm.pbf"
     code, out = gridgeo(
         "import",

@@ -276,3 +276,45 @@ def test_layer_specs_match_the_tables() -> None:
         for f in spec.fields:
             assert f.db_column in table.columns, (spec.name, f.name)
         assert ("geom" in table.columns) == (spec.geometry is not None)
+
+
+def _schema_objects(store: Store) -> tuple[set[str], set[str]]:
+    with store.engine.connect() as conn:
+        indexes = set(
+            conn.execute(
+                sa.text(
+                    "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'public'"
+                )
+            ).scalars()
+        )
+        fkeys = set(
+            conn.execute(
+                sa.text(
+                    "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+                )
+            ).scalars()
+        )
+    return indexes, fkeys
+
+
+@pytest.mark.postgis
+def test_postgis_bulk_load_rebuilds_indexes_and_foreign_keys(fresh_postgis: str) -> None:
+    store = open_store(fresh_postgis)
+    assert isinstance(store, PostGISStore)
+    before = _schema_objects(store)
+    assert len(before[0]) > 20 and len(before[1]) > 15
+    store.bulk_rows = 1  # every first load of a table takes the bulk path
+    frames = district()
+    # a refused bulk load rolls back the dropped indexes and keys too
+    bad = frames["problems"].copy()
+    bad.loc[1, "status"] = "closed"
+    with pytest.raises(ValidationError, match="refused"):
+        store.write_layers({**frames, "problems": bad})
+    assert _schema_objects(store) == before
+    assert sum(store.counts().values()) == 0
+    store.write_layers(frames)
+    assert _schema_objects(store) == before
+    for name, want in frames.items():
+        assert_layer_equal(store.read_layer(name, include_personal=True), want)
+    store.close()

