@@ -29,8 +29,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from rich.table import Table
 
 from gridgeo.layers import LAYERS
 from gridgeo.store import open_store
+from gridgeo.store.base import gc_paused
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/gridgeo_bench"
 COLUMNS = ["code", "address", "units", "households", "floors"]
@@ -185,18 +185,6 @@ def libpq_url(url: str) -> str:
     """The URL as libpq takes it (no ``+driver``)."""
     parsed = sa.make_url(url)
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Switch the cyclic garbage collector off for a block (as it was afterwards)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_floor(url: str) -> tuple[list[tuple[Any, ...]], np.ndarray]:

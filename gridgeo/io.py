@@ -483,6 +483,19 @@ def _table_geometry(
                         hint="coordinates must be decimal numbers",
                     )
                 )
+        half = (xs.notna() ^ ys.notna()).to_numpy() & (
+            frame[x_col].notna() ^ frame[y_col].notna()
+        ).to_numpy()
+        for pos in np.flatnonzero(half)[:50]:
+            issues.append(
+                Issue(
+                    "only one of the two coordinates is given",
+                    file=path.name,
+                    row=int(rows[pos]),
+                    column=y_col if pd.isna(frame[y_col].iloc[pos]) else x_col,
+                    hint=f"fill both {x_col} and {y_col}, or leave both empty for no location",
+                )
+            )
         ok = (xs.notna() & ys.notna()).to_numpy()
         geoms = np.full(len(frame), None, dtype=object)
         geoms[ok] = shapely.points(xs[ok].to_numpy(), ys[ok].to_numpy())

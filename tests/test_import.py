@@ -523,3 +523,16 @@ def test_realdata_shanghai_duplicate_osm_ids_are_refused_then_numbered(
     code, out = gridgeo("import", "buildings", geojson, "--generate-ids", "SH-", "--db", store_url)
     assert code == 0, out
     assert "1,572 inserted" in out
+
+
+def test_a_point_with_only_one_coordinate_is_named(seeded: str, tmp_path: Path) -> None:
+    csv = tmp_path / "visits.csv"
+    csv.write_text(
+        "code,member,household,visited_at,lon,lat\n"
+        "V20,M1,B1-1-101,2026-04-01 10:30,121.4003,\n"
+        "V21,M1,B1-1-101,2026-04-01 10:30,,\n"
+    )
+    code, out = gridgeo("import", "visits", csv, "--db", seeded)
+    assert code != 0
+    assert "row 2 column 'lat': only one of the two coordinates is given" in out
+    assert "row 3" not in out

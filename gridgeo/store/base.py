@@ -189,7 +189,7 @@ class Store:
         if bbox is not None and spec.geometry is None:
             raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
         sql, params = self._select_sql(spec, fields, bbox)
-        with _gc_paused():
+        with gc_paused():
             data = self._fetch_columns(sql, params, len(fields) + (1 if spec.geometry else 0))
             return _to_frame(spec, fields, data)
 
@@ -419,7 +419,7 @@ class Store:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a layer is read.
 
     A million rows are a million tuples and a million shapely geometries; the full
