@@ -6,12 +6,13 @@ ZIP, or a ``.geojson`` that is not JSON, is refused with a message that says so.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,8 +143,8 @@ def detect_format(path: Path) -> str:
 
 
 def _compatible(claimed: str, sniffed: str) -> bool:
-    # a zipped shapefile named .zip, a GeoJSON named .json, xlsx is a zip
-    return {claimed, sniffed} in ({"zip", "xlsx"},)
+    # an .xlsx workbook is a ZIP archive inside
+    return {claimed, sniffed} == {"zip", "xlsx"}
 
 
 def parse_crs(value: str | int | None) -> CRS | None:
@@ -333,9 +334,7 @@ def _read_vector(
     read_path: Path | str = path
     if fmt == "zip":
         read_path = f"/vsizip/{path}"
-    with (
-        _shapefile_with_index(path, notes) if fmt == "shp" else _nullcontext(read_path) as readable
-    ):
+    with _shapefile_with_index(path, notes) if fmt == "shp" else nullcontext(read_path) as readable:
         chosen = _choose_layer(Path(readable) if fmt != "zip" else readable, layer, target, fmt)  # type: ignore[arg-type]
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -352,11 +351,6 @@ def _read_vector(
             ) from exc
     rows = np.arange(1, len(frame) + 1)
     return frame, chosen, rows
-
-
-@contextmanager
-def _nullcontext(value: Path | str) -> Iterator[Path | str]:
-    yield value
 
 
 def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
@@ -396,7 +390,7 @@ def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
             return _clean_columns(frame)
         except UnicodeDecodeError as exc:
             last = exc
-        except (pd.errors.ParserError, csv_error()) as exc:
+        except (pd.errors.ParserError, csv.Error) as exc:
             raise FileFormatError(
                 Issue(
                     f"cannot parse it as CSV: {exc}",
@@ -407,13 +401,6 @@ def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
     raise FileFormatError(
         Issue(f"unknown text encoding ({last})", file=path.name, hint="save it as UTF-8 CSV")
     )
-
-
-def csv_error() -> type[Exception]:
-    """The csv module's parse error (the python engine raises it for bad quoting)."""
-    import csv
-
-    return csv.Error
 
 
 def _clean_columns(frame: pd.DataFrame) -> pd.DataFrame:
