@@ -326,6 +326,109 @@ def synth(
     out.print(f"done in {time.perf_counter() - started:.1f} s", highlight=False)
 
 
+@app.command()
+@_fails_cleanly
+def check(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="GeoPackage to write (an .xlsx is written beside it).")
+    ],
+    grids: Annotated[
+        Path | None, typer.Option("--grids", help="Grid polygons (check files without a store).")
+    ] = None,
+    buildings: Annotated[
+        Path | None, typer.Option("--buildings", help="Building polygons.")
+    ] = None,
+    grid_id: Annotated[
+        str | None, typer.Option("--grid-id", help="Code column of the grids file.")
+    ] = None,
+    building_id: Annotated[
+        str | None, typer.Option("--building-id", help="Code column of the buildings file.")
+    ] = None,
+    communities: Annotated[
+        Path | None, typer.Option("--communities", help="Community polygons.")
+    ] = None,
+    district: Annotated[
+        Path | None, typer.Option("--district", help="District boundary polygon(s).")
+    ] = None,
+    assignments: Annotated[
+        Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
+    ] = None,
+    households: Annotated[
+        Path | None, typer.Option("--households", help="Households (else buildings' counts).")
+    ] = None,
+    visits: Annotated[Path | None, typer.Option("--visits", help="Visits.")] = None,
+    mask: Annotated[
+        Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="CRS of input files that have none.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
+    import datetime as dt
+
+    from gridgeo.check import (
+        inputs_from_store,
+        read_inputs,
+        run_check,
+        summary_counts,
+        write_results,
+    )
+    from gridgeo.policy import load_policy
+
+    rules = load_policy(policy)
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter(
+            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
+        ) from None
+    with _progress() as progress:
+        if grids is not None or buildings is not None:
+            if grids is None or buildings is None:
+                raise typer.BadParameter(
+                    "give both --grids and --buildings (or neither, to check a store)"
+                )
+            extra = {
+                "communities": communities,
+                "district": district,
+                "assignments": assignments,
+                "households": households,
+                "visits": visits,
+                "mask": mask,
+            }
+            inputs = read_inputs(
+                grids=grids,
+                buildings=buildings,
+                grid_id=grid_id,
+                building_id=building_id,
+                crs=crs,
+                extra=extra,
+            )
+        else:
+            store = _open(db)
+            try:
+                inputs = inputs_from_store(store)
+            finally:
+                store.close()
+        results = run_check(inputs, policy=rules, as_of=day, progress=progress)
+    gpkg, xlsx = write_results(results, out_file)
+    table = Table(title="findings")
+    for col in ("layer", "rows", "rules"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for row in summary_counts(results).itertuples(index=False):
+        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
+    out.print(table)
+    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
 @db_app.command("upgrade")
 @_fails_cleanly
 def db_upgrade(db: DbOption = None) -> None:

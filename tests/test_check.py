@@ -1,0 +1,122 @@
+"""`gridgeo check` on a store and straight on a planner's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from gridgeo.cli import app
+from gridgeo.store import open_store
+from gridgeo.synth import generate
+
+runner = CliRunner()
+ALWAYS = ["gaps", "overlaps", "building_grid", "straddling_buildings", "buildings_outside"]
+
+
+def gridgeo(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return generate("tiny", seed=0)
+
+
+def test_check_a_store_finds_the_planted_defects(store_url: str, tiny, tmp_path: Path) -> None:
+    store = open_store(store_url)
+    store.write_layers(tiny.layers)
+    store.close()
+    as_of = tiny.defects["period"]["start"]
+    out = tmp_path / "findings.gpkg"
+    code, text = gridgeo("check", "--db", store_url, "--as-of", str(as_of)[:10], "--out", out)
+    assert code == 0, text
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert (
+        set(ALWAYS)
+        | {"unassigned_buildings", "multi_assigned_buildings", "member_quota", "organisation_quota"}
+        <= layers
+    )
+    gaps = pyogrio.read_dataframe(out, layer="gaps")
+    assert sorted(gaps["kind"]) == ["gap", "sliver"]
+    overlaps = pyogrio.read_dataframe(out, layer="overlaps")
+    assert {overlaps["grid_a"][0], overlaps["grid_b"][0]} == set(tiny.defects["overlap"]["grids"])
+    outside = pyogrio.read_dataframe(out, layer="buildings_outside")
+    assert set(outside["building_id"]) == set(tiny.defects["buildings_outside_grids"])
+    unassigned = pyogrio.read_dataframe(out, layer="unassigned_buildings")
+    assert set(unassigned["building_id"]) == set(tiny.defects["unassigned_buildings"])
+    quota = pyogrio.read_dataframe(out, layer="member_quota")
+    assert set(quota["member_id"]) >= set(tiny.defects["members_under_10"])
+    with pd.ExcelFile(out.with_suffix(".xlsx")) as book:
+        sheets = book.sheet_names
+    assert sheets[0] == "summary" and "unassigned_buildings" in sheets
+    for col in ("rule", "severity", "explanation_zh", "explanation_en"):
+        assert col in unassigned.columns
+
+
+def test_check_two_shapefiles_without_a_store(tiny, tmp_path: Path) -> None:
+    grids = tiny.layers["grids"].rename(columns={"code": "WG_ID"})
+    buildings = tiny.layers["buildings"].rename(columns={"code": "LD_ID"})
+    # a planner's files: a duplicated building id and a self-intersecting grid
+    buildings.loc[1, "LD_ID"] = buildings.loc[0, "LD_ID"]
+    grids.to_file(tmp_path / "grids.shp", encoding="utf-8")
+    buildings.to_file(tmp_path / "buildings.shp", encoding="utf-8")
+    out = tmp_path / "check.gpkg"
+    code, text = gridgeo(
+        "check",
+        "--grids",
+        tmp_path / "grids.shp",
+        "--buildings",
+        tmp_path / "buildings.shp",
+        "--grid-id",
+        "WG_ID",
+        "--building-id",
+        "LD_ID",
+        "--out",
+        out,
+    )
+    assert code == 0, text
+    assert {name for name, _ in pyogrio.list_layers(out)} >= set(ALWAYS) | {"input_issues"}
+    issues = pyogrio.read_dataframe(out, layer="input_issues")
+    assert issues["issue"].tolist() == ["duplicate_code", "duplicate_code"]
+    assert issues["row"].tolist() == [1, 2]
+    straddling = pyogrio.read_dataframe(out, layer="straddling_buildings")
+    planted = {s["building"] for s in tiny.defects["straddling_buildings"]}
+    assert planted <= set(straddling["building_id"])
+
+
+def test_check_refuses_household_assignments_without_households(tiny, tmp_path: Path) -> None:
+    tiny.layers["grids"].to_file(tmp_path / "g.gpkg")
+    tiny.layers["buildings"].to_file(tmp_path / "b.gpkg")
+    a = tiny.layers["assignments"].copy()
+    a["valid_from"] = a["valid_from"].dt.strftime("%Y-%m-%d")
+    a["valid_to"] = a["valid_to"].dt.strftime("%Y-%m-%d")
+    a.to_excel(tmp_path / "a.xlsx", index=False)
+    code, text = gridgeo(
+        "check",
+        "--grids",
+        tmp_path / "g.gpkg",
+        "--buildings",
+        tmp_path / "b.gpkg",
+        "--assignments",
+        tmp_path / "a.xlsx",
+        "--out",
+        tmp_path / "x.gpkg",
+    )
+    assert code == 1
+    assert "a.xlsx" in text and "--households" in text
+
+
+def test_check_needs_both_files(tmp_path: Path) -> None:
+    p = tmp_path / "g.gpkg"
+    gpd.GeoDataFrame({"code": ["G"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(p)
+    code, text = gridgeo("check", "--grids", p, "--out", tmp_path / "o.gpkg")
+    assert code != 0 and "--buildings" in text
