@@ -266,7 +266,8 @@ def run_check(
     ``organisation_quota``, ``shared_grids`` (and ``community_leaders`` with
     communities); ``input_issues`` when the inputs themselves had problems.
     """
-    from gridgeo.analysis import coverage, responsibility
+    from gridgeo.analysis import coverage, responsibility, visits
+    from gridgeo.analysis.summary import area_summary
 
     policy = policy or Policy()
     as_of = as_of or dt.date.today()
@@ -361,6 +362,76 @@ def run_check(
                     lambda: responsibility.community_leaders(communities, assignments, as_of=as_of),
                 )
             )
+    visits_frame, members_frame = layers.get("visits"), layers.get("members")
+    if visits_frame is not None and assignments is not None and members_frame is not None:
+        start = as_of - dt.timedelta(weeks=policy.review_weeks)
+        steps.append(
+            (
+                "visit_weeks",
+                lambda: _missed(
+                    visits.member_visit_weeks(
+                        visits_frame,
+                        members_frame,
+                        assignments,
+                        start=start,
+                        end=as_of,
+                        policy=policy,
+                    ),
+                    "R8",
+                    "members",
+                    "member_id",
+                    "weeks_missed",
+                    "{n} 周没有入户走访",
+                    "no visit in {n} week(s)",
+                ),
+            )
+        )
+        if communities is not None:
+            steps.append(
+                (
+                    "leader_quarters",
+                    lambda: _missed(
+                        visits.leader_quarters(
+                            visits_frame,
+                            members_frame,
+                            assignments,
+                            start=start,
+                            end=as_of,
+                            building_community=responsibility.building_community(
+                                results["building_grid"], grids
+                            ),
+                            households=layers.get("households"),
+                            policy=policy,
+                        ),
+                        "R12",
+                        "members",
+                        "member_id",
+                        "quarters_missed",
+                        "{n} 个季度未到联系社区调度",
+                        "no visit to the linked community in {n} quarter(s)",
+                    ),
+                )
+            )
+    meetings_frame = layers.get("meetings")
+    if meetings_frame is not None:
+        start = as_of - dt.timedelta(weeks=policy.review_weeks)
+        steps.append(
+            (
+                "meeting_months",
+                lambda: _missed(
+                    visits.meeting_months(
+                        meetings_frame, grids, start=start, end=as_of, policy=policy
+                    ),
+                    "R9",
+                    "grids",
+                    "grid_id",
+                    "months_missed",
+                    "{n} 个月未召开网格议事会",
+                    "no council meeting in {n} month(s)",
+                    geometry=grids.set_index("code").geometry,
+                ),
+            )
+        )
     for i, (name, step) in enumerate(steps):
         if progress:
             progress("checking", i, len(steps))
@@ -369,7 +440,35 @@ def run_check(
         progress("checking", len(steps), len(steps))
     if inputs.input_findings:
         results["input_issues"] = pd.concat(inputs.input_findings, ignore_index=True)
+    results.update(area_summary(grids, results))
     return results
+
+
+def _missed(
+    table: pd.DataFrame,
+    rule: str,
+    entity: str,
+    key: str,
+    count: str,
+    zh: str,
+    en: str,
+    *,
+    geometry: gpd.GeoSeries | None = None,
+) -> gpd.GeoDataFrame:
+    """The rows of a compliance table that missed a period, as findings."""
+    rows = table[table[count] > 0].reset_index(drop=True)
+    n = rows[count].astype(int)
+    geoms = None if geometry is None else geometry.reindex(rows[key].astype(str)).to_numpy()
+    return findings(
+        rule,
+        "warning",
+        entity,
+        rows[key],
+        [zh.format(n=v) for v in n],
+        [en.format(n=v) for v in n],
+        geometry=geoms,
+        extra=rows,
+    )
 
 
 def inputs_from_store(store: Store) -> Inputs:

@@ -426,6 +426,12 @@ def check(
     for row in summary_counts(results).itertuples(index=False):
         table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
     out.print(table)
+    district = results["summary_district"].iloc[0]
+    out.print(
+        f"district coverage score: {district['coverage_score']:.1f}% of {int(district['buildings']):,} "
+        "buildings lie in one grid with exactly one responsible member",
+        highlight=False,
+    )
     out.print(f"written to {gpkg} and {xlsx}", highlight=False)
 
 

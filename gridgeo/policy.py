@@ -58,6 +58,11 @@ class Policy(BaseModel):
     leader_visits_per_quarter: int = Field(
         1, ge=0, description="visits of a linked leader to the community a quarter (R12)"
     )
+    review_weeks: int = Field(
+        12,
+        gt=0,
+        description="weeks before the check date that visits and meetings are checked over",
+    )
     # R11: the monthly joint meeting
     joint_meeting_day: int = Field(
         9,

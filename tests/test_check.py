@@ -120,3 +120,29 @@ def test_check_needs_both_files(tmp_path: Path) -> None:
     gpd.GeoDataFrame({"code": ["G"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(p)
     code, text = gridgeo("check", "--grids", p, "--out", tmp_path / "o.gpkg")
     assert code != 0 and "--buildings" in text
+
+
+def test_summary_scores_areas_and_counts_findings(tiny, tmp_path: Path) -> None:
+    from gridgeo.check import Inputs, run_check
+
+    layers = dict(tiny.layers)
+    inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
+    results = run_check(inputs, as_of=tiny.defects["period"]["end"])
+    grids = results["summary_grids"].set_index("code")
+    assert grids["buildings"].sum() == len(results["building_grid"].dropna(subset=["grid_id"]))
+    assert grids["unassigned"].sum() == len(
+        set(results["unassigned_buildings"]["building_id"])
+        & set(results["building_grid"].dropna()["building_id"])
+    )
+    a, b = tiny.defects["overlap"]["grids"]
+    assert grids.loc[a, "overlaps"] == 1 and grids.loc[b, "overlaps"] == 1
+    issues = grids["unassigned"] + grids["multi_assigned"] + grids["straddling"]
+    perfect = grids[(issues == 0) & (grids["buildings"] > 0)]
+    assert (perfect["coverage_score"] == 100.0).all()
+    district = results["summary_district"].iloc[0]
+    assert 0 < district["coverage_score"] < 100
+    assert district["buildings"] == grids["buildings"].sum()
+    for name in ("visit_weeks", "meeting_months"):
+        assert set(results[name]["rule"]) <= {"R8", "R9"}
+    missed = {g for g, _ in tiny.defects["grids_missing_meetings"]}
+    assert missed <= set(results["meeting_months"]["grid_id"])
