@@ -362,7 +362,56 @@ def run_check(
                     lambda: responsibility.community_leaders(communities, assignments, as_of=as_of),
                 )
             )
-    visits_frame, members_frame = layers.get("visits"), layers.get("members")
+    visits_frame = layers.get("visits")
+    members_frame = layers.get("members")
+    if members_frame is None and assignments is not None:
+        members_frame = _derived(assignments, "member")
+    if visits_frame is not None:
+        steps.append(
+            (
+                "last_visits",
+                lambda: _with_geometry(
+                    visits.last_visits(buildings, visits_frame, as_of=as_of),
+                    buildings,
+                    "building_id",
+                ),
+            )
+        )
+        households_frame = layers.get("households")
+        if households_frame is not None:
+            start = as_of - dt.timedelta(weeks=policy.review_weeks)
+
+            def _building_to(column: str) -> pd.Series:
+                bg = results["building_grid"].dropna(subset=["grid_id"])
+                grid_of = pd.Series(bg["grid_id"].to_numpy(), index=bg["building_id"].to_numpy())
+                if column == "grid":
+                    return grid_of
+                return grid_of.map(grids.set_index("code")["community"])
+
+            steps += [
+                (
+                    "visit_share_grids",
+                    lambda: visits.visit_share(
+                        visits_frame, households_frame, by=_building_to("grid"), as_of=as_of
+                    ),
+                ),
+                (
+                    "visit_share_communities",
+                    lambda: visits.visit_share(
+                        visits_frame, households_frame, by=_building_to("community"), as_of=as_of
+                    ),
+                ),
+                (
+                    "weekly_visit_share",
+                    lambda: visits.weekly_visit_share(
+                        visits_frame,
+                        households_frame,
+                        by=_building_to("grid"),
+                        start=start,
+                        end=as_of,
+                    ),
+                ),
+            ]
     if visits_frame is not None and assignments is not None and members_frame is not None:
         start = as_of - dt.timedelta(weeks=policy.review_weeks)
         steps.append(
@@ -442,6 +491,13 @@ def run_check(
         results["input_issues"] = pd.concat(inputs.input_findings, ignore_index=True)
     results.update(area_summary(grids, results))
     return results
+
+
+def _with_geometry(table: pd.DataFrame, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    geoms = frame.drop_duplicates("code").set_index("code").geometry
+    return gpd.GeoDataFrame(
+        table, geometry=geoms.reindex(table[key].astype(str)).to_numpy(), crs=frame.crs
+    )
 
 
 def _missed(
