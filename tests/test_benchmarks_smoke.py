@@ -64,3 +64,31 @@ def test_load_layers_benchmark_runs(postgis_url: str) -> None:
     )
     assert "ratio row by row / bulk" in output, output
     assert "visits" in output
+
+
+def test_check_city_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
+    from gridgeo.store import open_store
+    from gridgeo.synth import generate
+
+    district = generate("tiny", seed=0)
+    store = open_store(fresh_postgis)
+    try:
+        store.write_layers(district.layers)
+    finally:
+        store.close()
+    figures = tmp_path / "figures.json"
+    output = run(
+        "check_city.py",
+        "--db",
+        fresh_postgis,
+        "--runs",
+        "1",
+        "--as-of",
+        "2025-03-03",
+        "--json",
+        str(figures),
+    )
+    assert "ratio check / load" in output, output
+    assert "ratio SQL / end-to-end" in output, output
+    assert "peak RSS" in output, output
+    assert figures.is_file()

@@ -315,6 +315,11 @@ def test_postgis_bulk_load_rebuilds_indexes_and_foreign_keys(fresh_postgis: str)
     assert sum(store.counts().values()) == 0
     store.write_layers(frames)
     assert _schema_objects(store) == before
+    with store.engine.connect() as conn:
+        analyzed = conn.execute(
+            sa.text("SELECT count(*) FROM pg_stats WHERE tablename = 'households'")
+        ).scalar_one()
+    assert analyzed > 0  # column statistics exist right after a bulk load
     for name, want in frames.items():
         assert_layer_equal(store.read_layer(name, include_personal=True), want)
     store.close()

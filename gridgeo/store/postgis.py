@@ -100,6 +100,10 @@ class PostGISStore(Store):
                 if progress:
                     progress(f"indexing {spec.name}", i, len(deferred))
                 cur.execute(ddl)
+            if bulk:
+                # fresh statistics, or the planner joins millions of rows one by one
+                # until autovacuum gets round to the table
+                cur.execute(f'ANALYZE "{spec.table}"')
         updated = written - inserted
         return WriteResult(spec.name, inserted, updated, n - inserted - updated)
 

@@ -1,0 +1,389 @@
+"""The whole `gridgeo check` on the benchmark city: load floor, check, and PostGIS SQL.
+
+The analysis issue asks, on the generated benchmark city (10,000 grids, 1,000,000
+buildings, 5,000,000 households, 10,000,000 visits), for one run that measures
+
+1. ``load``: reading every layer from the store (``inputs_from_store``), the floor any
+   check on the store pays; timed per layer as well;
+2. ``check``: ``run_check`` on the loaded inputs, and ``end-to-end`` = load + check;
+3. ``SQL``: the building → grid (largest overlap, ``DISTINCT ON`` + ``ST_Intersection``)
+   and unassigned-building queries a GIS analyst would write in PostGIS, results fetched
+   to the client, in a fresh connection and a transaction that is rolled back;
+
+with the targets: check within 2x the load time, end-to-end at least 3x faster than the
+SQL, peak memory under 8 GB. The SQL runs first in each run, so the peak RSS it reports
+is that of the load and the check (the SQL's memory is in the server).
+
+Run it::
+
+    .venv/bin/python benchmarks/check_city.py --runs 1     # gridgeo_city, one run
+    .venv/bin/python benchmarks/check_city.py --skip-sql   # load and check only
+
+The database is only read: nothing is written to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import gc
+import importlib
+import inspect
+import json
+import pkgutil
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from gridgeo.check import Inputs, inputs_from_store, run_check
+from gridgeo.layers import LAYER_ORDER
+from gridgeo.store import open_store
+
+DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/gridgeo_city"
+DEFAULT_AS_OF = "2025-03-03"  # the benchmark city's period start
+CHECK_TARGET = 2.0  # check / load at most
+SQL_TARGET = 3.0  # SQL / end-to-end at least
+RSS_TARGET_MB = 8 * 1024
+
+# The analyst's building -> grid: every intersecting pair's overlap, the largest kept.
+BUILDING_GRID_SQL = """
+CREATE TEMP TABLE bench_building_grid AS
+SELECT DISTINCT ON (b.id)
+       b.id AS building_id, g.id AS grid_id,
+       ST_Area(ST_Intersection(b.geom, g.geom)) AS area
+FROM buildings b
+JOIN grids g ON ST_Intersects(b.geom, g.geom)
+ORDER BY b.id, area DESC
+"""
+BUILDING_GRID_FETCH = "SELECT building_id, grid_id, area FROM bench_building_grid"
+
+# Unassigned buildings at as_of (R6): no active member_building assignment of a
+# pairing member (role 'member'), and not every household (if any) covered by an active
+# member_household assignment of one. Written with hash-joinable CTEs and NOT EXISTS:
+# the form with correlated NOT EXISTS per household gets a nested-loop plan that does
+# not finish when the tables have no statistics (never ANALYZEd).
+UNASSIGNED_SQL = """
+WITH active AS MATERIALIZED (
+    SELECT a.kind, a.building_id, a.household_id
+    FROM assignments a JOIN members m ON m.id = a.member_id
+    WHERE a.kind IN ('member_building', 'member_household') AND m.role = 'member'
+      AND a.valid_from <= %(as_of)s AND (a.valid_to IS NULL OR a.valid_to >= %(as_of)s)
+), covered_households AS (
+    SELECT DISTINCT household_id FROM active WHERE kind = 'member_household'
+), per_building AS (
+    SELECT h.building_id, count(*) AS n, count(c.household_id) AS n_covered
+    FROM households h LEFT JOIN covered_households c ON c.household_id = h.id
+    GROUP BY h.building_id
+)
+SELECT b.id, b.code
+FROM buildings b
+LEFT JOIN per_building p ON p.building_id = b.id
+WHERE NOT EXISTS (
+        SELECT 1 FROM active x WHERE x.kind = 'member_building' AND x.building_id = b.id)
+  AND (p.n IS NULL OR p.n_covered < p.n)
+"""
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq takes it (no ``+driver``)."""
+    parsed = sa.make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+
+
+def current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return 0.0
+
+
+def run_sql(url: str, as_of: dt.date) -> dict[str, float | int]:
+    """The analyst's two queries in a fresh connection, rolled back; seconds and rows."""
+    out: dict[str, float | int] = {}
+    t0 = time.perf_counter()
+    with psycopg.connect(libpq_url(url)) as conn:
+        try:
+            with conn.cursor() as cur:
+                t = time.perf_counter()
+                cur.execute(BUILDING_GRID_SQL)
+                cur.execute(BUILDING_GRID_FETCH)
+                out["building_grid_rows"] = len(cur.fetchall())
+                out["building_grid_seconds"] = time.perf_counter() - t
+                t = time.perf_counter()
+                cur.execute(UNASSIGNED_SQL, {"as_of": as_of})
+                out["unassigned_rows"] = len(cur.fetchall())
+                out["unassigned_seconds"] = time.perf_counter() - t
+        finally:
+            conn.rollback()
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def load_inputs(store: Any) -> tuple[Inputs, dict[str, float]]:
+    """``inputs_from_store(store)``, with each layer's ``read_layer`` call timed."""
+    per_layer: dict[str, float] = {}
+    read_layer = store.read_layer
+
+    def timed_read(layer: str, *args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return read_layer(layer, *args, **kwargs)
+        finally:
+            per_layer[layer] = per_layer.get(layer, 0.0) + time.perf_counter() - t
+
+    store.read_layer = timed_read
+    try:
+        return inputs_from_store(store), per_layer
+    finally:
+        del store.read_layer  # back to the class's method
+
+
+@contextlib.contextmanager
+def timed_steps() -> Iterator[dict[str, float]]:
+    """Time every public function of the gridgeo.analysis modules (outermost calls only).
+
+    run_check looks them up on their modules when it calls them, so replacing the
+    module attributes for the duration times each step, whatever steps it has.
+    """
+    import gridgeo.analysis as analysis
+
+    seconds: dict[str, float] = {}
+    depth = [0]
+    saved: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
+
+        return timed
+
+    for info in pkgutil.iter_modules(analysis.__path__):
+        module = importlib.import_module(f"{analysis.__name__}.{info.name}")
+        for name, fn in list(vars(module).items()):
+            if (
+                not name.startswith("_")
+                and inspect.isfunction(fn)
+                and fn.__module__ == module.__name__
+            ):
+                saved.append((module, name, fn))
+                setattr(module, name, wrap(f"{info.name}.{name}", fn))
+    try:
+        yield seconds
+    finally:
+        for module, name, fn in saved:
+            setattr(module, name, fn)
+
+
+def _mark(marks: list[float], *_: object) -> None:
+    """run_check's progress callback: note when each step starts."""
+    marks.append(time.perf_counter())
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=DEFAULT_DB, help="PostGIS database URL (only read)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs")
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=dt.date.fromisoformat(DEFAULT_AS_OF),
+        help=f"the check's date (default {DEFAULT_AS_OF}, the city's period start)",
+    )
+    parser.add_argument("--skip-sql", action="store_true", help="do not time the PostGIS SQL")
+    parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be positive")
+
+    store = open_store(args.db, create=False)  # read only: never create or upgrade
+    counts = store.counts()
+    console.print(f"store: {store.url}")
+    console.print(
+        "city: " + ", ".join(f"{n:,} {name}" for name, n in counts.items() if n), soft_wrap=True
+    )
+    figures: dict[str, Any] = {
+        "db": store.url,
+        "runs": args.runs,
+        "as_of": args.as_of.isoformat(),
+        "counts": counts,
+        "python": platform.python_version(),
+    }
+    times: dict[str, list[float]] = {"load": [], "check": [], "end_to_end": [], "sql": []}
+    layer_times: dict[str, list[float]] = {name: [] for name in LAYER_ORDER}
+    step_times: dict[str, list[float]] = {}
+    sql_runs: list[dict[str, float | int]] = []
+    result_rows: dict[str, int] = {}
+    rss_after: dict[str, float] = {}
+    for run in range(args.runs):
+        if not args.skip_sql:
+            sql = run_sql(args.db, args.as_of)
+            sql_runs.append(sql)
+            times["sql"].append(float(sql["seconds"]))
+            rss_after["sql"] = peak_rss_mb()
+        gc.collect()
+        t0 = time.perf_counter()
+        inputs, per_layer = load_inputs(store)
+        load = time.perf_counter() - t0
+        rss_after["load"] = max(rss_after.get("load", 0.0), current_rss_mb())
+        for name, secs in per_layer.items():
+            layer_times[name].append(secs)
+        marks: list[float] = []
+        with timed_steps() as steps:
+            t1 = time.perf_counter()
+            results = run_check(inputs, as_of=args.as_of, progress=functools.partial(_mark, marks))
+            check = time.perf_counter() - t1
+        # run_check's own work around the analysis functions (frames, lambdas, returns)
+        steps["(outside the analysis functions)"] = check - sum(steps.values())
+        if marks:
+            steps["(before the first step)"] = marks[0] - t1
+            steps["(after the last step)"] = t1 + check - marks[-1]
+        rss_after["check"] = max(rss_after.get("check", 0.0), current_rss_mb())
+        for name, secs in steps.items():
+            step_times.setdefault(name, []).append(secs)
+        result_rows = {name: len(frame) for name, frame in results.items()}
+        times["load"].append(load)
+        times["check"].append(check)
+        times["end_to_end"].append(load + check)
+        line = f"load {load:.1f} s, check {check:.1f} s, end-to-end {load + check:.1f} s"
+        if not args.skip_sql:
+            line += (
+                f", SQL {sql_runs[-1]['seconds']:.1f} s (building→grid "
+                f"{sql_runs[-1]['building_grid_seconds']:.1f} s, unassigned "
+                f"{sql_runs[-1]['unassigned_seconds']:.1f} s)"
+            )
+        console.print(f"run {run + 1}/{args.runs}: {line}")
+        del inputs, results
+        gc.collect()
+    store.close()
+
+    medians = {name: _median(ts) for name, ts in times.items() if ts}
+    peak = peak_rss_mb()
+    table = Table(
+        title=f"gridgeo check on the benchmark city, {args.runs} run(s), as of {args.as_of}"
+    )
+    for col in ("measure", "median s", "min s", "max s", "vs load"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    labels = {
+        "load": "load (inputs_from_store)",
+        "check": "check (run_check)",
+        "end_to_end": "end-to-end (load + check)",
+        "sql": "PostGIS SQL (building→grid + unassigned)",
+    }
+    for name, ts in times.items():
+        if ts:
+            table.add_row(
+                labels[name],
+                f"{medians[name]:.2f}",
+                f"{min(ts):.2f}",
+                f"{max(ts):.2f}",
+                f"{medians[name] / medians['load']:.2f}x",
+            )
+    console.print(table)
+
+    detail = Table(title="median seconds per layer read and per check step")
+    detail.add_column("part")
+    detail.add_column("median s", justify="right")
+    detail.add_column("rows", justify="right")
+    for name, ts in layer_times.items():
+        detail.add_row(f"read {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
+    for name, ts in sorted(step_times.items(), key=lambda kv: -_median(kv[1])):
+        detail.add_row(
+            f"check {name}", f"{_median(ts):.2f}", f"{result_rows.get(name.split('.')[-1], 0):,}"
+        )
+    if sql_runs:
+        for part in ("building_grid", "unassigned"):
+            detail.add_row(
+                f"SQL {part}",
+                f"{_median([float(r[f'{part}_seconds']) for r in sql_runs]):.2f}",
+                f"{int(sql_runs[-1][f'{part}_rows']):,}",
+            )
+    console.print(detail)
+
+    missed: list[str] = []
+    check_ratio = medians["check"] / medians["load"]
+    console.print(
+        f"ratio check / load (median): {check_ratio:.2f}x (target: <= {CHECK_TARGET:g}x)"
+        + ("" if check_ratio <= CHECK_TARGET else "  MISSED")
+    )
+    if check_ratio > CHECK_TARGET:
+        missed.append(f"check / load is {check_ratio:.2f}x, above {CHECK_TARGET:g}x")
+    sql_ratio = None
+    if "sql" in medians:
+        sql_ratio = medians["sql"] / medians["end_to_end"]
+        console.print(
+            f"ratio SQL / end-to-end (median): {sql_ratio:.2f}x (target: >= {SQL_TARGET:g}x)"
+            + ("" if sql_ratio >= SQL_TARGET else "  MISSED")
+        )
+        if sql_ratio < SQL_TARGET:
+            missed.append(f"SQL / end-to-end is {sql_ratio:.2f}x, below {SQL_TARGET:g}x")
+    else:
+        console.print("ratio SQL / end-to-end: not measured (--skip-sql)")
+    console.print(
+        f"peak RSS: {peak:,.0f} MiB (target: < {RSS_TARGET_MB:,} MiB)"
+        + ("" if peak < RSS_TARGET_MB else "  MISSED")
+        + f"; RSS after SQL {rss_after.get('sql', 0):,.0f}, after load "
+        f"{rss_after['load']:,.0f}, after check {rss_after['check']:,.0f} MiB"
+    )
+    if peak >= RSS_TARGET_MB:
+        missed.append(f"peak RSS is {peak:,.0f} MiB, not under {RSS_TARGET_MB:,} MiB")
+    if missed:
+        console.print("targets missed: " + "; ".join(missed))
+    else:
+        console.print("all targets met")
+
+    figures.update(
+        {
+            "seconds": times,
+            "median_seconds": medians,
+            "layer_seconds": layer_times,
+            "step_seconds": step_times,
+            "sql": sql_runs,
+            "result_rows": result_rows,
+            "ratio_check_over_load": check_ratio,
+            "ratio_sql_over_end_to_end": sql_ratio,
+            "peak_rss_mb": peak,
+            "rss_mb": rss_after,
+            "targets_missed": missed,
+        }
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+        console.print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
