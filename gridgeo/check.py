@@ -24,7 +24,7 @@ from gridgeo.layers import LAYER_ORDER, LAYERS
 from gridgeo.policy import Policy
 from gridgeo.store import Store
 from gridgeo.store.base import ROW_COLUMN, Progress
-from gridgeo.validate import ALIASES, prepare_layer
+from gridgeo.validate import ALIASES, _as_text, prepare_layer
 
 __all__ = [
     "Inputs",
@@ -48,34 +48,27 @@ class Inputs:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def _codes(frame: pd.DataFrame, column: str | None, kind: str, path: Path) -> pd.Series:
-    candidates = [column] if column else ["code", "id", f"{kind}_id", f"{kind}_code", "编号"]
+def _code_column(frame: pd.DataFrame, layer: str) -> str | None:
+    """The column holding a layer's codes, by the usual names (``code``, ``id``, ``编号``...)."""
+    singular = "community" if layer == "communities" else layer[:-1]
+    names = ["code", "id", f"{singular}_id", f"{singular}_code", *ALIASES["code"]]
     lower = {str(c).lower(): c for c in frame.columns}
-    for name in candidates:
-        if name in frame.columns:
-            col = name
-            break
-        if name and name.lower() in lower:
-            col = lower[name.lower()]
-            break
-    else:
-        if column:
-            raise ValidationError(
-                f"{path.name}: no column {column!r}; its columns are {list(frame.columns)}"
-            )
-        return pd.Series([f"{kind[0].upper()}{i + 1}" for i in range(len(frame))], dtype=object)
-    values = frame[col]
-    text = values.map(
-        lambda v: (
-            None
-            if pd.isna(v)
-            else str(int(v) if isinstance(v, float) and v.is_integer() else v).strip() or None
+    return next((lower[n.lower()] for n in names if n.lower() in lower), None)
+
+
+def _codes(frame: pd.DataFrame, column: str | None, kind: str, path: Path) -> pd.Series:
+    if column and column not in frame.columns:
+        raise ValidationError(
+            f"{path.name}: no column {column!r}; its columns are {list(frame.columns)}"
         )
-    )
+    col = column or _code_column(frame, f"{kind}s")
+    if col is None:
+        return pd.Series([f"{kind[0].upper()}{i + 1}" for i in range(len(frame))], dtype=object)
+    text = _as_text(frame[col].reset_index(drop=True))
     missing = text.isna()
     if missing.any():
         text[missing] = [f"{kind[0].upper()}-row{r + 1}" for r in np.flatnonzero(missing)]
-    return text.astype(object)
+    return text
 
 
 def _polygons(
@@ -162,17 +155,11 @@ def read_inputs(
                 name,
                 source=read.name,
                 rows=read.rows,
-                generate_ids=None if _has_code(frame, name) else f"{name[0].upper()}-",
+                generate_ids=None if _code_column(frame, name) else f"{name[0].upper()}-",
             ).frame.drop(columns=ROW_COLUMN)
         inputs.layers[name] = frame
         inputs.sources[name] = str(path)
     return inputs
-
-
-def _has_code(frame: pd.DataFrame, layer: str) -> bool:
-    singular = "community" if layer == "communities" else layer[:-1]
-    names = {"code", f"{singular}_id", f"{singular}_code", *ALIASES["code"]}
-    return any(str(c).lower() in names for c in frame.columns)
 
 
 def summary_counts(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -271,6 +258,7 @@ def run_check(
 
     policy = policy or Policy()
     as_of = as_of or dt.date.today()
+    start = as_of - dt.timedelta(weeks=policy.review_weeks)  # visits and meetings reviewed since
     layers = inputs.layers
     grids, buildings = inputs.grids, inputs.buildings
     steps: list[tuple[str, Callable[[], pd.DataFrame]]] = [
@@ -379,7 +367,6 @@ def run_check(
         )
         households_frame = layers.get("households")
         if households_frame is not None:
-            start = as_of - dt.timedelta(weeks=policy.review_weeks)
 
             def _building_to(column: str) -> pd.Series:
                 bg = results["building_grid"].dropna(subset=["grid_id"])
@@ -413,7 +400,6 @@ def run_check(
                 ),
             ]
     if visits_frame is not None and assignments is not None and members_frame is not None:
-        start = as_of - dt.timedelta(weeks=policy.review_weeks)
         steps.append(
             (
                 "visit_weeks",
@@ -463,7 +449,6 @@ def run_check(
             )
     meetings_frame = layers.get("meetings")
     if meetings_frame is not None:
-        start = as_of - dt.timedelta(weeks=policy.review_weeks)
         steps.append(
             (
                 "meeting_months",

@@ -220,11 +220,11 @@ def load(
     from gridgeo.io import read_file
     from gridgeo.validate import prepare_layer
 
-    available = {str(name) for name, _ in pyogrio.list_layers(file)} if file.exists() else set()
     if not file.exists():
         from gridgeo.errors import NotFound
 
         raise NotFound(f"{file}: no such file")
+    available = {str(name) for name, _ in pyogrio.list_layers(file)}
     layers = [name for name in LAYER_ORDER if name in available]
     if not layers:
         raise ValidationError(
