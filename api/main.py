@@ -1,8 +1,11 @@
 """The FastAPI application: ``create_app(settings)`` builds it, ``app`` serves it.
 
-Run it with ``uvicorn api.main:app``. Nothing here connects to the database at
-import time: the SQLAlchemy engine is created when the app starts (``lifespan``),
-kept on ``app.state.engine`` and disposed of at shutdown.
+Run it with ``gridgeo serve`` or ``uvicorn api.main:app``. Nothing here connects to
+the database at import time: the store is opened when the app starts (``lifespan``),
+kept on ``app.state.store`` (its engine on ``app.state.engine``) and closed at
+shutdown. The routes live in one module per concern (``maps``, ``tiles``,
+``reports``, ``data``, ``auth``); library errors become HTTP statuses here, in
+one place.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from gridgeo.errors import (
     ValidationError,
 )
 from gridgeo.settings import Settings
-from gridgeo.store import make_engine
+from gridgeo.store import open_store
+
+from api import auth, data, maps, reports, tiles
 
 __all__ = ["ERROR_STATUS", "app", "create_app"]
 
@@ -78,17 +83,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        app.state.engine = engine
+        store = open_store(settings.database_url)
+        app.state.store = store
+        app.state.engine = store.engine
         try:
             yield
         finally:
-            engine.dispose()
-            del app.state.engine
+            store.close()
+            del app.state.engine, app.state.store
 
     app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
+    for module in (auth, maps, tiles, reports, data):
+        app.include_router(module.router)
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

@@ -1,0 +1,7 @@
+"""Tokens and roles: who may read which area and write what."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
