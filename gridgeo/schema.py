@@ -15,6 +15,7 @@ from typing import Any
 import shapely
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -40,6 +41,7 @@ __all__ = [
     "Base",
     "Building",
     "Community",
+    "DataVersion",
     "Geom",
     "Grid",
     "Household",
@@ -394,3 +396,16 @@ class Problem(Base):
             "feedback_at IS NULL OR feedback_at >= reported_at", name="feedback_after_report"
         ),
     )
+
+
+class DataVersion(Base):
+    """How often each layer has changed: one counter per layer.
+
+    Every write that inserts or updates rows of a layer adds one to its counter in
+    the same transaction, so a cache keyed on the counter (tiles, maps, findings)
+    never serves what a committed write has made stale.
+    """
+
+    __tablename__ = "data_versions"
+    layer: Mapped[str] = mapped_column(String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

@@ -52,6 +52,26 @@ def test_writing_the_same_data_twice_changes_nothing(store: Store) -> None:
     assert store.counts() == {k: len(f) for k, f in frames.items()}
 
 
+def test_data_version_counts_committed_changes_only(store: Store) -> None:
+    assert store.data_version() == 0
+    frames = district()
+    store.write_layers(frames)
+    assert store.data_version("grids") == 1
+    assert store.data_version() == len(frames)
+    store.write_layers(frames)  # nothing changed: no new version
+    assert store.data_version() == len(frames)
+    grids = frames["grids"].copy()
+    grids.loc[1, "name"] = "新名字"
+    store.write_layer("grids", grids)
+    assert store.data_version("grids") == 2
+    assert store.data_version("buildings") == 1
+    bad = frames["grids"].copy()
+    bad.loc[0, "community"] = "NO-SUCH-COMMUNITY"
+    with pytest.raises(ValidationError):
+        store.write_layer("grids", bad)
+    assert store.data_version("grids") == 2  # a refused write counts nothing
+
+
 def test_a_changed_row_is_updated_in_place(store: Store) -> None:
     frames = district()
     store.write_layers(frames)

@@ -51,6 +51,11 @@ class WriteResult:
     def rows(self) -> int:
         return self.inserted + self.updated + self.unchanged
 
+    @property
+    def changed(self) -> bool:
+        """Whether the write inserted or updated any row."""
+        return self.inserted + self.updated > 0
+
 
 def _alembic_config() -> Config:
     cfg = Config()
@@ -144,6 +149,38 @@ class Store:
             f"{self.url} is at schema revision {current}, this gridgeo needs {head}; "
             "run `gridgeo db upgrade` (back the database up first)"
         )
+
+    # -- change counters --------------------------------------------------------
+    def data_version(self, layer: str | None = None) -> int:
+        """How many committed writes have changed ``layer`` (default: any layer).
+
+        The number only grows, so caches of tiles, maps and findings key on it:
+        a write that commits makes new entries rather than serving stale ones.
+        """
+        sql = "SELECT coalesce(sum(version), 0) FROM data_versions"
+        params: dict[str, Any] = {}
+        if layer is not None:
+            get_layer(layer)
+            sql += " WHERE layer = :layer"
+            params["layer"] = layer
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text(sql), params).scalar_one())
+
+    @staticmethod
+    def bump_version(conn: sa.Connection, layers: Sequence[str]) -> None:
+        """Count one change of each layer, inside the caller's transaction.
+
+        Layers are bumped in one fixed order, so concurrent writers take the row
+        locks in the same order and never deadlock on them.
+        """
+        for layer in sorted(set(layers)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO data_versions (layer, version) VALUES (:layer, 1) "
+                    "ON CONFLICT (layer) DO UPDATE SET version = data_versions.version + 1"
+                ),
+                {"layer": layer},
+            )
 
     # -- reading ----------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -303,6 +340,7 @@ class Store:
                     rows = _row_numbers(frame)
                     table = self._db_frame(conn, spec, frame, rows, source)
                     results[name] = self._upsert(conn, spec, table, rows, progress)
+                self.bump_version(conn, [name for name in order if results[name].changed])
         except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise ValidationError(
