@@ -20,7 +20,7 @@ import shapely
 from gridgeo.analysis.findings import findings
 from gridgeo.errors import ValidationError
 from gridgeo.io import read_file
-from gridgeo.layers import LAYER_ORDER, LAYERS
+from gridgeo.layers import LAYERS
 from gridgeo.policy import Policy
 from gridgeo.store import Store
 from gridgeo.store.base import ROW_COLUMN, Progress
@@ -304,6 +304,21 @@ def run_check(
         if organisations is None:
             organisations = _derived(assignments, "organisation")
         hh = households if households is not None else pd.DataFrame({"code": [], "building": []})
+        shared: dict[str, pd.DataFrame] = {}
+
+        def _responsibility() -> pd.DataFrame:
+            if "r" not in shared:
+                shared["r"] = responsibility.building_responsibility(
+                    buildings,
+                    hh,
+                    assignments,
+                    as_of=as_of,
+                    building_grid=results["building_grid"],
+                    grids=grids,
+                    members=members,
+                )
+            return shared["r"]
+
         steps += [
             (
                 "unassigned_buildings",
@@ -312,15 +327,19 @@ def run_check(
                     hh,
                     assignments,
                     as_of=as_of,
-                    building_grid=results["building_grid"],
-                    grids=grids,
                     members=members,
+                    responsibility=_responsibility(),
                 ),
             ),
             (
                 "multi_assigned_buildings",
                 lambda: responsibility.multi_assigned_buildings(
-                    buildings, hh, assignments, as_of=as_of, members=members
+                    buildings,
+                    hh,
+                    assignments,
+                    as_of=as_of,
+                    members=members,
+                    responsibility=_responsibility(),
                 ),
             ),
             (
@@ -351,6 +370,9 @@ def run_check(
                 )
             )
     visits_frame = layers.get("visits")
+    if visits_frame is not None:
+        # every visit analysis works on local days: convert the times once
+        visits_frame = visits_frame.assign(visited_at=visits._local_day(visits_frame["visited_at"]))
     members_frame = layers.get("members")
     if members_frame is None and assignments is not None:
         members_frame = _derived(assignments, "member")
@@ -512,9 +534,31 @@ def _missed(
     )
 
 
+#: What the check reads of each layer: ``(columns, geometry)``; None = every column.
+CHECK_READS: dict[str, tuple[list[str] | None, bool]] = {
+    "communities": (None, True),
+    "grids": (None, True),
+    "buildings": (None, True),
+    "households": (["building"], False),
+    "organisations": (None, False),
+    "members": (None, False),
+    "assignments": (None, False),
+    "visits": (["member", "household", "building", "visited_at"], False),
+    "meetings": (None, False),
+}
+
+
 def inputs_from_store(store: Store) -> Inputs:
-    """Every layer of a store, as a check's inputs."""
-    layers = {name: store.read_layer(name) for name in LAYER_ORDER}
+    """The layers of a store that the check uses, as its inputs.
+
+    Only the columns the analyses use are read (:data:`CHECK_READS`): no visit
+    notes, no household or visit points and no problems, which on a city's
+    10,000,000 visits is most of the reading time and memory.
+    """
+    layers = {
+        name: store.read_layer(name, columns=columns, geometry=geometry)
+        for name, (columns, geometry) in CHECK_READS.items()
+    }
     inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
     inputs.sources = {"store": store.url}
     return inputs

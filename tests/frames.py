@@ -22,7 +22,7 @@ def day(*values: str | None) -> pd.Series:
 
 
 def text(*values: str | None) -> pd.Series:
-    return pd.Series(list(values), dtype=object)
+    return pd.Series(list(values), dtype="str")
 
 
 def ints(*values: int | None) -> pd.Series:

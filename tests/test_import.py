@@ -80,7 +80,7 @@ def test_geopackage_geojson_and_shapefile_import(store_url: str, tmp_path: Path)
     buildings = store.read_layer("buildings")
     store.close()
     assert grids["community"].tolist() == ["C1", "C1"]
-    assert buildings["address"].tolist() == ["南京西路1号", None]
+    assert buildings["address"].fillna("-").tolist() == ["南京西路1号", "-"]
     assert buildings.geometry[0].equals(frames["buildings"].geometry[0])
 
 

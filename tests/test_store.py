@@ -93,7 +93,7 @@ def test_personal_data_stays_out_unless_asked_for(store: Store) -> None:
     members = store.read_layer("members")
     assert "phone" not in members and "name" in members  # member names are not personal data here
     full = store.read_layer("households", include_personal=True)
-    assert full["name"].tolist() == ["张三", "李四", None]
+    assert full["name"].fillna("-").tolist() == ["张三", "李四", "-"]
 
 
 def test_bbox_returns_only_intersecting_features(store: Store) -> None:
@@ -343,3 +343,13 @@ def test_postgis_bulk_load_rebuilds_indexes_and_foreign_keys(fresh_postgis: str)
     for name, want in frames.items():
         assert_layer_equal(store.read_layer(name, include_personal=True), want)
     store.close()
+
+
+def test_a_layer_can_be_read_without_its_geometry(store: Store) -> None:
+    store.write_layers(district())
+    full = store.read_layer("buildings")
+    plain = store.read_layer("buildings", columns=["address"], geometry=False)
+    assert not isinstance(plain, gpd.GeoDataFrame) and list(plain.columns) == ["code", "address"]
+    assert_frame_equal(plain, pd.DataFrame(full[["code", "address"]]))
+    near = store.read_layer("buildings", bbox=(121.39, 31.19, 121.41, 31.21), geometry=False)
+    assert near["code"].tolist() == ["B1", "B2"] and "geometry" not in near

@@ -61,7 +61,13 @@ def _join(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
     if frame.empty:
         return pd.Series(dtype="string", name=value)
     pairs = frame[[key, value]].dropna().drop_duplicates().sort_values([key, value])
-    return pairs.groupby(key)[value].agg(",".join).astype("string")
+    # most keys have one value: only the others need a (slow, per group) string join
+    shared = pairs[key].duplicated(keep=False).to_numpy()
+    single = pd.Series(
+        pairs[value].to_numpy()[~shared], index=pd.Index(pairs[key].to_numpy()[~shared], name=key)
+    )
+    joined = pairs[shared].groupby(key)[value].agg(",".join)
+    return pd.concat([single, joined]).sort_index().astype("string").rename(value)
 
 
 def active_assignments(
@@ -314,11 +320,14 @@ def unassigned_buildings(
     building_grid: pd.DataFrame | None = None,
     grids: pd.DataFrame | None = None,
     members: pd.DataFrame | None = None,
+    responsibility: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Findings (R6): buildings with no responsible member, with their fallback cadres.
 
     Arguments as :func:`building_responsibility`. The fallback (the community's
-    ``cadre_community`` members) is reported, not counted as coverage.
+    ``cadre_community`` members) is reported, not counted as coverage. A
+    ``responsibility`` frame already computed by :func:`building_responsibility` for
+    the same arguments is used instead of computing it again.
 
     Returns
     -------
@@ -337,10 +346,12 @@ def unassigned_buildings(
     >>> unassigned_buildings(b, h, a, as_of="2026-02-01")["building_id"].tolist()
     ['B2']
     """
-    r = building_responsibility(
-        buildings, households, assignments, as_of=as_of,
-        building_grid=building_grid, grids=grids, members=members,
-    )  # fmt: skip
+    r = responsibility
+    if r is None:
+        r = building_responsibility(
+            buildings, households, assignments, as_of=as_of,
+            building_grid=building_grid, grids=grids, members=members,
+        )  # fmt: skip
     mask = r["status"].eq("unassigned").to_numpy(dtype=bool)
     sel = r[mask]
     fb = sel["fallback"].fillna("")
@@ -368,8 +379,12 @@ def multi_assigned_buildings(
     *,
     as_of: DateLike = None,
     members: pd.DataFrame | None = None,
+    responsibility: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Findings (R7): buildings held by several members at once.
+
+    Arguments as :func:`building_responsibility`; ``responsibility`` as in
+    :func:`unassigned_buildings`.
 
     Returns
     -------
@@ -387,7 +402,11 @@ def multi_assigned_buildings(
     >>> multi_assigned_buildings(b, h, a, as_of="2026-02-01")[["code", "members"]].values.tolist()
     [['B1', 'M1,M2']]
     """
-    r = building_responsibility(buildings, households, assignments, as_of=as_of, members=members)
+    r = responsibility
+    if r is None:
+        r = building_responsibility(
+            buildings, households, assignments, as_of=as_of, members=members
+        )
     mask = r["status"].eq("multi_assigned").to_numpy(dtype=bool)
     sel = r[mask]
     geometry, crs = _geometry(buildings, mask)

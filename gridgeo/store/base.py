@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -200,6 +201,7 @@ class Store:
         bbox: tuple[float, float, float, float] | None = None,
         include_personal: bool = False,
         columns: Iterable[str] | None = None,
+        geometry: bool = True,
     ) -> pd.DataFrame:
         """Read a layer into a (Geo)DataFrame in EPSG:4326.
 
@@ -214,7 +216,10 @@ class Store:
             Include personal data columns (household names and phone numbers).
             Leave it False for anything that ends up in a map, a tile or an export.
         columns
-            Only these attribute columns (``code`` and the geometry always come).
+            Only these attribute columns (``code`` always comes).
+        geometry
+            Read the geometry (default); without it a layer comes as a plain
+            DataFrame, much faster for big point layers such as visits.
 
         Returns
         -------
@@ -225,10 +230,17 @@ class Store:
         fields = self._select_fields(spec, include_personal, columns)
         if bbox is not None and spec.geometry is None:
             raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
-        sql, params = self._select_sql(spec, fields, bbox)
+        if not geometry:
+            spec = dataclasses.replace(spec, geometry=None)
         with gc_paused():
-            data = self._fetch_columns(sql, params, len(fields) + (1 if spec.geometry else 0))
-            return _to_frame(spec, fields, data)
+            return self._read(spec, fields, bbox)
+
+    def _read(
+        self, spec: LayerSpec, fields: list[Field], bbox: tuple[float, float, float, float] | None
+    ) -> pd.DataFrame:
+        sql, params = self._select_sql(spec, fields, bbox)
+        data = self._fetch_columns(sql, params, len(fields) + (1 if spec.geometry else 0))
+        return _to_frame(spec, fields, data)
 
     @staticmethod
     def _select_fields(
@@ -255,7 +267,12 @@ class Store:
         raise NotImplementedError
 
     def _select_sql(
-        self, spec: LayerSpec, fields: list[Field], bbox: tuple[float, float, float, float] | None
+        self,
+        spec: LayerSpec,
+        fields: list[Field],
+        bbox: tuple[float, float, float, float] | None,
+        *,
+        geometry_as_stored: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         cols, joins = [], []
         for i, f in enumerate(fields):
@@ -268,7 +285,7 @@ class Store:
             else:
                 cols.append(f't."{f.db_column}"')
         if spec.geometry:
-            cols.append(self._geom_select('t."geom"'))
+            cols.append('t."geom"' if geometry_as_stored else self._geom_select('t."geom"'))
         sql = f'SELECT {", ".join(cols)} FROM "{spec.table}" t {" ".join(joins)}'
         params: dict[str, Any] = {}
         if bbox is not None:
@@ -523,4 +540,4 @@ def _typed(field: Field, values: list[Any]) -> pd.Series:
     if field.kind == "datetime":
         ser = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
         return ser.astype("datetime64[ns, UTC]")
-    return pd.Series(values, dtype=object)
+    return pd.Series(values, dtype="str")

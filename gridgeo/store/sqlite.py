@@ -27,14 +27,17 @@ class SQLiteStore(Store):
     def _geom_select(self, column: str) -> str:
         return column
 
-    def read_layer(self, layer: str, *, bbox=None, **kwargs: Any) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-        frame = super().read_layer(layer, **kwargs)
+    def read_layer(
+        self, layer: str, *, bbox=None, geometry: bool = True, **kwargs: Any
+    ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         if bbox is None:
-            return frame
+            return super().read_layer(layer, geometry=geometry, **kwargs)
+        frame = super().read_layer(layer, **kwargs)
         if "geometry" not in frame:
             return super().read_layer(layer, bbox=bbox, **kwargs)  # raises the error
         hit = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
-        return frame.loc[hit].reset_index(drop=True)
+        frame = frame.loc[hit].reset_index(drop=True)
+        return frame if geometry else pd.DataFrame(frame.drop(columns="geometry"))
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
         with self.engine.connect() as conn:
