@@ -1,7 +1,655 @@
-"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings; field writes."""
+"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings; field writes.
+
+Reads (every role, within its area):
+
+- ``GET /layers`` and ``GET /layers/{layer}``: a layer as a GeoJSON (RFC 7946)
+  FeatureCollection, with ``bbox``, ``<column>=<value>`` filters and paging
+  (``limit``/``offset``, ``numberMatched``/``numberReturned`` and ``next``/``prev``
+  links as OGC API Features has them);
+- ``GET /findings`` (every finding row), ``GET /findings/{name}`` (one result layer of
+  ``gridgeo check``), with ``as_of`` and ``community``; ``GET /findings.{csv,xlsx,gpkg}``.
+
+Writes (grid workers and members, as themselves, in their area), each with an
+``Idempotency-Key`` header: ``POST /visits``, ``POST /meetings``, ``POST /problems``,
+``POST /problems/{code}/resolve|escalate|close``. The logic lives in
+:mod:`gridgeo.fieldwork`; this module only translates HTTP.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import math
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-router = APIRouter()
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from api.auth import REFUSALS, UserDep
+from api.state import get_store
+from gridgeo import fieldwork
+from gridgeo.access import Area, area_for, check_personal, geography
+from gridgeo.errors import NotFound, PermissionDenied, ValidationError
+from gridgeo.layers import LAYER_ORDER, LAYERS, get_layer
+from gridgeo.store import Store
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["data"], responses=REFUSALS)
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+#: The most features one page holds.
+MAX_LIMIT = 10_000
+#: Query parameters that are not column filters.
+_RESERVED = {"bbox", "limit", "offset", "include_personal", "as_of", "community"}
+
+_ERR = {
+    "description": "Refused: the detail says why.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "detail": {}},
+            }
+        }
+    },
+}
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {404: _ERR, 422: _ERR}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON."},
+    404: _ERR,
+    409: _ERR,
+    422: _ERR,
+}
+
+
+# -- validation of inputs ------------------------------------------------------------------
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+def _sane_time(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not (1900 <= value.year <= 2200):
+        raise ValueError("the year must lie between 1900 and 2200")
+    return value
+
+
+def _sane_date(value: dt.date | None) -> dt.date | None:
+    if value is not None and not (1900 <= value.year <= 2200):
+        raise ValueError("the year must lie between 1900 and 2200")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date) or (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        return value
+    raise ValueError("write the date as YYYY-MM-DD")
+
+
+def _iso_time(value: Any) -> Any:
+    if isinstance(value, dt.datetime) or (
+        isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value)
+    ):
+        return value
+    raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
+
+
+Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_nul)]
+Time = Annotated[dt.datetime, BeforeValidator(_iso_time), AfterValidator(_sane_time)]
+Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_sane_date)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A unique key per write (e.g. a UUID); a retry with the same key and "
+        "body returns the first result instead of writing again.",
+    ),
+]
+ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class PointIn(BaseModel):
+    """A GeoJSON Point in longitude/latitude (EPSG:4326)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["Point"]
+    coordinates: tuple[Lon, Lat]
+
+    def shape(self) -> shapely.Point:
+        return shapely.Point(*self.coordinates)
+
+
+class VisitIn(BaseModel):
+    """A visit: the member defaults to the token's member; the time to now."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    member: Code | None = None
+    household: Code | None = None
+    building: Code | None = None
+    visited_at: Time | None = Field(None, description="Without an offset: local time.")
+    note: Text | None = None
+    geometry: PointIn | None = None
+
+
+class MeetingIn(BaseModel):
+    """A grid council meeting."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    grid: Code
+    held_on: Day | None = None
+    attendance: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    topic: Text | None = None
+
+
+class ProblemIn(BaseModel):
+    """A new problem (it starts open)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+    description: Text | None = None
+    household: Code | None = None
+    building: Code | None = None
+    visit: Code | None = None
+    responsible: Code | None = None
+    reported_at: Time | None = None
+    deadline: Day | None = None
+    geometry: PointIn | None = None
+
+
+class ResolveIn(BaseModel):
+    """Solved on the spot."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: Time | None = Field(None, description="When; default now.")
+
+
+class EscalateIn(BaseModel):
+    """Escalated to the community party committee."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: Time | None = None
+    deadline: Day | None = None
+
+
+class CloseIn(BaseModel):
+    """Closed, with the feedback given to the resident (required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    feedback: Text | None = Field(None, description="What the resident was told; required.")
+    at: Time | None = None
+
+
+def _row(model: BaseModel) -> dict[str, Any]:
+    row = model.model_dump(exclude_none=True)
+    geometry = getattr(model, "geometry", None)
+    if geometry is not None:
+        row["geometry"] = geometry.shape()
+    return row
+
+
+def _answer(outcome: fieldwork.WriteOutcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(status_code=outcome.status, content=outcome.body, headers=headers)
+
+
+# -- JSON of frames ------------------------------------------------------------------------
+
+
+def _json_column(values: pd.Series) -> list[Any]:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return [None if pd.isna(v) else v.isoformat() for v in values]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return [
+            None if pd.isna(v) else (v.date().isoformat() if v == v.normalize() else v.isoformat())
+            for v in values
+        ]
+    out = []
+    for v in values.astype(object):
+        if v is None or v is pd.NA or v is pd.NaT:
+            out.append(None)
+        elif isinstance(v, float | np.floating):
+            out.append(float(v) if math.isfinite(v) else None)
+        elif isinstance(v, np.integer):
+            out.append(int(v))
+        elif isinstance(v, np.bool_ | bool):
+            out.append(bool(v))
+        elif isinstance(v, dt.datetime | dt.date | pd.Timestamp):
+            out.append(v.isoformat())
+        elif isinstance(v, shapely.Geometry):
+            out.append(shapely.to_wkt(v))
+        else:
+            out.append(v if isinstance(v, str | int) else str(v))
+    return out
+
+
+def _features(frame: pd.DataFrame, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    geom_col = frame.geometry.name if hasattr(frame, "geometry") else None
+    cols = [c for c in frame.columns if c != geom_col]
+    data = {c: _json_column(frame[c]) for c in cols}
+    geoms = frame[geom_col].to_numpy() if geom_col else [None] * len(frame)
+    features = []
+    for i, geom in enumerate(geoms):
+        props = {c: data[c][i] for c in cols}
+        if extra:
+            props.update(extra)
+        feature: dict[str, Any] = {
+            "type": "Feature",
+            "geometry": None
+            if geom is None or shapely.is_empty(geom)
+            else shapely.geometry.mapping(geom),
+            "properties": props,
+        }
+        if "code" in props and props["code"] is not None:
+            feature["id"] = props["code"]
+        features.append(feature)
+    return features
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or not all(math.isfinite(x) for x in parts):
+        raise ValidationError(
+            f"bbox {text!r}: give four numbers minx,miny,maxx,maxy (longitude/latitude)"
+        )
+    minx, miny, maxx, maxy = parts
+    if minx > maxx or miny > maxy:
+        raise ValidationError(f"bbox {text!r}: minx must not exceed maxx, nor miny maxy")
+    return minx, miny, maxx, maxy
+
+
+def _filters(request: Request, columns: list[str]) -> dict[str, str]:
+    filters = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
+    unknown = sorted(set(filters) - set(columns))
+    if unknown:
+        raise ValidationError(
+            f"unknown filter(s) {unknown}: filter on one of the columns {columns}, "
+            "or use bbox, limit, offset"
+        )
+    return filters
+
+
+def _apply_filters(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
+    for column, value in filters.items():
+        if "\x00" in value:
+            raise ValidationError(f"filter {column}: text must not contain NUL characters")
+        values = pd.Series(_json_column(frame[column]), index=frame.index, dtype=object)
+        text = values.map(lambda v: None if v is None else str(v))
+        is_time = pd.api.types.is_datetime64_any_dtype(frame[column].dtype)
+        mask = text.str.startswith(value) if is_time else text.eq(value)
+        frame = frame.loc[mask.fillna(False).to_numpy(dtype=bool)]
+    return frame
+
+
+def _page(
+    request: Request,
+    frame: pd.DataFrame,
+    limit: int,
+    offset: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    matched = len(frame)
+    page = frame.iloc[offset : offset + limit]
+    features = _features(page, extra)
+    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
+    params = dict(request.query_params)
+    base = str(request.url.remove_query_params(list(params)))
+    if offset + limit < matched:
+        nxt = {**params, "offset": str(offset + limit), "limit": str(limit)}
+        links.append(
+            {"rel": "next", "type": "application/geo+json", "href": f"{base}?{urlencode(nxt)}"}
+        )
+    if offset > 0:
+        prev = {**params, "offset": str(max(0, offset - limit)), "limit": str(limit)}
+        links.append(
+            {"rel": "prev", "type": "application/geo+json", "href": f"{base}?{urlencode(prev)}"}
+        )
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "links": links,
+        "features": features,
+    }
+    geoms = page.geometry.to_numpy() if hasattr(page, "geometry") else np.array([])
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
+    if len(geoms):
+        body["bbox"] = [float(x) for x in shapely.total_bounds(geoms)]
+    return body
+
+
+def _geojson(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(content=body, media_type="application/geo+json")
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page.")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Features to skip.")]
+BBox = Annotated[
+    str | None,
+    Query(
+        description="minx,miny,maxx,maxy in longitude/latitude",
+        pattern=r"^[-+0-9.eE]+(,[-+0-9.eE]+){3}$",
+    ),
+]
+
+
+# -- layers --------------------------------------------------------------------------------
+
+
+@router.get("/layers", summary="The layers and their columns")
+def layers(user: UserDep) -> dict[str, Any]:
+    """Each layer with its geometry type and the columns it can be filtered on."""
+    return {
+        "layers": [
+            {
+                "name": name,
+                "geometry": spec.geometry,
+                "columns": [f.name for f in spec.fields if not f.personal],
+                "personal_columns": spec.personal,
+                "href": f"/layers/{name}",
+            }
+            for name, spec in LAYERS.items()
+        ]
+    }
+
+
+@router.get(
+    "/layers/{layer}",
+    summary="A layer as GeoJSON",
+    responses={200: {"content": {"application/geo+json": {}}}, **_READ_ERRORS},
+)
+def layer_features(
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    layer: Annotated[str, PathParam(description=f"One of: {', '.join(LAYER_ORDER)}.")],
+    bbox: BBox = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    include_personal: Annotated[
+        bool, Query(description="Household names and phone numbers (grid workers, members).")
+    ] = False,
+) -> JSONResponse:
+    """The features of ``layer`` in the caller's area, filtered and paged.
+
+    Any other query parameter ``column=value`` keeps the rows whose column equals the
+    value (dates and times: starts with it, e.g. ``visited_at=2025-03-03``).
+    """
+    spec = get_layer(layer)
+    check_personal(user, include_personal)
+    box = _parse_bbox(bbox)
+    filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
+    frame = store.read_layer(layer, bbox=box, include_personal=include_personal)
+    area = area_for(store, user)
+    if area is not None:
+        frame = area.keep(layer, frame)
+    frame = _apply_filters(frame, filters)
+    return _geojson(_page(request, frame, limit, offset))
+
+
+# -- findings ------------------------------------------------------------------------------
+
+
+def _check_results(store: Store, as_of: dt.date | None) -> dict[str, pd.DataFrame]:
+    try:
+        from api.analysis_cache import check_results
+    except ImportError:  # pragma: no cover - the cache module is optional
+        from gridgeo.check import inputs_from_store, run_check
+
+        return run_check(inputs_from_store(store), as_of=as_of)
+    return check_results(store, as_of)
+
+
+def _findings_for(
+    store: Store, user: Any, as_of: dt.date | None, community: str | None
+) -> dict[str, pd.DataFrame]:
+    area = area_for(store, user)
+    scope: Area | None = None
+    if community is not None:
+        geo = geography(store)
+        if community not in geo.community_codes or (
+            area is not None and community not in area.communities
+        ):
+            if area is not None:
+                raise PermissionDenied(f"community {community!r} is not in your area")
+            raise NotFound(f"no community {community!r}")
+        scope = geo.area((community,), ())
+    results = _check_results(store, as_of)
+    out = {}
+    for name, frame in results.items():
+        if name in ("summary_district",) and (area is not None or scope is not None):
+            continue
+        for restrict in (area, scope):
+            if restrict is not None:
+                frame = restrict.keep_findings(name, frame)
+        out[name] = frame
+    return out
+
+
+AsOf = Annotated[
+    Day | None, Query(description="The date assignments, visits and meetings are judged at.")
+]
+Community = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$", description="A code."),
+]
+
+
+@router.get(
+    "/findings",
+    summary="Every finding as GeoJSON",
+    responses={200: {"content": {"application/geo+json": {}}}, **_READ_ERRORS},
+)
+def all_findings(
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    as_of: AsOf = None,
+    community: Community = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+) -> JSONResponse:
+    """The finding rows (those with a rule) of every check layer, with a ``layer`` column."""
+    columns = ["layer", "rule", "severity", "entity", "code", "explanation_zh", "explanation_en"]
+    filters = _filters(request, columns)
+    results = _findings_for(store, user, as_of, community)
+    frames = [
+        frame.assign(layer=name)
+        for name, frame in results.items()
+        if "rule" in frame.columns and len(frame)
+    ]
+    if frames:
+        import geopandas as gpd
+
+        parts = [
+            gpd.GeoDataFrame(
+                f[columns],
+                geometry=f.geometry.to_numpy() if hasattr(f, "geometry") else [None] * len(f),
+                crs=4326,
+            )
+            for f in frames
+        ]
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = pd.DataFrame(columns=columns)
+    frame = _apply_filters(frame, filters)
+    return _geojson(_page(request, frame, limit, offset))
+
+
+@router.get(
+    "/findings.{fmt}",
+    summary="Download the findings (CSV, Excel, GeoPackage)",
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "application/geopackage+sqlite3": {},
+            }
+        },
+        **_READ_ERRORS,
+    },
+    response_class=Response,
+)
+def download_findings(
+    user: UserDep,
+    store: StoreDep,
+    fmt: Literal["csv", "xlsx", "gpkg"],
+    as_of: AsOf = None,
+    community: Community = None,
+) -> Response:
+    """Every result layer as a file.
+
+    CSV: the finding rows of all layers, with the lon/lat of a point of each; XLSX: one
+    sheet per layer, as ``gridgeo check`` writes it; GeoPackage: one layer per result.
+    """
+    from gridgeo.check import write_results
+
+    results = _findings_for(store, user, as_of, community)
+    stamp = (as_of or dt.date.today()).isoformat()
+    if fmt == "csv":
+        rows = []
+        for name, frame in results.items():
+            if "rule" not in frame.columns or frame.empty:
+                continue
+            table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).assign(layer=name)
+            if hasattr(frame, "geometry"):
+                points = shapely.point_on_surface(frame.geometry.to_numpy())
+                ok = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+                table["lon"] = np.where(ok, shapely.get_x(points), np.nan)
+                table["lat"] = np.where(ok, shapely.get_y(points), np.nan)
+            rows.append(table)
+        table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+        front = [c for c in ("layer", "rule", "severity", "entity", "code") if c in table]
+        table = table[front + [c for c in table.columns if c not in front]]
+        content = table.to_csv(index=False).encode("utf-8-sig")  # Excel reads UTF-8 with a BOM
+        media = "text/csv; charset=utf-8"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            gpkg, xlsx = write_results(results, Path(tmp) / "findings.gpkg")
+            content = (gpkg if fmt == "gpkg" else xlsx).read_bytes()
+        media = (
+            "application/geopackage+sqlite3"
+            if fmt == "gpkg"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    return Response(
+        content=content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="findings-{stamp}.{fmt}"'},
+    )
+
+
+@router.get(
+    "/findings/{name}",
+    summary="One result layer of the check as GeoJSON",
+    responses={200: {"content": {"application/geo+json": {}}}, **_READ_ERRORS},
+)
+def findings_layer(
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    name: Annotated[str, PathParam(max_length=100)],
+    as_of: AsOf = None,
+    community: Community = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+) -> JSONResponse:
+    """One layer of ``gridgeo check`` (``gaps``, ``unassigned_buildings``, ...)."""
+    results = _findings_for(store, user, as_of, community)
+    if name not in results:
+        raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
+    frame = results[name]
+    frame = _apply_filters(frame, _filters(request, [str(c) for c in frame.columns]))
+    return _geojson(_page(request, frame, limit, offset))
+
+
+# -- field writes ----------------------------------------------------------------------------
+
+_CREATED = {201: {"description": "Stored (or, on a retry, the first result)."}}
+_MOVED = {200: {"description": "Moved (or, on a retry, the first result)."}}
+
+
+@router.post("/visits", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
+def post_visit(body: VisitIn, user: UserDep, store: StoreDep, key: IdempotencyKey) -> JSONResponse:
+    """Record a visit to a household within the member's assignments."""
+    return _answer(fieldwork.record_visit(store, _row(body), principal=user, idempotency_key=key))
+
+
+@router.post("/meetings", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
+def post_meeting(
+    body: MeetingIn, user: UserDep, store: StoreDep, key: IdempotencyKey
+) -> JSONResponse:
+    """Record a grid council meeting (grid workers, for their grids)."""
+    return _answer(fieldwork.record_meeting(store, _row(body), principal=user, idempotency_key=key))
+
+
+@router.post("/problems", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
+def post_problem(
+    body: ProblemIn, user: UserDep, store: StoreDep, key: IdempotencyKey
+) -> JSONResponse:
+    """Put a problem on the list; it starts open."""
+    return _answer(fieldwork.report_problem(store, _row(body), principal=user, idempotency_key=key))
+
+
+@router.post("/problems/{code}/resolve", responses={**_MOVED, **_WRITE_ERRORS})
+def resolve(
+    code: ProblemCode, body: ResolveIn, user: UserDep, store: StoreDep, key: IdempotencyKey
+) -> JSONResponse:
+    """Solved on the spot: an open problem becomes ``resolved_on_site``."""
+    return _answer(
+        fieldwork.resolve_problem(store, code, at=body.at, principal=user, idempotency_key=key)
+    )
+
+
+@router.post("/problems/{code}/escalate", responses={**_MOVED, **_WRITE_ERRORS})
+def escalate(
+    code: ProblemCode, body: EscalateIn, user: UserDep, store: StoreDep, key: IdempotencyKey
+) -> JSONResponse:
+    """Escalated to the community party committee: an open problem becomes ``escalated``."""
+    return _answer(
+        fieldwork.escalate_problem(
+            store, code, at=body.at, deadline=body.deadline, principal=user, idempotency_key=key
+        )
+    )
+
+
+@router.post("/problems/{code}/close", responses={**_MOVED, **_WRITE_ERRORS})
+def close(
+    code: ProblemCode, body: CloseIn, user: UserDep, store: StoreDep, key: IdempotencyKey
+) -> JSONResponse:
+    """Closed with feedback to the resident (销号); the feedback text is required."""
+    return _answer(
+        fieldwork.close_problem(
+            store, code, feedback=body.feedback, at=body.at, principal=user, idempotency_key=key
+        )
+    )

@@ -1,15 +1,16 @@
 """The FastAPI application: ``create_app(settings)`` builds it, ``app`` serves it.
 
 Run it with ``gridgeo serve`` or ``uvicorn api.main:app``. Nothing here connects to
-the database at import time: the store is opened when the app starts (``lifespan``),
-kept on ``app.state.store`` (its engine on ``app.state.engine``) and closed at
-shutdown. The routes live in one module per concern (``maps``, ``tiles``,
+the database at import time, nor at start-up: the first request that needs the store
+opens it (``api.state.get_store``; a database that does not answer is a 503 with the
+reason), and it is closed at shutdown. The routes live in one module per concern (``maps``, ``tiles``,
 ``reports``, ``data``, ``auth``); library errors become HTTP statuses here, in
 one place.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,27 +20,30 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import gridgeo
+from api import auth, data, maps, reports, tiles
 from gridgeo.errors import (
     ConfigError,
+    Conflict,
     CRSError,
     FileFormatError,
     GridGeoError,
     NotFound,
     PermissionDenied,
     StoreError,
+    Unauthorized,
     ValidationError,
 )
 from gridgeo.settings import Settings
-from gridgeo.store import open_store
-
-from api import auth, data, maps, reports, tiles
+from gridgeo.store import make_engine
 
 __all__ = ["ERROR_STATUS", "app", "create_app"]
 
 #: HTTP status for each gridgeo error; the most specific class in the MRO wins.
 ERROR_STATUS: dict[type[GridGeoError], int] = {
     NotFound: 404,
+    Unauthorized: 401,
     PermissionDenied: 403,
+    Conflict: 409,
     ValidationError: 422,
     CRSError: 422,
     FileFormatError: 422,
@@ -61,6 +65,7 @@ async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(
         status_code=_status_for(exc),
         content={"error": type(exc).__name__, "detail": str(exc)},
+        headers={"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None,
     )
 
 
@@ -83,13 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url)
-        app.state.store = store
-        app.state.engine = store.engine
+        # The service starts even when the database does not answer yet: /health says
+        # so (503), and the store is opened by the first request that needs it.
+        app.state.engine = make_engine(settings.database_url)
+        app.state.store = None
+        app.state.store_lock = threading.Lock()
         try:
             yield
         finally:
-            store.close()
+            if app.state.store is not None:
+                app.state.store.close()
+            app.state.engine.dispose()
             del app.state.engine, app.state.store
 
     app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import Request
 
-from gridgeo.store import Store
+from gridgeo.errors import StoreError
+from gridgeo.store import Store, open_store
 
 __all__ = ["get_store"]
 
 
 def get_store(request: Request) -> Store:
-    """The app's store (a FastAPI dependency)."""
-    store: Store = request.app.state.store
+    """The app's store (a FastAPI dependency), opened by the first request that needs it.
+
+    Raises
+    ------
+    StoreError
+        The database does not answer or is at an unknown schema revision (HTTP 503).
+    """
+    app = request.app
+    store: Store | None = app.state.store
+    if store is None:
+        with app.state.store_lock:
+            if app.state.store is None:
+                url = app.state.settings.database_url
+                try:
+                    app.state.store = open_store(url)
+                except sa.exc.SQLAlchemyError as exc:
+                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    raise StoreError(f"the database does not answer: {reason}") from exc
+            store = app.state.store
+    assert store is not None
     return store

@@ -1,6 +1,6 @@
 """Read 1,000,000 buildings from PostGIS: gridgeo's binary path vs geopandas.read_postgis.
 
-The foundation issue asks that reading a layer from PostGIS into a GeoDataFrame be
+The target is that reading a layer from PostGIS into a GeoDataFrame be
 at least 3x faster than ``geopandas.read_postgis`` on the same table, measured side
 by side in one run. This script
 

@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: create or upgrade the tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(help="API tokens: create, list and revoke them.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -433,6 +435,532 @@ def check(
         highlight=False,
     )
     out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+@app.command()
+@_fails_cleanly
+def lifecycle(
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help=".xlsx (a sheet per level and per finding), .gpkg (with an .xlsx beside) "
+            "or .csv (the --level table).",
+        ),
+    ] = None,
+    problems: Annotated[
+        Path | None, typer.Option("--problems", help="Problems file (a store's otherwise).")
+    ] = None,
+    grids: Annotated[
+        Path | None, typer.Option("--grids", help="Grid polygons (with their community).")
+    ] = None,
+    buildings: Annotated[
+        Path | None, typer.Option("--buildings", help="Building polygons.")
+    ] = None,
+    communities: Annotated[
+        Path | None,
+        typer.Option("--communities", help="Community polygons (grids without a community)."),
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="CRS of input files that have none.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Local date the list is taken at (YYYY-MM-DD).")
+    ] = None,
+    level: Annotated[
+        str, typer.Option("--level", help="Table printed (and written to a .csv).")
+    ] = "district",
+    freq: Annotated[str, typer.Option("--freq", help="M (months), Q or W (ISO weeks).")] = "M",
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Problem-list lifecycle by month per grid, community and district (R10, R11)."""
+    import datetime as dt
+
+    from gridgeo.analysis.coverage import building_grid
+    from gridgeo.analysis.lifecycle import LEVELS, lifecycle_results
+    from gridgeo.check import read_inputs, write_results
+    from gridgeo.policy import load_policy
+
+    rules = load_policy(policy)
+    if level not in LEVELS:
+        raise typer.BadParameter(f"{level!r}: one of {', '.join(LEVELS)}", param_hint="--level")
+    if freq not in ("M", "Q", "W"):
+        raise typer.BadParameter(f"{freq!r}: one of M, Q, W", param_hint="--freq")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
+        ) from None
+    if out_file is not None and out_file.suffix.lower() not in (".xlsx", ".gpkg", ".csv"):
+        raise ValidationError(f"--out {out_file}: give a .xlsx, .gpkg or .csv path")
+    with _progress() as progress:
+        progress("reading", 0, 1)
+        if grids is not None or buildings is not None or problems is not None:
+            if (grids is None) != (buildings is None):
+                raise typer.BadParameter("give both --grids and --buildings, or neither")
+            if problems is None:
+                raise typer.BadParameter("give --problems with --grids and --buildings")
+            if grids is not None and buildings is not None:
+                inputs = read_inputs(
+                    grids=grids,
+                    buildings=buildings,
+                    crs=crs,
+                    extra={"communities": communities, "problems": problems},
+                )
+                grid_frame, building_frame = inputs.grids, inputs.buildings
+            else:
+                inputs = _read_problems(problems, crs)
+                grid_frame = building_frame = None
+            layers = inputs.layers
+        else:
+            store = _open(db)
+            try:
+                grid_frame = store.read_layer("grids", columns=["community"])
+                building_frame = store.read_layer("buildings", columns=[])
+                layers = {"problems": store.read_layer("problems", columns=_PROBLEM_COLUMNS)}
+            finally:
+                store.close()
+        progress("reading", 1, 1)
+        progress("analysing", 0, 1)
+        placement = (
+            building_grid(building_frame, grid_frame, policy=rules)
+            if grid_frame is not None and building_frame is not None
+            else None
+        )
+        results = lifecycle_results(
+            layers["problems"],
+            grids=grid_frame,
+            building_grid=placement,
+            communities=layers.get("communities"),
+            freq=freq,
+            as_of=day,
+            policy=rules,
+        )
+        progress("analysing", 1, 1)
+    key = f"lifecycle_{level}"
+    if key not in results:
+        raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
+    table = results[key]
+    shown = Table(title=f"problem list (问题清单) as of {day}, per {level}")
+    for col in table.columns:
+        shown.add_column(
+            _HEADERS.get(str(col), str(col)),
+            justify="left" if col in (table.columns[0], table.columns[1]) else "right",
+            no_wrap=True,
+        )
+    for row in table.itertuples(index=False):
+        shown.add_row(*(_cell(name, value) for name, value in zip(table.columns, row, strict=True)))
+    Console(soft_wrap=True, width=max(out.width, 190)).print(shown)  # wide: 15 columns
+    counts = ", ".join(
+        f"{len(frame):,} {name.replace('_', ' ')}"
+        for name, frame in results.items()
+        if not name.startswith("lifecycle_")
+    )
+    out.print(counts, highlight=False)
+    if out_file is None:
+        return
+    suffix = out_file.suffix.lower()
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".gpkg":
+        gpkg, xlsx = write_results(results, out_file)
+        out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+        return
+    if suffix == ".csv":
+        table.to_csv(out_file, index=False, encoding="utf-8-sig")
+    else:
+        _write_sheets(results, out_file)
+    out.print(f"written to {out_file}", highlight=False)
+
+
+#: the problem columns `gridgeo lifecycle` reads from a store (no descriptions)
+_PROBLEM_COLUMNS = ["category", "building", "responsible", "reported_at", "deadline", "status",
+                    "resolved_at", "escalated_at", "closed_at", "feedback_at", "feedback"]  # fmt: skip
+
+
+def _read_problems(problems: Path, crs: str | None) -> Any:
+    """Only a problems file (district level): read and checked as ``gridgeo import`` does."""
+    import geopandas as gpd
+
+    from gridgeo.check import Inputs
+    from gridgeo.io import read_file
+    from gridgeo.store.base import ROW_COLUMN
+    from gridgeo.validate import prepare_layer
+
+    read = read_file(problems, crs=crs, target="problems")
+    frame = prepare_layer(read.frame, "problems", source=read.name, rows=read.rows).frame
+    empty = gpd.GeoDataFrame({"code": []}, geometry=[], crs=4326)
+    return Inputs(empty, empty, layers={"problems": frame.drop(columns=ROW_COLUMN)})
+
+
+_HEADERS = {
+    "reported": "reported",
+    "resolved_on_site_share": "on site",
+    "escalated_share": "escalated",
+    "closed": "closed",
+    "close_days_median": "days p50",
+    "close_days_p90": "days p90",
+    "still_open": "open",
+    "overdue": "overdue",
+    "past_deadline": "past deadline",
+    "closed_without_feedback": "no feedback",
+    "no_responsible": "no owner",
+    "no_deadline": "no deadline",
+    "repeats": "repeats",
+}
+
+
+def _cell(name: str, value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if name.endswith("_share"):
+        return f"{100 * value:.0f}%"
+    if name.startswith("close_days"):
+        return f"{value:.1f}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _write_sheets(results: dict[str, Any], path: Path) -> None:
+    """One sheet per result; points as lon/lat, other geometries left out."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in results.items():
+            table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+            if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any():
+                geoms = frame.geometry.to_numpy()
+                table["lon"], table["lat"] = shapely.get_x(geoms), shapely.get_y(geoms)
+            for col in table.columns:
+                if isinstance(table[col].dtype, pd.DatetimeTZDtype):
+                    table[col] = table[col].dt.tz_localize(None)
+            table.to_excel(writer, sheet_name=name[:31], index=False)
+
+
+@app.command()
+@_fails_cleanly
+def report(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the report's HTML, PDF and maps/*.png.")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD).")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print the PDF (needs chromium).")
+    ] = True,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the coverage report (HTML and PDF) and its static maps, from a store."""
+    import datetime as dt
+
+    from gridgeo.check import inputs_from_store, run_check
+    from gridgeo.policy import load_policy
+    from gridgeo.report import write_report
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"{lang!r}: zh or en", param_hint="--lang")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
+        ) from None
+    rules = load_policy(policy)
+    started = time.perf_counter()
+    store = _open(db)
+    try:
+        with _progress() as progress:
+            results = run_check(
+                inputs_from_store(store), policy=rules, as_of=day, progress=progress
+            )
+            progress("drawing the report", 0, 1)
+            files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
+            progress("drawing the report", 1, 1)
+    finally:
+        store.close()
+    out.print(f"report: {files.html}", highlight=False)
+    if files.pdf is not None:
+        out.print(f"report: {files.pdf}", highlight=False)
+    out.print(
+        f"maps: {len(files.maps)} PNG in {out_dir / 'maps'} "
+        f"({time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
+
+
+@app.command()
+@_fails_cleanly
+def serve(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the web API (OpenAPI documentation at /docs) on the embedded store or PostGIS."""
+    import os
+
+    import sqlalchemy as sa
+    import uvicorn
+
+    from gridgeo.settings import Settings
+
+    if db:
+        os.environ["GRIDGEO_DATABASE_URL"] = db
+    settings = Settings()  # the app reads the same environment
+    url = sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    auth = settings.auth
+    out.print(
+        f"serving {url} on http://{host}:{port} (docs at /docs, auth {auth})", highlight=False
+    )
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+
+
+@token_app.command("create")
+@_fails_cleanly
+def token_create(
+    role: Annotated[
+        str, typer.Option("--role", help="leader, planner, analyst, grid_worker or member.")
+    ],
+    member: Annotated[
+        str | None, typer.Option("--member", help="The member code it writes as.")
+    ] = None,
+    community: Annotated[
+        list[str] | None, typer.Option("--community", help="A community of its area.")
+    ] = None,
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="A grid of its area.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="A note: whose it is.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an API token and print it once (only its SHA-256 is stored)."""
+    from gridgeo.access import create_token
+
+    store = _open(db)
+    try:
+        secret, principal = create_token(
+            store, role, member=member, communities=community or (), grids=grid or (), label=label
+        )
+    finally:
+        store.close()
+    err.print(
+        f"token {principal.token_id} for {principal.describe()}; it is shown only this once:",
+        highlight=False,
+    )
+    out.print(secret, highlight=False)
+
+
+@token_app.command("list")
+@_fails_cleanly
+def token_list(db: DbOption = None) -> None:
+    """List the tokens (never the secrets)."""
+    import sqlalchemy as sa
+
+    store = _open(db)
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, role, member, communities, grids, label, created_at, revoked_at "
+                    "FROM api_tokens ORDER BY id"
+                )
+            ).all()
+    finally:
+        store.close()
+    table = Table(title="API tokens")
+    for col in ("id", "role", "member", "communities", "grids", "label", "created", "revoked"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+@token_app.command("revoke")
+@_fails_cleanly
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `gridgeo token list`).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token: it is refused from now on."""
+    from gridgeo.access import revoke_token
+
+    store = _open(db)
+    try:
+        revoke_token(store, token_id)
+    finally:
+        store.close()
+    out.print(f"token {token_id} revoked", highlight=False)
+
+
+@app.command()
+@_fails_cleanly
+def hotspots(
+    out_file: Annotated[Path, typer.Option("--out", help="GeoPackage to write.")],
+    problems: Annotated[
+        Path | None,
+        typer.Option(
+            "--problems", help="Problem points: GeoPackage, GeoJSON, or CSV with lon/lat."
+        ),
+    ] = None,
+    layer: Annotated[
+        str | None, typer.Option("--layer", help="Layer (or sheet) of the problems file.")
+    ] = None,
+    area: Annotated[
+        Path | None, typer.Option("--area", help="Study area polygons (district boundary).")
+    ] = None,
+    cells: Annotated[
+        str, typer.Option("--cells", help="h3:RES, square:METRES, grids (store) or grids:FILE.")
+    ] = "h3:9",
+    weights: Annotated[
+        str, typer.Option("--weights", help="queen, knn:K or distance:METRES.")
+    ] = "queen",
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only this category (repeatable).")
+    ] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only this status (repeatable).")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (local time).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")
+    ] = None,
+    x: Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV.")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV.")] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time-column", help="Column with the report time.")
+    ] = None,
+    category_column: Annotated[
+        str | None, typer.Option("--category-column", help="Column with the category.")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="CRS of input files that have none.")
+    ] = None,
+    permutations: Annotated[
+        int, typer.Option("--permutations", help="Permutations for the pseudo p-values.")
+    ] = 999,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the permutations.")] = 0,
+    interval: Annotated[
+        str, typer.Option("--interval", help="Time slice of emerging hot spots: month, week, day.")
+    ] = "month",
+    bandwidth: Annotated[
+        str,
+        typer.Option("--bandwidth", help="Kernel density bandwidth: metres, silverman or scott."),
+    ] = "silverman",
+    db: DbOption = None,
+) -> None:
+    """Problem hotspots: Gi* hot and cold spots, LISA clusters, density and emerging hot spots."""
+    import datetime as dt
+
+    from gridgeo.analysis.hotspots import hotspot_layers, read_problems
+    from gridgeo.io import read_file, write_file
+
+    for name, value in (("--from", date_from), ("--to", date_to)):
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{value!r}: write it as YYYY-MM-DD", param_hint=name
+                ) from None
+    band: float | str = bandwidth
+    try:
+        band = float(bandwidth)
+    except ValueError:
+        pass
+    notes: list[str] = []
+    grids_file = Path(cells[6:]) if cells.lower().startswith("grids:") else None
+    with _progress() as progress:
+        progress("reading inputs", 0, 1)
+        area_frame = read_file(area, target="communities", crs=crs).frame if area else None
+        grids_frame = None
+        if grids_file is not None:
+            grids_frame = read_file(grids_file, target="grids", crs=crs).frame
+        if problems is not None:
+            points, notes = read_problems(
+                problems,
+                layer=layer,
+                x=x,
+                y=y,
+                time_column=time_column,
+                category_column=category_column,
+                crs=crs,
+            )
+        else:
+            store = _open(db)
+            try:
+                points = store.read_layer("problems")
+                if cells.lower() == "grids":
+                    grids_frame = store.read_layer("grids")
+                if area_frame is None and grids_frame is None:
+                    communities = store.read_layer("communities")
+                    present = communities[~communities.geometry.isna()]
+                    area_frame = present if len(present) else store.read_layer("grids")
+            finally:
+                store.close()
+        if grids_frame is not None and "code" not in grids_frame.columns:
+            grids_frame = grids_frame.assign(code=[str(i + 1) for i in range(len(grids_frame))])
+            notes.append("the grids have no 'code' column: cells are numbered by row")
+        if cells.lower() == "grids" and grids_frame is None:
+            raise typer.BadParameter("give grids:FILE with --problems", param_hint="--cells")
+        progress("reading inputs", 1, 1)
+        layers = hotspot_layers(
+            points,
+            area=area_frame,
+            cells=grids_frame if grids_frame is not None else cells,
+            category=category or None,
+            status=status or None,
+            start=date_from,
+            end=date_to,
+            permutations=permutations,
+            seed=seed,
+            weights=weights,
+            bandwidth=band,
+            interval=interval,
+            progress=progress,
+        )
+        if out_file.exists():
+            out_file.unlink()
+        for name, frame in layers.items():
+            progress("writing", list(layers).index(name), len(layers))
+            write_file(frame, out_file, layer=name)
+        progress("writing", len(layers), len(layers))
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
+    gi, lisa, emerging = layers["cells"], layers["lisa"], layers["emerging"]
+    table = Table(title="problem hotspots")
+    table.add_column("layer")
+    table.add_column("result")
+    table.add_column("cells", justify="right")
+    table.add_row("cells", f"{gi.attrs.get('problems', 0):,} problems", f"{len(gi):,}")
+    for level, name in ((3, "99 %"), (2, "95 %"), (1, "90 %")):
+        table.add_row("", f"hot spots {name}", f"{int((gi['gi_bin'] == level).sum()):,}")
+    cold = int((gi["gi_bin"] < 0).sum())
+    table.add_row("", "cold spots (90–99 %)", f"{cold:,}")
+    for label, n in lisa["lisa_cluster"].value_counts().items():
+        table.add_row("lisa", str(label), f"{n:,}")
+    table.add_row("density", "contour bands", f"{len(layers['density']):,}")
+    if "label" in emerging.columns:
+        for label, n in emerging.loc[emerging["label"] != "", "label"].value_counts().items():
+            table.add_row("emerging", str(label), f"{n:,}")
+    out.print(table)
+    outside = gi.attrs.get("outside", 0)
+    if outside:
+        out.print(f"{outside:,} problems outside the study area were not counted", highlight=False)
+    out.print(f"written to {out_file} (layers cells, lisa, density, emerging)", highlight=False)
 
 
 @db_app.command("upgrade")

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 __all__ = [
     "CRSError",
     "ConfigError",
+    "Conflict",
     "FileFormatError",
     "GridGeoError",
     "Issue",
     "NotFound",
     "PermissionDenied",
     "StoreError",
+    "Unauthorized",
     "ValidationError",
 ]
 
@@ -40,6 +42,14 @@ class NotFound(GridGeoError):
 
 class PermissionDenied(GridGeoError):
     """The caller is not entitled to the requested data or action."""
+
+
+class Unauthorized(GridGeoError):
+    """The caller gave no credentials, or credentials that are not valid."""
+
+
+class Conflict(GridGeoError):
+    """The request clashes with the stored state (e.g. closing a problem twice)."""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,12 @@ class Policy(BaseModel):
         le=28,
         description="day of the month of the joint meeting that reviews the problem list (R11)",
     )
+    repeat_window_days: int = Field(
+        90,
+        gt=0,
+        description="a problem is a repeat when its building had one of the same category "
+        "reported within this many days before it",
+    )
     # where metres are needed
     metric_crs: str | None = Field(
         None, description="CRS for areas and distances; default: the data's UTM zone"

@@ -32,11 +32,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
+    "API_ROLES",
     "ASSIGNMENT_KINDS",
     "MEMBER_ROLES",
     "ORGANISATION_KINDS",
     "PROBLEM_STATUSES",
     "SRID",
+    "ApiToken",
     "Assignment",
     "Base",
     "Building",
@@ -45,6 +47,7 @@ __all__ = [
     "Geom",
     "Grid",
     "Household",
+    "IdempotencyKey",
     "Meeting",
     "Member",
     "Organisation",
@@ -409,3 +412,45 @@ class DataVersion(Base):
     __tablename__ = "data_versions"
     layer: Mapped[str] = mapped_column(String(50), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+#: Roles of API tokens: who may read which area and write what (see ``api.auth``).
+API_ROLES = ("leader", "planner", "analyst", "grid_worker", "member")
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept, with the role and area it grants.
+
+    ``communities`` and ``grids`` are comma-separated codes (empty: the whole
+    district); ``member`` is the member code the token writes as (grid workers and
+    members).
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    member: Mapped[str | None] = mapped_column(String(100))
+    communities: Mapped[str | None] = mapped_column(Text)
+    grids: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (CheckConstraint(f"role IN {API_ROLES!r}", name="role_known"),)
+
+
+class IdempotencyKey(Base):
+    """The first result of a field write, kept under the client's ``Idempotency-Key``.
+
+    It is stored in the same transaction as the write, so a key exists exactly when
+    its write was committed; a retry with the same key gets this response back.
+    """
+
+    __tablename__ = "idempotency_keys"
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    endpoint: Mapped[str] = mapped_column(String(200), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,12 +24,31 @@ class Settings(BaseSettings):
     timezone
         The district's local time zone. Times in input files without an offset are
         taken as local time in this zone; everything is stored in UTC.
+    auth
+        ``on`` (default): the web API needs a token (``gridgeo token create``).
+        ``off``: the open, read-only local demo; every read is district-wide without
+        personal data, and every write is refused.
+    basemap_url
+        An external XYZ tile URL (``https://.../{z}/{x}/{y}.png``, ``{s}`` allowed)
+        offered as a second basemap on the map pages, e.g. 天地图 or an intranet tile
+        server. Unset (default): the pages offer only the basemap drawn from the
+        district's own data and load nothing from outside the service.
+    basemap_attribution
+        The credit shown with ``basemap_url`` (provider, licence, 审图号).
+    cjk_font
+        A font file (``.ttf``/``.ttc``/``.otf``) for Chinese text in static maps and
+        reports. Unset (default): an installed Noto Sans CJK, Source Han Sans or
+        WenQuanYi font is used (Debian: ``fonts-noto-cjk``).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", env_file=".env", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Asia/Shanghai"
+    auth: Literal["on", "off"] = "on"
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    cjk_font: str | None = None
 
 
 @lru_cache

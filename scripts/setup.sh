@@ -44,3 +44,11 @@ fi
 if ! command -v docker-compose >/dev/null; then
     apt_install docker-compose
 fi
+
+# 4. The map pages' browser assets (Leaflet and its plugins) from the npm registry, into the
+#    git-ignored api/static/vendor/; and a browser with CJK fonts for tests/test_browser.py.
+command -v npm >/dev/null || apt_install npm
+scripts/vendor.sh
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+    apt_install chromium fonts-noto-cjk
+fi

@@ -102,3 +102,127 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         need("../shared/data", f"expected at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# -- the sample district in a store (API tests) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_frames() -> dict:
+    """Every layer of shapes/sample_district.gpkg, checked as `gridgeo load` checks it."""
+    import pyogrio
+
+    from gridgeo.io import read_file
+    from gridgeo.layers import LAYER_ORDER
+    from gridgeo.validate import prepare_layer
+
+    available = {str(name) for name, _ in pyogrio.list_layers(SAMPLE)}
+    frames = {}
+    for name in LAYER_ORDER:
+        if name in available:
+            read = read_file(SAMPLE, layer=name)
+            frames[name] = prepare_layer(read.frame, name, source=read.name, rows=read.rows).frame
+    return frames
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def sample_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sample_frames: dict
+) -> Iterator[str]:
+    """A store of each kind holding the sample district, shared by one test module.
+
+    The PostGIS one is a database of its own, dropped afterwards, so modules and
+    other test runs on the same server do not see each other's writes.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sample') / 'sample.sqlite'}"
+        admin = None
+    else:
+        base = request.getfixturevalue("postgis_url")
+        admin = make_engine(base)
+        name = f"gridgeo_s_{uuid.uuid4().hex[:10]}"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = str(sa.make_url(base).set(database=name).render_as_string(hide_password=False))
+    try:
+        s = open_store(url)
+        try:
+            s.write_layers(sample_frames, source=SAMPLE.name)
+        finally:
+            s.close()
+        yield url
+    finally:
+        if admin is not None:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def people(sample_store_url: str) -> dict:
+    """Tokens of every role in the sample district, and places inside and outside each area.
+
+    ``tokens[role]``: leader (community C01), planner and analyst (district), a grid
+    worker and a member of C01. ``own[role]`` / ``other[role]``: a household the role
+    may write for, and one in community C02 (outside every C01 area). ``stranger``: a
+    household in the member's grid that the member is not responsible for. ``grid``:
+    the grid worker's grid; ``other_grid``: a grid of C02.
+    """
+    import datetime as dt
+
+    from gridgeo.access import area_for, create_token, geography
+    from gridgeo.fieldwork import member_responsibility
+
+    s = open_store(sample_store_url)
+    try:
+        today = dt.date.today()
+        a = s.read_layer("assignments")
+        open_ended = a[a["valid_to"].isna()]
+        geo = geography(s)
+
+        def community_of_household(h: str) -> str | None:
+            grid = geo.grid_of_building.get(geo.building_of_household.get(h, ""))
+            return geo.grid_of_code.get(grid) if grid else None
+
+        worker_rows = open_ended[open_ended["kind"] == "worker_grid"]
+        worker_rows = worker_rows[worker_rows["grid"].str.startswith("C01-")]
+        worker, grid = worker_rows.iloc[0][["member", "grid"]]
+        member_rows = open_ended[open_ended["kind"] == "member_household"]
+        member_rows = member_rows[member_rows["household"].map(community_of_household) == "C01"]
+        member, own_household = member_rows.iloc[0][["member", "household"]]
+        tokens, principals = {}, {}
+        for role, kwargs in {
+            "leader": {"communities": ["C01"]},
+            "planner": {},
+            "analyst": {},
+            "grid_worker": {"member": worker, "grids": [grid]},
+            "member": {"member": member},
+        }.items():
+            tokens[role], principals[role] = create_token(s, role, **kwargs)
+        member_area = area_for(s, principals["member"])
+        stranger = next(
+            h
+            for h in sorted(member_area.households)
+            if member_responsibility(s, member, household=h, building=None, day=today)
+        )
+        in_grid = sorted(
+            h for h, b in geo.building_of_household.items() if geo.grid_of_building.get(b) == grid
+        )
+        other = sorted(h for h in geo.building_of_household if community_of_household(h) == "C02")[
+            0
+        ]
+        other_grid = sorted(g for g, c in geo.grid_of_code.items() if c == "C02")[0]
+    finally:
+        s.close()
+    return {
+        "url": sample_store_url,
+        "tokens": tokens,
+        "principals": principals,
+        "member": member,
+        "worker": worker,
+        "grid": grid,
+        "other_grid": other_grid,
+        "own": {"member": own_household, "grid_worker": in_grid[0]},
+        "other": {"member": other, "grid_worker": other},
+        "stranger": stranger,
+    }

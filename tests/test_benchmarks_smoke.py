@@ -92,3 +92,21 @@ def test_check_city_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert "ratio SQL / end-to-end" in output, output
     assert "peak RSS" in output, output
     assert figures.is_file()
+
+
+def test_hotspots_benchmark_runs(tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("hotspots.py", "--scale", "0.01", "--runs", "1", "--json", str(figures))
+    assert "ratio loop / gridgeo" in output and "counts agree" in output, output
+    assert "ratio esda / gridgeo (median), Gi* 999 permutations" in output, output
+    assert "ratio esda / gridgeo (median), analytic Gi*" in output, output
+    assert figures.is_file()
+
+
+def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("tiles.py", "--quick", "--url", fresh_postgis, "--json", str(figures))
+    assert "ratio uncached / ST_AsMVT (median): z14" in output, output
+    assert "cached tiles, 32 concurrent clients" in output, output
+    assert "errors 0" in output, output
+    assert figures.is_file()

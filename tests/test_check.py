@@ -146,3 +146,19 @@ def test_summary_scores_areas_and_counts_findings(tiny, tmp_path: Path) -> None:
         assert set(results[name]["rule"]) <= {"R8", "R9"}
     missed = {g for g, _ in tiny.defects["grids_missing_meetings"]}
     assert missed <= set(results["meeting_months"]["grid_id"])
+
+
+def test_check_before_any_assignment_is_in_force(tiny) -> None:
+    """At a date before every assignment, visit and meeting, every building is unassigned."""
+    import datetime as dt
+
+    from gridgeo.check import Inputs, run_check
+
+    layers = dict(tiny.layers)
+    inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
+    results = run_check(inputs, as_of=dt.date(2000, 1, 1))
+    inside = set(results["building_grid"].dropna(subset=["grid_id"])["building_id"])
+    assert set(results["unassigned_buildings"]["building_id"]) == set(tiny.layers["buildings"]["code"])
+    assert len(results["multi_assigned_buildings"]) == 0
+    assert results["last_visits"]["never_visited"].all()
+    assert len(inside) > 0 and len(results["visit_weeks"]) == 0

@@ -353,3 +353,19 @@ def test_a_layer_can_be_read_without_its_geometry(store: Store) -> None:
     assert_frame_equal(plain, pd.DataFrame(full[["code", "address"]]))
     near = store.read_layer("buildings", bbox=(121.39, 31.19, 121.41, 31.21), geometry=False)
     assert near["code"].tolist() == ["B1", "B2"] and "geometry" not in near
+
+
+def test_postgis_reads_the_same_without_psql(fresh_postgis: str, monkeypatch) -> None:
+    """Whole layers stream through psql when it is installed, else through psycopg."""
+    import gridgeo.store.postgis as pg
+
+    assert pg.shutil.which("psql"), "the PostGIS set-up installs the psql client"
+    store = open_store(fresh_postgis)
+    try:
+        store.write_layers(district())
+        via_psql = {name: store.read_layer(name) for name in LAYER_ORDER}
+        monkeypatch.setattr(pg.shutil, "which", lambda name: None)
+        for name, want in via_psql.items():
+            assert_layer_equal(store.read_layer(name), want)
+    finally:
+        store.close()

@@ -10,6 +10,27 @@ from gridgeo.analysis.coverage import (
     straddling_buildings,
 )
 from gridgeo.analysis.findings import FINDING_COLUMNS, RULES, findings
+from gridgeo.analysis.hotspots import (
+    DensitySurface,
+    aggregate,
+    emerging_hotspots,
+    gi_star,
+    hotspot_layers,
+    kernel_density,
+    local_moran,
+    mann_kendall,
+    spatial_weights,
+)
+from gridgeo.analysis.lifecycle import (
+    lifecycle_findings,
+    lifecycle_table,
+    overdue_problems,
+    problem_areas,
+    problem_lifecycle,
+    problems_without_feedback,
+    repeat_problems,
+    unowned_problems,
+)
 from gridgeo.analysis.responsibility import (
     active_assignments,
     building_community,
@@ -63,4 +84,23 @@ __all__ = [
     "member_visit_weeks",
     "visit_share",
     "weekly_visit_share",
+    # problem hotspots
+    "DensitySurface",
+    "aggregate",
+    "emerging_hotspots",
+    "gi_star",
+    "hotspot_layers",
+    "kernel_density",
+    "local_moran",
+    "mann_kendall",
+    "spatial_weights",
+    # problem-list lifecycle (R10, R11)
+    "lifecycle_findings",
+    "lifecycle_table",
+    "overdue_problems",
+    "problem_areas",
+    "problem_lifecycle",
+    "problems_without_feedback",
+    "repeat_problems",
+    "unowned_problems",
 ]

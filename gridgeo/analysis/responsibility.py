@@ -19,10 +19,16 @@ their own households, is not multi-assigned.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import weakref
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gridgeo.analysis.findings import findings
 from gridgeo.policy import Policy
@@ -53,20 +59,51 @@ def _day(value: DateLike) -> pd.Timestamp:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string")
+    return values.astype("str")
+
+
+def join_groups(frame: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
+    """``value`` of each group of ``keys``, comma-joined in the frame's order.
+
+    Done by Arrow (a list per group, then one join), not by a Python call per group.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"k": ["a", "b", "a"], "v": ["x", "y", "z"]})
+    >>> join_groups(f, ["k"], "v").to_dict()
+    {'a': 'x,z', 'b': 'y'}
+    """
+    if frame.empty:
+        index = (
+            pd.MultiIndex.from_tuples([], names=keys)
+            if len(keys) > 1
+            else pd.Index([], dtype="str", name=keys[0])
+        )
+        return pd.Series([], index=index, dtype="str", name=value)
+    table = pa.Table.from_pandas(frame[[*keys, value]], preserve_index=False)
+    grouped = table.group_by(keys, use_threads=False).aggregate([(value, "list")])
+    lists = grouped.column(f"{value}_list")
+    joined = pc.binary_join(lists, pa.scalar(",", type=lists.type.value_type))
+    index_frame = grouped.select(keys).to_pandas()
+    index = (
+        pd.MultiIndex.from_frame(index_frame)
+        if len(keys) > 1
+        else pd.Index(index_frame[keys[0]], name=keys[0])
+    )
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=index, dtype="str", name=value)
 
 
 def _join(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
     """Sorted, distinct ``value`` per ``key``, comma-joined."""
-    if frame.empty:
-        return pd.Series(dtype="string", name=value)
     pairs = frame[[key, value]].dropna().drop_duplicates().sort_values([key, value])
+    if pairs.empty:
+        return pd.Series([], index=pd.Index([], dtype="str", name=key), dtype="string", name=value)
     # most keys have one value: only the others need a (slow, per group) string join
     shared = pairs[key].duplicated(keep=False).to_numpy()
     single = pd.Series(
         pairs[value].to_numpy()[~shared], index=pd.Index(pairs[key].to_numpy()[~shared], name=key)
     )
-    joined = pairs[shared].groupby(key)[value].agg(",".join)
+    joined = join_groups(pairs[shared], [key], value)
     return pd.concat([single, joined]).sort_index().astype("string").rename(value)
 
 
@@ -163,6 +200,121 @@ def _household_members(
     return pd.concat([direct[cols], via_building[cols]], ignore_index=True).drop_duplicates()
 
 
+@dataclass
+class _Links:
+    """Who is responsible for which household, as integer ids (the core of R5–R7).
+
+    Codes are turned into positions once (buildings, households and members each an
+    index), so the pairs of millions of households are joined, deduplicated and
+    counted with numpy instead of string hashing. Members are numbered in code order.
+    """
+
+    buildings: np.ndarray  # building codes; a building's id is its position
+    members: np.ndarray  # member codes, sorted
+    hh_building: np.ndarray  # building id of each distinct household (-1: unknown)
+    hh: np.ndarray  # household id of each distinct (household, member) pair
+    member: np.ndarray  # member id of each such pair
+    mb_building: np.ndarray  # building id of each distinct member_building pair
+    mb_member: np.ndarray  # member id of each such pair
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``(a, b)`` pairs of ids (``b < nb``), sorted by ``a`` then ``b``."""
+    key = np.sort(pd.unique(a.astype(np.int64) * max(nb, 1) + b))
+    return key // max(nb, 1), key % max(nb, 1)
+
+
+def _ids(*parts: pd.Series, sort: bool = False) -> tuple[list[np.ndarray], np.ndarray]:
+    """One id space for several columns: ids per part (-1: missing) and the codes.
+
+    One ``factorize`` over all parts hashes each string once; looking values up in
+    an index built from another column would hash the big one again for every lookup.
+    """
+    codes, uniques = pd.factorize(
+        pd.concat([_text(p) for p in parts], ignore_index=True), sort=sort
+    )
+    bounds = np.cumsum([0, *(len(p) for p in parts)])
+    return [codes[a:b] for a, b in itertools.pairwise(bounds)], np.asarray(uniques, dtype=object)
+
+
+#: The last _links computed, with weak references to the frames it was computed from:
+#: the check asks for the same households and assignments twice (R5 and R6/R7).
+_last_links: list[tuple[tuple[Any, ...], _Links]] = []
+
+
+def _links(
+    households: pd.DataFrame,
+    assignments: pd.DataFrame,
+    as_of: DateLike,
+    *,
+    buildings: pd.Series | None = None,
+    partner: set[str] | None = None,
+) -> _Links:
+    day, who = _day(as_of), None if partner is None else frozenset(partner)
+    if _last_links:
+        (hh_ref, a_ref, b_ref, d, p), links = _last_links[0]
+        same_buildings = buildings is None or (b_ref is not None and b_ref() is buildings)
+        if hh_ref() is households and a_ref() is assignments and d == day and p == who:
+            if same_buildings:
+                return links
+    links = _compute_links(households, assignments, day, buildings=buildings, partner=partner)
+    key = (
+        weakref.ref(households),
+        weakref.ref(assignments),
+        None if buildings is None else weakref.ref(buildings),
+        day,
+        who,
+    )
+    _last_links[:] = [(key, links)]
+    return links
+
+
+def _compute_links(
+    households: pd.DataFrame,
+    assignments: pd.DataFrame,
+    as_of: DateLike,
+    *,
+    buildings: pd.Series | None = None,
+    partner: set[str] | None = None,
+) -> _Links:
+    hh = pd.DataFrame(
+        {"code": _text(households["code"]), "building": _text(households["building"])}
+    )
+    mh = _pairs(assignments, "member_household", "household", as_of)
+    mb = _pairs(assignments, "member_building", "building", as_of)
+    (hh_ids, mh_hh), _ = _ids(hh["code"], mh["household"])
+    if len(hh_ids) and (hh_ids != np.arange(len(hh_ids))).any():  # listed twice: counts once
+        first = ~pd.Series(hh_ids).duplicated().to_numpy()
+        hh = hh[first]
+        (hh_ids, mh_hh), _ = _ids(hh["code"], mh["household"])
+    mh_hh = np.where(mh_hh < len(hh), mh_hh, -1)  # households that exist
+    known = [] if buildings is None else [buildings]
+    (*_, hh_b, mb_b), bcodes = _ids(*known, hh["building"], mb["building"])
+    (mh_m, mb_m), mcodes = _ids(mh["member"], mb["member"], sort=True)
+    if partner is not None:
+        ok = np.append(pd.Index(mcodes).isin(partner), False)
+        mh_hh = np.where(ok[mh_m], mh_hh, -1)
+        mb_b = np.where(ok[mb_m], mb_b, -1)
+    nb, nm = len(bcodes), len(mcodes)
+    keep = mh_hh >= 0
+    direct_hh, direct_m = mh_hh[keep], mh_m[keep]
+    keep = mb_b >= 0
+    mb_b, mb_m = _unique_pairs(mb_b[keep], mb_m[keep], nm)
+    # member_building: every household of the building
+    placed = np.flatnonzero(hh_b >= 0)
+    by_building = placed[np.argsort(hh_b[placed], kind="stable")]
+    counts = np.bincount(hh_b[placed], minlength=nb)
+    starts = np.cumsum(counts) - counts
+    rep = counts[mb_b]
+    offsets = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+    via_hh = by_building[np.repeat(starts[mb_b], rep) + offsets]
+    via_m = np.repeat(mb_m, rep)
+    pair_hh, pair_m = _unique_pairs(
+        np.concatenate([direct_hh, via_hh]), np.concatenate([direct_m, via_m]), nm
+    )
+    return _Links(bcodes, mcodes, hh_b, pair_hh, pair_m, mb_b, mb_m)
+
+
 def household_responsibility(
     households: pd.DataFrame, assignments: pd.DataFrame, *, as_of: DateLike = None
 ) -> pd.DataFrame:
@@ -191,7 +343,7 @@ def household_responsibility(
     """
     resp = _household_members(households, assignments, as_of)
     codes = _text(households["code"])
-    members = codes.map(_join(resp, "household", "member")).fillna("")
+    members = codes.map(_join(resp, "household", "member")).astype("string").fillna("")
     n = codes.map(resp.groupby("household")["member"].nunique()).fillna(0).astype("int64")
     status = np.select([n > 1, n == 1], ["multi_assigned", "assigned"], "unassigned")
     return pd.DataFrame(
@@ -260,21 +412,39 @@ def building_responsibility(
     [['B1', 'M1,M2', 'multi_assigned', ''], ['B2', 'M3', 'unassigned', 'K1'], ['B3', '', 'unassigned', 'K1']]
     """
     codes = _text(buildings["code"])
-    resp = _household_members(households, assignments, as_of)
-    mb = _pairs(assignments, "member_building", "building", as_of)
+    partner = None
     if members is not None:
         partner = set(_text(members.loc[_text(members["role"]).eq("member").fillna(False), "code"]))
-        resp = resp[resp["member"].isin(partner)]
-        mb = mb[mb["member"].isin(partner)]
-    hh_building = _text(households["building"])
-    n_hh = codes.map(hh_building.value_counts()).fillna(0).astype("int64")
-    per_hh = resp.groupby(["building", "household"])["member"].nunique().reset_index()
-    n_hh_assigned = codes.map(per_hh.groupby("building").size()).fillna(0).astype("int64")
-    n_hh_multi = codes.map(per_hh[per_hh["member"] > 1].groupby("building").size()).fillna(0)
-    n_bm = codes.map(mb.groupby("building")["member"].nunique()).fillna(0)
-    all_members = pd.concat([mb[["building", "member"]], resp[["building", "member"]]])
-    joined = codes.map(_join(all_members, "building", "member")).fillna("").astype("string")
-    n_members = codes.map(all_members.drop_duplicates().groupby("building").size())
+    links = _links(households, assignments, as_of, buildings=codes, partner=partner)
+    nb, nm = len(links.buildings), len(links.members)
+    per_hh = np.bincount(links.hh, minlength=len(links.hh_building))
+    hb = links.hh_building
+    placed = hb >= 0
+    n_hh_b = np.bincount(hb[placed], minlength=nb)
+    n_assigned_b = np.bincount(hb[placed & (per_hh > 0)], minlength=nb)
+    n_multi_b = np.bincount(hb[placed & (per_hh > 1)], minlength=nb)
+    n_bm_b = np.bincount(links.mb_building, minlength=nb)
+    via = hb[links.hh] >= 0
+    all_b, all_m = _unique_pairs(
+        np.concatenate([links.mb_building, hb[links.hh][via]]),
+        np.concatenate([links.mb_member, links.member[via]]),
+        nm,
+    )
+    n_members_b = np.bincount(all_b, minlength=nb)
+    member_codes = links.members
+    joined_b = np.full(nb, "", dtype=object)
+    single = n_members_b[all_b] == 1
+    joined_b[all_b[single]] = member_codes[all_m[single]]
+    shared = pd.DataFrame({"b": all_b[~single], "m": member_codes[all_m[~single]]})
+    lists = join_groups(shared, ["b"], "m")
+    joined_b[lists.index.to_numpy(dtype=np.int64)] = lists.to_numpy(dtype=object)
+    pos = pd.Index(links.buildings).get_indexer(codes)
+    n_hh = pd.Series(n_hh_b[pos], index=buildings.index)
+    n_hh_assigned = pd.Series(n_assigned_b[pos], index=buildings.index)
+    n_hh_multi = pd.Series(n_multi_b[pos], index=buildings.index)
+    n_bm = pd.Series(n_bm_b[pos], index=buildings.index)
+    joined = pd.Series(joined_b[pos], index=buildings.index, dtype="string")
+    n_members = pd.Series(n_members_b[pos], index=buildings.index)
     covered = (n_bm > 0) | ((n_hh > 0) & (n_hh_assigned == n_hh))
     multi = (n_bm > 1) | (n_hh_multi > 0)
     status = np.select([multi, covered], ["multi_assigned", "assigned"], "unassigned")
@@ -286,7 +456,9 @@ def building_responsibility(
         cadres = _join(
             _pairs(assignments, "cadre_community", "community", as_of), "community", "member"
         )
-        fallback = community.map(cadres).fillna("").where(status.eq("unassigned"), "")
+        fallback = (
+            community.map(cadres).astype("string").fillna("").where(status.eq("unassigned"), "")
+        )
     out = pd.DataFrame(
         {
             "building_id": codes,
@@ -447,11 +619,12 @@ def member_households(
     [['M1', 2]]
     """
     partner = members[_text(members["role"]).eq("member").fillna(False).to_numpy(dtype=bool)]
-    resp = _household_members(households, assignments, as_of)
-    counts = resp.groupby("member")["household"].nunique()
+    links = _links(households, assignments, as_of, partner=set(_text(partner["code"])))
+    per_member = np.append(np.bincount(links.member, minlength=len(links.members)), 0)
     codes = _text(partner["code"])
+    pos = pd.Index(links.members).get_indexer(codes)  # -1: no household, the appended 0
     return pd.DataFrame(
-        {"member_id": codes, "households": codes.map(counts).fillna(0).astype("int64")},
+        {"member_id": codes, "households": per_member[pos].astype("int64")},
         index=partner.index,
     )
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gridgeo.analysis.responsibility import DateLike, _day, _text
+from gridgeo.analysis.responsibility import DateLike, _day, _text, join_groups
 from gridgeo.policy import Policy
 
 __all__ = [
@@ -89,7 +89,7 @@ def _valid_units(links: pd.DataFrame, units: pd.DataFrame, keys: list[str]) -> p
     """(keys…, unit) where the unit's clipped span lies within one link's validity."""
     vf = pd.to_datetime(links["valid_from"]).astype("datetime64[ns]")
     vt = pd.to_datetime(links["valid_to"]).astype("datetime64[ns]")
-    left = links[keys].assign(vf=vf.to_numpy(), vt=vt.to_numpy())
+    left = links[keys].assign(vf=vf.to_numpy(), vt=vt.to_numpy()).drop_duplicates()
     pairs = left.merge(units[["unit", "clo", "chi"]], how="cross")
     inside = (pairs["vf"] <= pairs["clo"]) & (
         pairs["vt"].isna() | (pairs["vt"] >= pairs["chi"] - _DAY)
@@ -110,8 +110,8 @@ def _summary(
     c = c.sort_values([*keys, "unit"])
     g = c.groupby(keys, sort=True)
     out = pd.DataFrame({n_col: g.size(), missed_col: g["missed"].sum().astype("int64")})
-    labels = c[c["missed"]].groupby(keys)["label"].agg(",".join)
-    out[list_col] = labels.reindex(out.index).fillna("").astype("string")
+    labels = join_groups(c.loc[c["missed"], [*keys, "label"]], keys, "label")
+    out[list_col] = labels.reindex(out.index).astype("string").fillna("")
     return out.reset_index()
 
 
@@ -253,6 +253,8 @@ def leader_quarters(
     links = links.assign(member=_text(links["member"]), community=_text(links["community"]))
     links = links[links["member"].isin(leaders)]
     checked = _valid_units(links, units, ["member", "community"])
+    # only the linked leaders' own visits count: a few among millions
+    visits = visits[_text(visits["member"]).isin(set(links["member"])).to_numpy(dtype=bool)]
     building = _text(visits["building"])
     if households is not None and "household" in visits:
         hb = pd.Series(_text(households["building"]).to_numpy(), index=_text(households["code"]))
@@ -311,7 +313,9 @@ def last_visits(
     v = v[(v["day"] <= day).to_numpy(dtype=bool)].dropna()
     last = v.groupby("target")["day"].max()
     codes = _text(targets["code"])
-    last_visit = codes.map(last).astype("datetime64[ns]")
+    last_visit = pd.Series(
+        last.reindex(codes.to_numpy()).to_numpy(dtype="datetime64[ns]"), index=codes.index
+    )
     days = (day - last_visit).dt.days.astype("Int64")
     return pd.DataFrame(
         {name: codes, "last_visit": last_visit, "days_since": days,

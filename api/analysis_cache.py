@@ -1,0 +1,311 @@
+"""Results of the expensive analyses, computed once per data version and shared.
+
+The coverage map, the finding tiles and the data API (``/findings``) all need
+``run_check`` on the whole store; the hotspot map and its tiles need
+``hotspot_layers``. Each result is cached per store, keyed on its parameters and on
+:meth:`gridgeo.store.Store.data_version`, so a committed write makes the next request
+compute new results instead of serving stale ones. Concurrent requests for the same
+key wait for one computation instead of running it side by side.
+
+The frames returned are shared between requests: treat them as read-only (copy a
+frame before changing it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import pandas as pd
+
+from gridgeo.store import Store
+
+__all__ = [
+    "area_of",
+    "check_results",
+    "data_version",
+    "data_version_async",
+    "hotspot_results",
+    "memo",
+    "resolve_as_of",
+]
+
+#: Results kept per store (each is the full set of result layers of one run).
+MAX_ENTRIES = 4
+
+
+class _Results:
+    """A small LRU of computed results with one computation per key at a time."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.lock = threading.Lock()
+        self.pending: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            running = self.pending.setdefault(key, threading.Lock())
+        with running:
+            with self.lock:
+                if key in self.entries:
+                    return self.entries[key]
+            value = compute()
+            with self.lock:
+                self.entries[key] = value
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+                self.pending.pop(key, None)
+            return value
+
+
+_caches: weakref.WeakKeyDictionary[Store, dict[str, _Results]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(store: Store, kind: str, size: int = MAX_ENTRIES) -> _Results:
+    with _caches_lock:
+        per_store = _caches.setdefault(store, {})
+        return per_store.setdefault(kind, _Results(size))
+
+
+def memo(
+    store: Store, kind: str, key: Hashable, compute: Callable[[], Any], *, size: int = MAX_ENTRIES
+) -> Any:
+    """A value cached for ``store`` under ``(kind, key)``; ``compute()`` makes it once.
+
+    Put the data version in ``key`` for anything derived from the data. ``size`` is how
+    many values of this kind are kept (set by the first call).
+    """
+    return _cache(store, kind, size).get(key, compute)
+
+
+class _VersionReader:
+    """Reads of a store's data version, shared by concurrent requests without going stale.
+
+    A caller gets the result of a read that *started after it called*, so it never sees
+    a version older than the last write committed before its call. Reads run one at a
+    time: callers that arrive while one runs wait for the next and share it, so 32
+    concurrent tile requests make a couple of queries instead of 32.
+    """
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self.read = read
+        self.cond = threading.Condition()
+        self.started = 0
+        self.finished = 0
+        self.running = False
+        self.value = 0
+
+    def get(self) -> int:
+        with self.cond:
+            need = self.started + 1  # the first read to start from now on
+            while self.finished < need:
+                if self.running:
+                    self.cond.wait()
+                    continue
+                self.running = True
+                self.started += 1
+                number = self.started
+                self.cond.release()
+                try:
+                    value = self.read()
+                except BaseException:
+                    self.cond.acquire()
+                    self.running = False
+                    self.started -= 1
+                    self.cond.notify_all()
+                    raise
+                self.cond.acquire()
+                self.running = False
+                self.finished, self.value = number, value
+                self.cond.notify_all()
+            return self.value
+
+
+_readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDictionary()
+
+
+def data_version(store: Store) -> int:
+    """The store's change counter (0 for a store that does not count changes).
+
+    Never older than the last write committed before the call (see ``_VersionReader``).
+    """
+    version = getattr(store, "data_version", None)
+    if not callable(version):
+        return 0
+    with _caches_lock:
+        reader = _readers.get(store)
+        if reader is None:
+            reader = _readers[store] = _VersionReader(lambda: int(version()))
+    return reader.get()
+
+
+class _AsyncVersionReader:
+    """The same sharing as ``_VersionReader`` for coroutines of one event loop.
+
+    Waiting callers hold no thread: a cached tile is answered in the event loop, and
+    only the shared read runs in a worker thread.
+    """
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self.read = read
+        self.waiting: asyncio.Future[int] | None = None
+        self.running = False
+
+    async def get(self) -> int:
+        loop = asyncio.get_running_loop()
+        if self.waiting is None:
+            self.waiting = loop.create_future()
+        future = self.waiting
+        if not self.running:
+            self._start(loop)
+        return await asyncio.shield(future)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        future, self.waiting = self.waiting, None
+        assert future is not None
+        self.running = True
+
+        def done(task: asyncio.Future[int]) -> None:
+            self.running = False
+            if task.exception() is not None:
+                future.set_exception(task.exception())  # type: ignore[arg-type]
+            else:
+                future.set_result(task.result())
+            if self.waiting is not None:  # callers that came during this read
+                self._start(loop)
+
+        loop.run_in_executor(None, self.read).add_done_callback(done)
+
+
+_async_readers: weakref.WeakKeyDictionary[Store, dict[Any, _AsyncVersionReader]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def data_version_async(store: Store) -> int:
+    """:func:`data_version` for coroutines: concurrent callers share reads, hold no thread."""
+    version = getattr(store, "data_version", None)
+    if not callable(version):
+        return 0
+    loop = asyncio.get_running_loop()
+    with _caches_lock:
+        per_loop = _async_readers.setdefault(store, {})
+        reader = per_loop.get(loop)
+        if reader is None:
+            for old in [k for k in per_loop if k.is_closed()]:
+                del per_loop[old]
+            reader = per_loop[loop] = _AsyncVersionReader(lambda: int(version()))
+    return await reader.get()
+
+
+def resolve_as_of(as_of: dt.date | None) -> dt.date:
+    """The date a check is made for: ``as_of``, or today."""
+    return as_of if as_of is not None else dt.date.today()
+
+
+def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    """Every result layer of ``gridgeo check`` on the store, cached per data version.
+
+    Parameters
+    ----------
+    store
+        The store to check.
+    as_of
+        The date assignments, visits and meetings are judged at (default: today).
+
+    Returns
+    -------
+    dict of str to (Geo)DataFrame
+        As :func:`gridgeo.check.run_check` returns them (findings as GeoDataFrames in
+        EPSG:4326). The frames are shared: do not modify them.
+    """
+    from gridgeo.check import inputs_from_store, run_check
+
+    day = resolve_as_of(as_of)
+    key = (day, data_version(store))
+    results = _cache(store, "check").get(
+        key, lambda: run_check(inputs_from_store(store), as_of=day)
+    )
+    return dict(results)
+
+
+def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:
+    """``gridgeo.analysis.hotspots.hotspot_layers`` on the store's problems, cached.
+
+    Parameters
+    ----------
+    store
+        The store whose ``problems`` (and ``communities`` as the area) are analysed.
+    **params
+        Keyword arguments of ``hotspot_layers`` (``cells``, ``category``, ``start``,
+        ``end``...); they are part of the cache key, so they must be hashable.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        The hotspot layers (shared: do not modify them).
+    """
+    from gridgeo.analysis.hotspots import hotspot_layers
+
+    key = (tuple(sorted(params.items())), data_version(store))
+
+    def compute() -> dict[str, pd.DataFrame]:
+        problems = store.read_layer("problems")
+        area = store.read_layer("communities", columns=["name"])
+        if not len(area) or not area.geometry.notna().any():
+            area = store.read_layer("grids", columns=["name"])
+        return hotspot_layers(problems, area=area, **params)
+
+    return dict(_cache(store, "hotspots").get(key, compute))
+
+
+def area_of(
+    results: dict[str, pd.DataFrame], *, community: str | None = None, grid: str | None = None
+) -> Any:
+    """The area a map is restricted to: one grid, or the grids of one community.
+
+    Parameters
+    ----------
+    results
+        What :func:`check_results` returned (its ``summary_grids`` is used).
+    community, grid
+        Codes; None for no restriction.
+
+    Returns
+    -------
+    shapely.Geometry or None
+        The union of the selected grids (None when nothing is selected).
+
+    Raises
+    ------
+    gridgeo.errors.NotFound
+        No grid has that code, or no grid belongs to that community.
+    """
+    import shapely
+
+    from gridgeo.errors import NotFound
+
+    if community is None and grid is None:
+        return None
+    grids = results["summary_grids"]
+    keep = pd.Series(True, index=grids.index)
+    if community is not None:
+        keep &= grids["community"].astype(str) == community
+        if not keep.any():
+            raise NotFound(f"no grid belongs to community {community!r}")
+    if grid is not None:
+        keep &= grids["code"].astype(str) == grid
+        if not keep.any():
+            where = f" in community {community!r}" if community is not None else ""
+            raise NotFound(f"no grid {grid!r}{where}")
+    return shapely.union_all(grids.geometry[keep].to_numpy())

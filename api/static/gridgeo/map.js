@@ -1,0 +1,107 @@
+/* gridgeo map pages: layers drawn from inline GeoJSON or from the service's vector tiles,
+ * styled by class breaks given as data, with popups. No third-party code here; Leaflet and
+ * Leaflet.VectorGrid are served from /static/vendor/ (scripts/vendor.sh).
+ *
+ * window.gridgeo.layers[name] holds each layer, window.gridgeo.drawn[name] counts the
+ * features styled (drawn) so far; the browser test reads both.
+ */
+(function () {
+  "use strict";
+  var gg = (window.gridgeo = window.gridgeo || { layers: {}, drawn: {}, tilesLoaded: {} });
+
+  // Leaflet.VectorGrid 1.3.0 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed.
+  if (window.L && L.DomEvent && !L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function () { return true; };
+  }
+
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function count(name) {
+    gg.drawn[name] = (gg.drawn[name] || 0) + 1;
+  }
+
+  /* spec: {base: {...leaflet path options}, field: "coverage_score",
+   *        classes: [[upper bound (exclusive) or null, colour], ...], missing: colour,
+   *        categorical: bool (classes are [value, colour]), outline: bool} */
+  gg.style = function (spec, props) {
+    var style = Object.assign({}, spec.base || {});
+    if (spec.field) {
+      var value = props ? props[spec.field] : undefined;
+      var colour = spec.missing || style.fillColor;
+      if (value !== undefined && value !== null && value !== "") {
+        for (var i = 0; i < spec.classes.length; i++) {
+          var c = spec.classes[i];
+          var hit = spec.categorical ? String(value) === String(c[0]) : c[0] === null || value < c[0];
+          if (hit) { colour = c[1]; break; }
+        }
+      }
+      style.fillColor = colour;
+      if (spec.outline) { style.color = colour; }
+    }
+    return style;
+  };
+
+  /* fields: [[property, label], ...] */
+  gg.popup = function (props, fields, title) {
+    var rows = fields
+      .map(function (f) {
+        var v = props[f[0]];
+        if (v === undefined || v === null || v === "") { return ""; }
+        return "<tr><th>" + escapeHtml(f[1]) + "</th><td>" + escapeHtml(v) + "</td></tr>";
+      })
+      .join("");
+    var head = title ? "<div class=\"gridgeo-popup-title\">" + escapeHtml(title) + "</div>" : "";
+    return head + "<table class=\"gridgeo-popup\">" + rows + "</table>";
+  };
+
+  gg.geojson = function (name, data, spec) {
+    var layer = L.geoJSON(data, {
+      style: function (feature) {
+        count(name);
+        return gg.style(spec, feature.properties);
+      },
+      onEachFeature: function (feature, featureLayer) {
+        if (spec.popup) {
+          featureLayer.bindPopup(gg.popup(feature.properties, spec.popup, spec.title));
+        }
+      },
+    });
+    gg.layers[name] = layer;
+    return layer;
+  };
+
+  /* specs: {mvt layer name: style spec}; options: minZoom, interactive, canvas, popup */
+  gg.tiles = function (name, url, specs, options) {
+    var styles = {};
+    Object.keys(specs).forEach(function (layerName) {
+      styles[layerName] = function (props) {
+        count(name);
+        return gg.style(specs[layerName], props);
+      };
+    });
+    var layer = L.vectorGrid.protobuf(url, {
+      vectorTileLayerStyles: styles,
+      rendererFactory: options.canvas ? L.canvas.tile : L.svg.tile,
+      interactive: !!options.popup,
+      minZoom: options.minZoom || 0,
+      maxNativeZoom: 22,
+      maxZoom: 22,
+      attribution: options.attribution || "",
+    });
+    if (options.popup) {
+      layer.on("click", function (e) {
+        L.popup()
+          .setLatLng(e.latlng)
+          .setContent(gg.popup(e.layer.properties || {}, options.popup, options.title))
+          .openOn(layer._map);
+      });
+    }
+    layer.on("load", function () { gg.tilesLoaded[name] = (gg.tilesLoaded[name] || 0) + 1; });
+    gg.layers[name] = layer;
+    return layer;
+  };
+})();

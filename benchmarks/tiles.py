@@ -1,0 +1,488 @@
+"""Vector tiles of buildings: gridgeo's MVT route vs its own ST_AsMVT query vs tipg.
+
+The targets, measured with a load generator on loopback and everything measured side by
+side in one run, on the benchmark city (1,000,000 buildings in PostGIS):
+
+1. ``floor``: the bare ``ST_AsMVT`` query the route runs (``api.tiles``'s SQL for the
+   ``buildings`` tileset), timed through psycopg, once just before and once just after
+   each uncached request of the same tile;
+2. ``uncached``: the first request of each tile to gridgeo's API
+   (``GET /tiles/buildings/{z}/{x}/{y}.mvt``; uvicorn, one worker), which must stay
+   within 1.3x its floor at zoom 14–16. A tile is uncached only once per server, so
+   each of ``--rounds`` rounds starts a new server; medians per tile, then over tiles;
+3. ``cached``: the same tiles again, now from the tile cache, requested by 32
+   concurrent clients: the 95th percentile must be under 50 ms;
+4. ``tipg``: tipg (the FastAPI/PostGIS tile server from PyPI, restricted to
+   ``public.buildings``, no feature limit) serving the same tiles to the same 32
+   clients: gridgeo's throughput must be at least tipg's.
+
+Dense tiles are picked from the buildings themselves: the tiles holding most
+buildings (a 5 % table sample) at each zoom. The load generator is ``wrk`` (with a Lua
+script that cycles over the tiles and reports the 95th percentile) when it is
+installed (``apt-get install wrk``), else an ``httpx`` async client (which itself
+takes CPU from the servers on a small machine: prefer wrk).
+
+Run it::
+
+    .venv/bin/python benchmarks/tiles.py                 # gridgeo_city, read only
+    .venv/bin/python benchmarks/tiles.py --tiles 4 --duration 10
+    .venv/bin/python benchmarks/tiles.py --quick --url postgresql://postgres@127.0.0.1:5432/scratch
+
+``--quick`` is the smoke run: it loads shapes/sample_district.gpkg into ``--url`` (a
+scratch database, written to!), uses few tiles and short runs, and skips tipg when it
+is not installed. Otherwise the database is only read. tipg comes with
+``pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "shapes" / "sample_district.gpkg"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridgeo_city"
+UNCACHED_TARGET = 1.3  # uncached tile / its ST_AsMVT at most
+P95_TARGET_MS = 50.0  # cached tiles, 95th percentile, 32 clients
+HALF = 20037508.342789244
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+# -- servers ---------------------------------------------------------------------------------
+
+
+def serve_gridgeo(url: str, port: int) -> None:
+    """Run gridgeo's API (the ``--serve`` mode of this script, in a child process).
+
+    The store is opened without a schema check: the benchmark database is read only,
+    and may be a schema revision behind the code (the tiles need only the layers).
+    """
+    import functools
+
+    import uvicorn
+
+    import api.main
+    from gridgeo.settings import Settings
+    from gridgeo.store import open_store
+
+    api.main.open_store = functools.partial(open_store, create=False)  # type: ignore[attr-defined]
+    app = api.main.create_app(Settings(database_url=url))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextmanager
+def gridgeo_server(url: str) -> Iterator[str]:
+    port = _free_port()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--url", url, "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait(f"{base}/health", proc)
+        except RuntimeError:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
+            raise
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _libpq_url(url: str) -> str:
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def tipg_server(url: str, table: str = "public.buildings") -> Iterator[str]:
+    """tipg on a free port, exposing only ``table``, without a per-tile feature limit."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _libpq_url(url),
+        "TIPG_DB_SCHEMAS": '["public"]',
+        "TIPG_DB_TABLES": json.dumps([table]),
+        "TIPG_MAX_FEATURES_PER_TILE": "1000000",
+        "TIPG_DB_SPATIAL_EXTENT": "false",
+        "TIPG_DB_DATETIME_EXTENT": "false",
+        "TIPG_DEBUG": "false",
+    }
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=tempfile.gettempdir(),  # not the repository: its .env is gridgeo's
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait(f"{base}/healthz", proc)
+        except RuntimeError:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
+            raise
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+# -- tiles and the floor ---------------------------------------------------------------------
+
+
+def dense_tiles(
+    conn: psycopg.Connection, z: int, n: int, sample: float
+) -> list[tuple[int, int, int, int]]:
+    """The ``n`` tiles at zoom ``z`` holding most buildings: (z, x, y, estimated count)."""
+    size = 2 * HALF / (1 << z)
+    source = (
+        "buildings" if sample >= 100 else f"buildings TABLESAMPLE SYSTEM ({sample}) REPEATABLE (1)"
+    )
+    rows = conn.execute(
+        f"""
+        WITH p AS (SELECT ST_Transform(ST_PointOnSurface(geom), 3857) AS g FROM {source})
+        SELECT floor((ST_X(g) + {HALF}) / {size})::int AS x,
+               floor(({HALF} - ST_Y(g)) / {size})::int AS y, count(*) AS n
+        FROM p GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {int(n)}
+        """
+    ).fetchall()
+    scale = 100.0 / min(sample, 100.0)
+    return [(z, int(x), int(y), round(int(c) * scale)) for x, y, c in rows]
+
+
+def floor_sql() -> str:
+    """The route's own ST_AsMVT statement for the buildings tileset."""
+    from api import tiles
+
+    ts = tiles.STORE_TILESETS["buildings"]
+    return tiles._postgis_sql("buildings", ts.columns[0])
+
+
+def time_floor(
+    conn: psycopg.Connection, sql: str, tile: tuple[int, ...], runs: int
+) -> tuple[float, bytes]:
+    times, data = [], b""
+    with conn.cursor(binary=True) as cur:
+        for _ in range(runs):
+            start = time.perf_counter()
+            cur.execute(sql, {"z": tile[0], "x": tile[1], "y": tile[2]})
+            row = cur.fetchone()
+            data = bytes(row[0]) if row and row[0] is not None else b""
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), data
+
+
+def features(data: bytes) -> int:
+    import mapbox_vector_tile
+
+    if not data:
+        return 0
+    decoded = mapbox_vector_tile.decode(data)
+    return sum(len(layer["features"]) for layer in decoded.values())
+
+
+# -- load generation -------------------------------------------------------------------------
+
+_WRK_LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%d %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95), latency.max,
+    summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def load_wrk(base: str, paths: Sequence[str], clients: int, duration: float) -> dict[str, float]:
+    lua = _WRK_LUA % ", ".join(json.dumps(p) for p in paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    try:
+        proc = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(duration))}s",
+             "--timeout", "30s", "-s", f.name, base],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
+    n, micros, p50, p95, worst, status_errors, io_errors = line.split()[1:]
+    seconds = int(micros) / 1e6
+    return {
+        "requests": int(n),
+        "seconds": seconds,
+        "rps": int(n) / seconds,
+        "p50_ms": float(p50) / 1000,
+        "p95_ms": float(p95) / 1000,
+        "max_ms": float(worst) / 1000,
+        "errors": int(status_errors) + int(io_errors),
+        "tool": "wrk",
+    }
+
+
+def load_httpx(base: str, paths: Sequence[str], clients: int, duration: float) -> dict[str, float]:
+    import httpx
+
+    async def run() -> dict[str, float]:
+        latencies: list[float] = []
+        errors = 0
+        stop = time.perf_counter() + duration
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+
+            async def worker(k: int) -> None:
+                nonlocal errors
+                i = k
+                while time.perf_counter() < stop:
+                    start = time.perf_counter()
+                    r = await client.get(paths[i % len(paths)])
+                    latencies.append(time.perf_counter() - start)
+                    errors += r.status_code != 200
+                    i += clients
+
+            began = time.perf_counter()
+            await asyncio.gather(*(worker(k) for k in range(clients)))
+            seconds = time.perf_counter() - began
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "seconds": seconds,
+            "rps": len(latencies) / seconds,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+            "max_ms": 1000 * latencies[-1],
+            "errors": errors,
+            "tool": "httpx",
+        }
+
+    return asyncio.run(run())
+
+
+def load(
+    base: str, paths: Sequence[str], clients: int, duration: float, tool: str
+) -> dict[str, float]:
+    if tool == "wrk":
+        return load_wrk(base, paths, clients, duration)
+    return load_httpx(base, paths, clients, duration)
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def load_sample(url: str) -> None:
+    from typer.testing import CliRunner
+
+    from gridgeo.cli import app
+
+    result = CliRunner().invoke(app, ["load", str(SAMPLE), "--db", url])
+    if result.exit_code != 0:
+        raise SystemExit(f"loading the sample district failed:\n{result.output}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help="PostGIS URL (read only unless --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: load the sample into --url"
+    )
+    parser.add_argument("--zooms", default="14,15,16")
+    parser.add_argument("--tiles", type=int, default=8, help="dense tiles per zoom")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="uncached samples per tile (a server each)"
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per load test")
+    parser.add_argument(
+        "--sample", type=float, default=5.0, help="%% of buildings to find dense tiles"
+    )
+    parser.add_argument("--no-tipg", action="store_true")
+    parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve_gridgeo(args.url, args.port)
+        return 0
+    if args.quick:
+        args.tiles, args.rounds, args.duration, args.sample = 2, 1, 2.0, 100.0
+        load_sample(args.url)
+    tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
+    zooms = [int(z) for z in args.zooms.split(",")]
+    try:
+        import tipg  # noqa: F401
+
+        have_tipg = not args.no_tipg
+    except ImportError:
+        have_tipg = False
+        print("tipg: not installed (pip install -e '.[bench]'), its comparison is skipped")
+
+    import httpx
+
+    sql = floor_sql()
+    figures: dict[str, Any] = {"url": sa.make_url(args.url).render_as_string(hide_password=True),
+                               "tool": tool, "clients": args.clients, "zooms": {}}  # fmt: skip
+    # no server-side prepared statements: the route's fresh connections plan every query too
+    with psycopg.connect(_libpq_url(args.url), prepare_threshold=None) as conn:
+        conn.execute("SET default_transaction_read_only = on")
+        buildings = conn.execute("SELECT count(*) FROM buildings").fetchone()[0]
+        print(f"{buildings:,} buildings in {figures['url']}; load generator {tool}, "
+              f"{args.clients} clients")  # fmt: skip
+        tiles = {z: dense_tiles(conn, z, args.tiles, args.sample) for z in zooms}
+        for z in zooms:  # warm PostGIS's buffers and plans for every tile once
+            for t in tiles[z]:
+                time_floor(conn, sql, t, 1)
+        paths = [f"/tiles/buildings/{t[0]}/{t[1]}/{t[2]}.mvt" for z in zooms for t in tiles[z]]
+        floor_s: dict[tuple[int, ...], list[float]] = {t: [] for z in zooms for t in tiles[z]}
+        uncached_s: dict[tuple[int, ...], list[float]] = {t: [] for t in floor_s}
+        counts: dict[tuple[int, ...], int] = {}
+        cached: dict[str, Any] = {}
+        # A tile is uncached only once per server: each round starts a new server. Around
+        # every request its SQL runs once alone, so both get single samples under the same
+        # (noisy, shared) load.
+        for rnd in range(args.rounds):
+            with gridgeo_server(args.url) as base, httpx.Client(base_url=base, timeout=60) as http:
+                http.get("/tiles/buildings/14/0/0.mvt")  # warm the app and its pool: empty tile
+                for t in floor_s:
+                    f1, data = time_floor(conn, sql, t, 1)
+                    path = f"/tiles/buildings/{t[0]}/{t[1]}/{t[2]}.mvt"
+                    start = time.perf_counter()
+                    r = http.get(path)
+                    elapsed = time.perf_counter() - start
+                    r.raise_for_status()
+                    if r.headers["content-type"] != MVT or features(r.content) != features(data):
+                        raise SystemExit(f"{path}: the route's tile differs from its SQL's")
+                    f2, _ = time_floor(conn, sql, t, 1)
+                    floor_s[t] += [f1, f2]
+                    uncached_s[t].append(elapsed)
+                    counts[t] = features(data)
+                if rnd == args.rounds - 1:  # every tile is in this server's cache now
+                    cached = load(base, paths, args.clients, args.duration, tool)
+        print(
+            f"\nuncached tiles vs the route's own ST_AsMVT ({args.rounds} round(s), "
+            "a new server each; medians per tile, then over the tiles)"
+        )
+        print(f"{'zoom':>4} {'tiles':>5} {'features':>9} {'floor ms':>9} "
+              f"{'uncached ms':>11} {'ratio':>6}  target <= {UNCACHED_TARGET}")  # fmt: skip
+        for z in zooms:
+            floors = [statistics.median(floor_s[t]) for t in tiles[z]]
+            uncached = [statistics.median(uncached_s[t]) for t in tiles[z]]
+            ratios = [u / f for u, f in zip(uncached, floors, strict=True)]
+            ratio = statistics.median(ratios)
+            n_features = statistics.median(counts[t] for t in tiles[z])
+            figures["zooms"][z] = {
+                "tiles": [list(t[:3]) for t in tiles[z]],
+                "features_median": n_features,
+                "floor_ms_median": 1000 * statistics.median(floors),
+                "uncached_ms_median": 1000 * statistics.median(uncached),
+                "ratio_median": ratio,
+                "ratio_max": max(ratios),
+            }
+            print(f"{z:>4} {len(tiles[z]):>5} {n_features:>9,.0f} "
+                  f"{1000 * statistics.median(floors):>9.1f} "
+                  f"{1000 * statistics.median(uncached):>11.1f} {ratio:>6.2f}"
+                  f"  {'ok' if ratio <= UNCACHED_TARGET else 'MISSED'}")  # fmt: skip
+        figures["cached"] = cached
+        print(f"\ncached tiles, {args.clients} concurrent clients, {len(paths)} tiles, "
+              f"{cached['seconds']:.1f} s ({cached['tool']}):")  # fmt: skip
+        print(f"  {cached['requests']:,} requests, {cached['rps']:,.0f} req/s, "
+              f"p50 {cached['p50_ms']:.1f} ms, p95 {cached['p95_ms']:.1f} ms, "
+              f"max {cached['max_ms']:.1f} ms, errors {cached['errors']}  "
+              f"target p95 <= {P95_TARGET_MS:.0f} ms: "
+              f"{'ok' if cached['p95_ms'] <= P95_TARGET_MS else 'MISSED'}")  # fmt: skip
+        if have_tipg:
+            with tipg_server(args.url) as tbase, httpx.Client(base_url=tbase, timeout=120) as http:
+                tpaths = [
+                    p.replace("/tiles/buildings/", "/collections/public.buildings/tiles/WebMercatorQuad/")
+                    .replace(".mvt", "?properties=code,address,units,households,floors")
+                    for p in paths
+                ]  # fmt: skip
+                single = []
+                for p in tpaths:
+                    http.get(p).raise_for_status()  # warm: tipg has no tile cache
+                    start = time.perf_counter()
+                    http.get(p).raise_for_status()
+                    single.append(time.perf_counter() - start)
+                tipg_load = load(tbase, tpaths, args.clients, args.duration, tool)
+            tipg_load["single_ms_median"] = 1000 * statistics.median(single)
+            figures["tipg"] = tipg_load
+            print(f"\ntipg, same tiles, {args.clients} concurrent clients, "
+                  f"{tipg_load['seconds']:.1f} s ({tipg_load['tool']}):")  # fmt: skip
+            print(f"  {tipg_load['requests']:,} requests, {tipg_load['rps']:,.0f} req/s, "
+                  f"p50 {tipg_load['p50_ms']:.1f} ms, p95 {tipg_load['p95_ms']:.1f} ms, "
+                  f"errors {tipg_load['errors']}; one client, one tile: "
+                  f"{tipg_load['single_ms_median']:.1f} ms median")  # fmt: skip
+            ratio = cached["rps"] / tipg_load["rps"] if tipg_load["rps"] else float("inf")
+            figures["ratio_rps_gridgeo_tipg"] = ratio
+            print(f"ratio throughput gridgeo / tipg: {ratio:.1f}x  target >= 1: "
+                  f"{'ok' if ratio >= 1 else 'MISSED'}")  # fmt: skip
+    summary = ", ".join(f"z{z} {v['ratio_median']:.2f}x" for z, v in figures["zooms"].items())
+    print(f"\nratio uncached / ST_AsMVT (median): {summary}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

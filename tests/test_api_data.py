@@ -1,0 +1,171 @@
+"""GeoJSON of layers and findings, and findings downloads, on both stores."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+
+import openpyxl
+import pyogrio
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from gridgeo.settings import Settings
+from gridgeo.store import open_store
+
+
+@pytest.fixture(scope="module")
+def client(people: dict) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=people["url"], auth="on"))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def planner(people: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {people['tokens']['planner']}"}
+
+
+def test_a_layer_is_an_rfc7946_feature_collection(client, planner):
+    r = client.get("/layers/grids", headers=planner)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["type"] == "FeatureCollection"
+    assert body["numberMatched"] == body["numberReturned"] == 36
+    first = body["features"][0]
+    assert first["type"] == "Feature"
+    assert first["id"] == first["properties"]["code"]
+    assert first["geometry"]["type"] == "MultiPolygon"
+    lon, lat = first["geometry"]["coordinates"][0][0][0]
+    assert 121 < lon < 122 and 31 < lat < 32  # longitude first, WGS 84
+    minx, miny, maxx, maxy = body["bbox"]
+    assert minx < maxx and miny < maxy
+    assert [link["rel"] for link in body["links"]] == ["self"]
+
+
+def test_paging_with_links(client, planner):
+    body = client.get("/layers/buildings?limit=100&offset=200", headers=planner).json()
+    assert body["numberMatched"] == 3017
+    assert body["numberReturned"] == 100
+    rels = {link["rel"]: link["href"] for link in body["links"]}
+    assert "offset=300" in rels["next"] and "offset=100" in rels["prev"]
+    nxt = client.get(rels["next"], headers=planner).json()
+    assert nxt["features"][0]["id"] != body["features"][0]["id"]
+    codes = [f["id"] for f in body["features"]] + [f["id"] for f in nxt["features"]]
+    assert len(set(codes)) == 200
+    last = client.get("/layers/buildings?limit=100&offset=3000", headers=planner).json()
+    assert last["numberReturned"] == 17
+    assert "next" not in {link["rel"] for link in last["links"]}
+
+
+def test_bbox_filter(client, planner, people):
+    s = open_store(people["url"])
+    try:
+        buildings = s.read_layer("buildings")
+    finally:
+        s.close()
+    b = buildings.geometry.iloc[0].bounds
+    box = (b[0] - 1e-4, b[1] - 1e-4, b[2] + 1e-4, b[3] + 1e-4)
+    expected = int(buildings.intersects(shapely.box(*box)).sum())
+    body = client.get(
+        "/layers/buildings?bbox=" + ",".join(map(str, box)) + "&limit=10000", headers=planner
+    ).json()
+    assert body["numberMatched"] == expected >= 1
+    assert buildings["code"].iloc[0] in {f["id"] for f in body["features"]}
+
+
+def test_attribute_filters(client, planner):
+    body = client.get("/layers/households?building=B000001", headers=planner).json()
+    assert body["numberMatched"] >= 1
+    assert {f["properties"]["building"] for f in body["features"]} == {"B000001"}
+    body = client.get("/layers/visits?visited_at=2025-03-03&limit=1", headers=planner).json()
+    assert body["numberMatched"] > 0
+    assert body["features"][0]["properties"]["visited_at"].startswith("2025-03-03")
+    body = client.get("/layers/problems?status=closed&category=停车&limit=5", headers=planner)
+    for f in body.json()["features"]:
+        assert f["properties"]["status"] == "closed" and f["properties"]["category"] == "停车"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/layers/nowhere", 404, "unknown layer"),
+        ("/layers/grids?colour=red", 422, "unknown filter"),
+        ("/layers/grids?bbox=1,2,3", 422, "bbox"),
+        ("/layers/grids?bbox=5,5,1,1", 422, "minx must not exceed maxx"),
+        ("/layers/members?bbox=0,0,1,1", 422, "no geometry"),
+        ("/layers/households?phone=1", 422, "unknown filter"),
+        ("/findings/nothing", 404, "no finding layer"),
+    ],
+)
+def test_bad_reads_are_refused_with_the_reason(client, planner, path, status, words):
+    r = client.get(path, headers=planner)
+    assert r.status_code == status, r.text
+    assert words in str(r.json()["detail"])
+
+
+def test_findings_as_geojson(client, planner):
+    body = client.get("/findings?as_of=2025-06-01&limit=10000", headers=planner).json()
+    layers = {f["properties"]["layer"] for f in body["features"]}
+    assert {"gaps", "overlaps", "unassigned_buildings", "multi_assigned_buildings"} <= layers
+    assert body["numberMatched"] == len(body["features"])
+    gaps = client.get("/findings/gaps?as_of=2025-06-01", headers=planner).json()
+    assert gaps["numberMatched"] == 2
+    assert {f["properties"]["rule"] for f in gaps["features"]} <= {"R1", "R2"}
+    assert gaps["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    one = client.get("/findings/unassigned_buildings?as_of=2025-06-01&limit=1", headers=planner)
+    assert one.json()["numberReturned"] == 1
+    c01 = client.get(
+        "/findings/unassigned_buildings?as_of=2025-06-01&community=C01&limit=10000",
+        headers=planner,
+    ).json()
+    assert 0 < c01["numberMatched"] < one.json()["numberMatched"]
+    assert {f["properties"]["community"] for f in c01["features"]} == {"C01"}
+
+
+def test_findings_filter_on_columns(client, planner):
+    body = client.get("/findings?as_of=2025-06-01&rule=R2&limit=10000", headers=planner).json()
+    assert body["numberMatched"] > 0
+    assert {f["properties"]["rule"] for f in body["features"]} == {"R2"}
+
+
+def test_findings_downloads(client, planner, tmp_path):
+    csv = client.get("/findings.csv?as_of=2025-06-01", headers=planner)
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "findings-2025-06-01.csv" in csv.headers["content-disposition"]
+    text = csv.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("layer,rule,severity,entity,code")
+    assert "unassigned_buildings" in text
+    xlsx = client.get("/findings.xlsx?as_of=2025-06-01", headers=planner)
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert {"summary", "gaps", "unassigned_buildings"} <= set(book.sheetnames)
+    gpkg = client.get("/findings.gpkg?as_of=2025-06-01", headers=planner)
+    path = tmp_path / f"{uuid.uuid4().hex}.gpkg"
+    path.write_bytes(gpkg.content)
+    names = {str(n) for n, _ in pyogrio.list_layers(path)}
+    assert {"gaps", "overlaps", "unassigned_buildings"} <= names
+    assert len(pyogrio.read_dataframe(path, layer="gaps")) == 2
+    assert client.get("/findings.pdf", headers=planner).status_code in (404, 422)
+
+
+def test_the_openapi_document_lists_every_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/layers/{layer}",
+        "/findings",
+        "/findings/{name}",
+        "/findings.{fmt}",
+        "/visits",
+        "/meetings",
+        "/problems",
+        "/problems/{code}/resolve",
+        "/problems/{code}/escalate",
+        "/problems/{code}/close",
+        "/me",
+    ):
+        assert path in paths
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,100 @@
+"""Property-based run of the OpenAPI document against the app (schemathesis).
+
+Every operation of every tag (data, auth, maps, tiles, maps and reports) gets
+generated requests (valid and invalid ones) with the tokens of a grid worker, a
+member, a planner and a leader of one community on the sample district; no answer
+may be a server error, and every answer must match what the document says. The map
+pages and reports cost seconds each (a new check date or hotspot selection is a new
+analysis, a PDF a Chromium run), so they get fewer examples than the rest: the
+whole module stays under about 90 s.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import positive_data_acceptance
+
+from api.main import create_app
+from gridgeo.access import create_token
+from gridgeo.settings import Settings
+from gridgeo.store import open_store
+
+# The schema is loaded when the module is imported (schemathesis's lazy fixture loader
+# does not run under pytest 9), so the app is built here on an embedded store that the
+# fixture below fills before the first request starts the app.
+_DIR = Path(tempfile.mkdtemp(prefix="gridgeo-schema-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+_URL = f"sqlite:///{_DIR / 'sample.sqlite'}"
+_TOKENS: list[str] = []
+app = create_app(Settings(database_url=_URL, auth="on"))
+_all = schemathesis.openapi.from_asgi("/openapi.json", app)
+#: pages and documents that take seconds to make
+HEAVY = r"^/(maps/(coverage|hotspots)|reports/.*)$"
+schema = _all.exclude(path_regex=HEAVY)
+heavy = _all.include(path_regex=HEAVY)
+_turn = itertools.count()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sample_store(sample_frames: dict) -> Iterator[None]:
+    """The sample district in the app's store, and tokens of three roles."""
+    store = open_store(_URL)
+    try:
+        store.write_layers(sample_frames)
+        a = store.read_layer("assignments")
+        worker = a[(a["kind"] == "worker_grid") & a["valid_to"].isna()].iloc[0]
+        member = a[(a["kind"] == "member_household") & a["valid_to"].isna()].iloc[0]
+        _TOKENS[:] = [
+            create_token(store, "grid_worker", member=worker["member"], grids=[worker["grid"]])[0],
+            create_token(store, "member", member=member["member"])[0],
+            create_token(store, "planner")[0],
+            create_token(store, "leader", communities=["C01"])[0],
+        ]
+    finally:
+        store.close()
+    yield
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_answers_as_documented(case):
+    _call(case)
+
+
+@heavy.parametrize()
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_pages_and_reports_no_server_errors(case):
+    _call(case)
+
+
+def _call(case) -> None:
+    token = _TOKENS[next(_turn) % len(_TOKENS)]
+    # valid-looking requests are still refused for business reasons (unknown codes,
+    # other areas), so "positive data must be accepted" does not apply here
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
+        excluded_checks=[positive_data_acceptance],
+    )

@@ -1,0 +1,222 @@
+"""The map pages in a real headless Chromium, offline, against a real uvicorn server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, need
+
+from api import maps
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AS_OF = "2025-06-01"
+
+embedded = pytest.mark.parametrize("sample_store_url", ["sqlite"], indirect=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``uvicorn api.main:app`` on a free port, on the sample district; its base URL."""
+    if not (maps.STATIC_DIR / "vendor" / "leaflet" / "dist" / "leaflet.js").is_file():
+        need("api/static/vendor", "run scripts/vendor.sh (scripts/setup.sh does)")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GRIDGEO_DATABASE_URL": sample_store_url,
+        "GRIDGEO_AUTH": "off",  # the open read-only demo: the pages need no token
+    }
+    env.pop("GRIDGEO_BASEMAP_URL", None)
+    log = (tmp_path_factory.mktemp("uvicorn") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"uvicorn did not start: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
+        need("chromium", "install Debian's chromium and fonts-noto-cjk (scripts/setup.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser: object, base: str, path: str) -> tuple[object, list[str], list[str]]:
+    """A page on ``path`` that may load only from ``base``; the outside requests and errors."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def route(r: object) -> None:
+        url = r.request.url  # type: ignore[attr-defined]
+        if url.startswith(base + "/"):
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(url)
+            r.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + path, wait_until="load")
+    page.wait_for_function("() => window.gridgeo && (gridgeo.tilesLoaded.basemap || 0) > 0")
+    page.wait_for_load_state("networkidle")
+    return page, outside, errors
+
+
+def _drawn(page: object, name: str) -> int:
+    """Features of a layer drawn on screen: inline ones with pixels, or tile features styled."""
+    return int(
+        page.evaluate(  # type: ignore[attr-defined]
+            """(name) => {
+                const layer = gridgeo.layers[name];
+                if (!layer) return -1;
+                if (layer.getLayers) {
+                    if (!layer._map) return 0;
+                    return layer.getLayers().filter(l => l._parts && l._parts.length).length;
+                }
+                return layer._map ? (gridgeo.drawn[name] || 0) : 0;
+            }""",
+            name,
+        )
+    )
+
+
+def _not_blank(path: Path) -> None:
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None
+    top = max(n for n, _ in colours)
+    assert len(colours) > 50, "the screenshot has almost no colours"
+    assert top / (image.width * image.height) < 0.8, "one colour fills the screenshot"
+
+
+@embedded
+def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
+    page, outside, errors = _open(browser, server, f"/maps/coverage?as_of={AS_OF}")
+    try:
+        assert outside == [], f"the page tried to load from outside: {outside[:5]}"
+        assert errors == []
+        # the service's own basemap tiles, the grids by coverage score, the findings
+        assert page.evaluate("gridgeo.drawn.basemap") > 1000  # communities, grids, buildings
+        assert _drawn(page, "grid_coverage") == 36
+        assert _drawn(page, "unassigned_buildings") > 10
+        assert _drawn(page, "gaps") >= 1 and _drawn(page, "overlaps") >= 1
+        assert _drawn(page, "last_visits") == 0  # off until switched on
+        # the layer switcher turns the last-visit tiles on
+        page.get_by_text("楼栋最近走访", exact=True).first.click()
+        page.wait_for_function("() => (gridgeo.drawn.last_visits || 0) > 1000")
+        page.wait_for_load_state("networkidle")
+        assert outside == []
+        # a click on a grid opens its popup with the finding or the score
+        point = page.evaluate(
+            """() => {
+                const grid = gridgeo.layers.grid_coverage.getLayers()[0];
+                const p = grid._map.latLngToContainerPoint(grid.getBounds().getCenter());
+                const box = grid._map.getContainer().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }"""
+        )
+        page.mouse.click(*point)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert "覆盖率" in popup.inner_text() or "说明" in popup.inner_text()
+        shot = tmp_path / "coverage.png"
+        page.screenshot(path=str(shot))
+        _not_blank(shot)
+        # Chinese labels are drawn with a CJK font: two different characters differ
+        # (with no font they would both be the same empty box)
+        assert page.evaluate(
+            """() => {
+                const font = getComputedStyle(document.querySelector('.gridgeo-title')).font;
+                const draw = (ch) => {
+                    const c = document.createElement('canvas');
+                    c.width = 40; c.height = 40;
+                    const g = c.getContext('2d');
+                    g.font = font; g.fillText(ch, 4, 30);
+                    return Array.from(g.getImageData(0, 0, 40, 40).data).join(',');
+                };
+                return draw('网') !== draw('格') && draw('格') !== draw('图');
+            }"""
+        )
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+@embedded
+def test_hotspot_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
+    page, outside, errors = _open(browser, server, "/maps/hotspots?lang=en")
+    try:
+        assert outside == [] and errors == []
+        assert _drawn(page, "hotspot_cells") > 10
+        assert "Problem hotspots" in page.inner_text(".gridgeo-title")
+        shot = tmp_path / "hotspots.png"
+        page.screenshot(path=str(shot))
+        _not_blank(shot)
+    finally:
+        page.close()  # type: ignore[attr-defined]
