@@ -52,7 +52,7 @@ from fastapi.responses import HTMLResponse
 from api import analysis_cache
 from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, scope_key
 from api.state import get_store
-from api.tiles import SaneDay, area_results
+from api.tiles import Day, area_results
 from gridgeo import render
 from gridgeo.access import Area
 from gridgeo.errors import ValidationError
@@ -311,9 +311,7 @@ VersionQ = Annotated[
     int | None, Query(description="data version the URL was made for (lets browsers cache)")
 ]
 AsOfQ = Annotated[
-    dt.date | None,
-    SaneDay,
-    Query(description="date of the check, for result layers (default today)"),
+    Day | None, Query(description="date of the check, for result layers (default today)")
 ]
 LangQ = Annotated[str, Query(pattern="^(zh|en)$", description="zh (default) or en")]
 
@@ -445,6 +443,7 @@ def static_map(
     v: VersionQ = None,
 ) -> Response:
     """A static PNG map of a community, a grid or a bbox, with legend and scale bar."""
+    community, grid = community or None, grid or None  # empty: no selection
     area = _bbox(bbox)
     names = _layers(layers)
     day = analysis_cache.resolve_as_of(as_of)

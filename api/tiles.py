@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -50,7 +51,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api import analysis_cache
@@ -791,8 +792,16 @@ def _sane_day(value: dt.date | None) -> dt.date | None:
     return value
 
 
-#: A date query parameter within 1900–2200 (the analyses count days from it).
-SaneDay = AfterValidator(_sane_day)
+def _iso_day(value: Any) -> Any:
+    if value is None or isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("write the date as YYYY-MM-DD")
+
+
+#: A date query parameter: YYYY-MM-DD within 1900–2200 (the analyses count days from it).
+Day = Annotated[dt.date, BeforeValidator(_iso_day), AfterValidator(_sane_day)]
 #: The cells a hotspot analysis may be asked for over HTTP: H3 resolutions and square
 #: sizes (metres) that keep a district to a sensible number of cells.
 H3_RESOLUTIONS = range(5, 12)
@@ -819,15 +828,13 @@ def check_cells(cells: str) -> str:
 
 
 AsOf = Annotated[
-    dt.date | None,
-    SaneDay,
-    Query(description="date of the check, for finding layers (default today)"),
+    Day | None, Query(description="date of the check, for finding layers (default today)")
 ]
 CommunityQ = Annotated[str | None, Query(description="keep the findings of this community")]
 GridQ = Annotated[str | None, Query(description="keep the findings of this grid")]
 CategoryQ = Annotated[str | None, Query(description="hotspots: problem category")]
-FromQ = Annotated[dt.date | None, SaneDay, Query(alias="from", description="hotspots: first day")]
-ToQ = Annotated[dt.date | None, SaneDay, Query(alias="to", description="hotspots: last day")]
+FromQ = Annotated[Day | None, Query(alias="from", description="hotspots: first day")]
+ToQ = Annotated[Day | None, Query(alias="to", description="hotspots: last day")]
 CellsQ = Annotated[str, Query(description="hotspots: h3:RES or square:METRES")]
 VersionQ = Annotated[
     int | None, Query(description="data version the URL was made for (lets browsers cache)")
@@ -872,7 +879,8 @@ async def tile(
     if isinstance(ts, FindingTileset) and ts.source == "hotspots":
         check_cells(cells)
     version = await analysis_cache.data_version_async(store)
-    selection = Selection(as_of, community, grid, category, start, end, cells)
+    community, grid = community or None, grid or None  # empty: no selection
+    selection = Selection(as_of, community, grid, category or None, start, end, cells)
     params: tuple[Any, ...] = ()
     if isinstance(ts, FindingTileset):
         params = selection.key(ts.source)
@@ -959,7 +967,10 @@ def _store_bounds(store: Store, layer: str, area: Area | None = None) -> tuple[f
 _STORE_FIELD_TYPES = {"int": "Number", "text": "String", "date": "String", "datetime": "String"}
 
 
-@router.get("/{layer}.json")
+@router.get(
+    "/{layer}.json",
+    responses={404: {"description": "no such tileset, community or grid"}},
+)
 def tilejson(
     request: Request,
     store: StoreDep,
@@ -977,7 +988,8 @@ def tilejson(
     ts = _tileset(layer)
     if isinstance(ts, FindingTileset) and ts.source == "hotspots":
         check_cells(cells)
-    selection = Selection(as_of, community, grid, category, start, end, cells)
+    community, grid = community or None, grid or None  # empty: no selection
+    selection = Selection(as_of, community, grid, category or None, start, end, cells)
     area = check_place(store, user, community=community, grid=grid)
     version = analysis_cache.data_version(store)
     vector_layers = []

@@ -78,11 +78,14 @@ def serve_gridgeo(url: str, port: int) -> None:
     import uvicorn
 
     import api.main
+    import api.state
     from gridgeo.settings import Settings
     from gridgeo.store import open_store
 
-    api.main.open_store = functools.partial(open_store, create=False)  # type: ignore[attr-defined]
-    app = api.main.create_app(Settings(database_url=url))
+    # read only: never create or upgrade the schema; the open read-only mode (an analyst's
+    # district-wide view), since a token would have to be written into the database
+    api.state.open_store = functools.partial(open_store, create=False)  # type: ignore[attr-defined]
+    app = api.main.create_app(Settings(database_url=url, auth="off"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -93,7 +93,7 @@ def world(client: TestClient, people: dict) -> dict:
         households = store.read_layer("households", include_personal=True)
         members = store.read_layer("members", include_personal=True)
         out: dict[str, Any] = {
-            "names": {n for n in households["name"].dropna().astype(str) if len(n) >= 3},
+            "names": {n for n in households["name"].dropna().astype(str) if len(n) == 3},
             "phones": set(households["phone"].dropna().astype(str))
             | set(members["phone"].dropna().astype(str)),
             "everything": set(geo.grid_of_code)
@@ -160,8 +160,10 @@ def _expected(role: str, endpoint: str, where: str) -> int:
 
 def _no_personal_data(text: str, world: dict) -> None:
     assert not (set(PHONE.findall(text)) & world["phones"]), "a phone number is in the answer"
-    names = [n for n in world["names"] if n in text]
-    assert not names, f"household names in the answer: {names[:3]}"
+    runs = re.findall(r"[\u4e00-\u9fff]{3,}", BASE64.sub("", text))
+    grams = {run[i : i + 3] for run in runs for i in range(len(run) - 2)}
+    names = grams & world["names"]
+    assert not names, f"household names in the answer: {sorted(names)[:3]}"
 
 
 def _codes_in(text: str) -> set[str]:

@@ -158,7 +158,9 @@ def test_check_before_any_assignment_is_in_force(tiny) -> None:
     inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
     results = run_check(inputs, as_of=dt.date(2000, 1, 1))
     inside = set(results["building_grid"].dropna(subset=["grid_id"])["building_id"])
-    assert set(results["unassigned_buildings"]["building_id"]) == set(tiny.layers["buildings"]["code"])
+    assert set(results["unassigned_buildings"]["building_id"]) == set(
+        tiny.layers["buildings"]["code"]
+    )
     assert len(results["multi_assigned_buildings"]) == 0
     assert results["last_visits"]["never_visited"].all()
     assert len(inside) > 0 and len(results["visit_weeks"]) == 0

@@ -16,6 +16,7 @@ For a member or leader, a unit is checked only when the part of it inside
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -257,7 +258,12 @@ def leader_quarters(
     visits = visits[_text(visits["member"]).isin(set(links["member"])).to_numpy(dtype=bool)]
     building = _text(visits["building"])
     if households is not None and "household" in visits:
-        hb = pd.Series(_text(households["building"]).to_numpy(), index=_text(households["code"]))
+        needed = _text(visits["household"])[building.isna()].dropna().unique()
+        known = _text(households["code"]).isin(needed).to_numpy(dtype=bool)  # a few of millions
+        hb = pd.Series(
+            _text(households["building"])[known].to_numpy(),
+            index=_text(households["code"])[known].to_numpy(),
+        )
         building = building.fillna(_text(visits["household"]).map(hb))
         building = building.astype("string")
     bc = pd.Series(
@@ -324,12 +330,44 @@ def last_visits(
     )  # fmt: skip
 
 
+#: The buildings of the last households frame seen (weakly referenced): the visit shares
+#: group the same millions of households by grid, by community and by week.
+_last_buildings: list[tuple[weakref.ref[pd.DataFrame], np.ndarray, pd.Index]] = []
+
+
+def _building_ids(households: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Building of each household as a position in the distinct building codes (-1: none)."""
+    if _last_buildings:
+        ref, ids, codes = _last_buildings[0]
+        if ref() is households:
+            return ids, codes
+    ids, codes = pd.factorize(_text(households["building"]))
+    codes = pd.Index(codes)
+    _last_buildings[:] = [(weakref.ref(households), ids, codes)]
+    return ids, codes
+
+
+def _household_group_ids(households: pd.DataFrame, by: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Group of each household as a position in the distinct groups (-1: none), and those."""
+    ids, codes = _building_ids(households)
+    gid, groups = pd.factorize(_text(by), sort=True)  # missing group: -1
+    where = codes.get_indexer(pd.Index(_text(pd.Series(by.index))))
+    known = where >= 0
+    slot = np.full(len(codes) + 1, -1, dtype=np.int64)  # the last slot answers id -1
+    slot[where[known]] = gid[known]
+    return slot[ids], pd.Index(groups)
+
+
 def _household_groups(households: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
     group = by.name if by.name is not None else "group"
-    mapping = pd.Series(_text(by).to_numpy(), index=by.index.astype("string"))
-    hh = pd.DataFrame({"household": _text(households["code"])})
-    hh[group] = _text(households["building"]).map(mapping).astype("string").to_numpy()
-    return hh.dropna()
+    gid, groups = _household_group_ids(households, by)
+    keep = gid >= 0
+    return pd.DataFrame(
+        {
+            "household": _text(households["code"])[keep].to_numpy(),
+            group: pd.Series(groups.to_numpy()[gid[keep]], dtype="string").to_numpy(),
+        }
+    )
 
 
 def visit_share(
@@ -371,21 +409,25 @@ def visit_share(
     >>> visit_share(v, h, by=by, as_of="2026-03-10").values.tolist()
     [['G1', 2, 1, 0.5, 2, 1.0]]
     """
-    hh = _household_groups(households, by)
-    group = hh.columns[1]
+    group = by.name if by.name is not None else "group"
+    gid, groups = _household_group_ids(households, by)
+    placed = gid >= 0
+    size = np.bincount(gid[placed], minlength=len(groups))
     day = _day(as_of)
     local = _local_day(visits["visited_at"])
-    v = pd.DataFrame({"household": _text(visits["household"]), "day": local}).dropna()
-    out = hh.groupby(group).size().rename("households").to_frame()
+    # only the visits of the widest window matter: select them before anything else
+    widest = ((local > day - pd.Timedelta(days=max(windows))) & (local <= day)).to_numpy(bool)
+    v = pd.DataFrame(
+        {"household": _text(visits["household"][widest]), "day": local[widest]}
+    ).dropna()
+    out = pd.DataFrame({group: groups.astype("string"), "households": size})
+    codes = _text(households["code"])
     for w in windows:
-        recent = v[
-            ((v["day"] > day - pd.Timedelta(days=w)) & (v["day"] <= day)).to_numpy(dtype=bool)
-        ]
-        seen = hh["household"].isin(set(recent["household"]))
-        visited = seen.groupby(hh[group]).sum().astype("int64")
-        out[f"visited_{w}d"] = visited.reindex(out.index).fillna(0).astype("int64")
+        recent = v[(v["day"] > day - pd.Timedelta(days=w)).to_numpy(dtype=bool)]
+        seen = codes.isin(recent["household"].unique()).to_numpy(dtype=bool) & placed
+        out[f"visited_{w}d"] = np.bincount(gid[seen], minlength=len(groups)).astype("int64")
         out[f"share_{w}d"] = out[f"visited_{w}d"] / out["households"]
-    return out.reset_index()
+    return out[out["households"] > 0].reset_index(drop=True)
 
 
 def weekly_visit_share(
@@ -419,13 +461,12 @@ def weekly_visit_share(
     hh = _household_groups(households, by)
     group = hh.columns[1]
     units = _units(start, end, "W-SUN")
+    unit = _unit_of(_local_day(visits["visited_at"]), units)
+    inside = (unit >= 0).to_numpy(dtype=bool)
     v = pd.DataFrame(
-        {
-            "household": _text(visits["household"]),
-            "unit": _unit_of(_local_day(visits["visited_at"]), units),
-        }
+        {"household": _text(visits["household"][inside]), "unit": unit[inside]}
     ).dropna()
-    v = v[v["unit"] >= 0].merge(hh, on="household").drop_duplicates(["household", "unit"])
+    v = v.drop_duplicates(["household", "unit"]).merge(hh, on="household")
     visited = v.groupby([group, "unit"]).size()
     size = hh.groupby(group).size()
     grid = pd.MultiIndex.from_product([size.index, units["unit"]], names=[group, "unit"])

@@ -271,8 +271,6 @@ class Store:
         spec: LayerSpec,
         fields: list[Field],
         bbox: tuple[float, float, float, float] | None,
-        *,
-        geometry_as_stored: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         cols, joins = [], []
         for i, f in enumerate(fields):
@@ -285,7 +283,7 @@ class Store:
             else:
                 cols.append(f't."{f.db_column}"')
         if spec.geometry:
-            cols.append('t."geom"' if geometry_as_stored else self._geom_select('t."geom"'))
+            cols.append(self._geom_select('t."geom"'))
         sql = f'SELECT {", ".join(cols)} FROM "{spec.table}" t {" ".join(joins)}'
         params: dict[str, Any] = {}
         if bbox is not None:
