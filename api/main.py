@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import gridgeo
 from api import auth, data, maps, reports, tiles
+from api.fastpath import TileResponses
 from gridgeo.errors import (
     ConfigError,
     Conflict,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
     for module in (auth, maps, tiles, reports, data):
         app.include_router(module.router)
+    app.add_middleware(TileResponses)
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

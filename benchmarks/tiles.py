@@ -388,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # no server-side prepared statements: the route's fresh connections plan every query too
     with psycopg.connect(_libpq_url(args.url), prepare_threshold=None) as conn:
         conn.execute("SET default_transaction_read_only = on")
+        # the session settings the route's tile connections use (api.tiles._tile_engine):
+        # the floor is the same statement run the same way, without the service around it
+        conn.execute("SET jit = off")
+        conn.execute("SET max_parallel_workers_per_gather = 0")
         buildings = conn.execute("SELECT count(*) FROM buildings").fetchone()[0]
         print(f"{buildings:,} buildings in {figures['url']}; load generator {tool}, "
               f"{args.clients} clients")  # fmt: skip
