@@ -134,18 +134,50 @@ class _VersionReader:
 _readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDictionary()
 
 
+_version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
+
+
+def _version_query(store: Store) -> Callable[[], int]:
+    """How to read the change counter in one round trip.
+
+    On PostGIS: an autocommit engine of its own without the store's pre-ping, so a
+    read is one query instead of a ping, a BEGIN, the query and a ROLLBACK.
+    """
+    store_engine = getattr(store, "engine", None)
+    if store_engine is None or store_engine.dialect.name != "postgresql":
+        return lambda: int(store.data_version())
+    import sqlalchemy as sa
+
+    with _caches_lock:
+        engine = _version_engines.get(store)
+        if engine is None:
+            engine = sa.create_engine(
+                store_engine.url, isolation_level="AUTOCOMMIT", pool_size=2, pool_recycle=600
+            )
+            weakref.finalize(store, engine.dispose)
+            _version_engines[store] = engine
+    sql = sa.text("SELECT coalesce(sum(version), 0) FROM data_versions")
+
+    def read() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sql).scalar_one())
+
+    return read
+
+
 def data_version(store: Store) -> int:
     """The store's change counter (0 for a store that does not count changes).
 
     Never older than the last write committed before the call (see ``_VersionReader``).
     """
-    version = getattr(store, "data_version", None)
-    if not callable(version):
+    if not callable(getattr(store, "data_version", None)):
         return 0
     with _caches_lock:
         reader = _readers.get(store)
-        if reader is None:
-            reader = _readers[store] = _VersionReader(lambda: int(version()))
+    if reader is None:
+        query = _version_query(store)
+        with _caches_lock:
+            reader = _readers.setdefault(store, _VersionReader(query))
     return reader.get()
 
 
@@ -194,17 +226,18 @@ _async_readers: weakref.WeakKeyDictionary[Store, dict[Any, _AsyncVersionReader]]
 
 async def data_version_async(store: Store) -> int:
     """:func:`data_version` for coroutines: concurrent callers share reads, hold no thread."""
-    version = getattr(store, "data_version", None)
-    if not callable(version):
+    if not callable(getattr(store, "data_version", None)):
         return 0
     loop = asyncio.get_running_loop()
     with _caches_lock:
-        per_loop = _async_readers.setdefault(store, {})
-        reader = per_loop.get(loop)
-        if reader is None:
+        reader = _async_readers.get(store, {}).get(loop)
+    if reader is None:
+        query = _version_query(store)
+        with _caches_lock:
+            per_loop = _async_readers.setdefault(store, {})
             for old in [k for k in per_loop if k.is_closed()]:
                 del per_loop[old]
-            reader = per_loop[loop] = _AsyncVersionReader(lambda: int(version()))
+            reader = per_loop.setdefault(loop, _AsyncVersionReader(query))
     return await reader.get()
 
 

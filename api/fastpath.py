@@ -100,6 +100,7 @@ class TileResponses:
         if entry is not None:
             await _answer(entry, headers.get(b"if-none-match"), send)
             return
+        scope.setdefault("state", {})["data_version"] = version  # the route need not read it
         await self.app(scope, receive, self._recorder(key, version, send))
 
     def _recorder(self, key: tuple[Any, ...], version: int, send: Send) -> Send:

@@ -878,7 +878,10 @@ async def tile(
     _check_tile(z, x, y)
     if isinstance(ts, FindingTileset) and ts.source == "hotspots":
         check_cells(cells)
-    version = await analysis_cache.data_version_async(store)
+    # read just before by api.fastpath, in front of the routes; else read now
+    version = getattr(request.state, "data_version", None)
+    if version is None:
+        version = await analysis_cache.data_version_async(store)
     community, grid = community or None, grid or None  # empty: no selection
     selection = Selection(as_of, community, grid, category or None, start, end, cells)
     params: tuple[Any, ...] = ()
