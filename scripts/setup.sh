@@ -3,6 +3,8 @@
 #   - .venv (python3 -m venv; installs Debian's python3-venv when the venv module is missing)
 #   - the package, editable, with the test extras (pip re-runs only when pyproject.toml changed)
 #   - Debian's docker-compose (the tests validate docker-compose.yml with `docker-compose config`)
+#   - the map pages' browser assets from the npm registry (scripts/vendor.sh), and Debian's
+#     chromium and fonts-noto-cjk (PDF reports, Chinese in images, the browser tests)
 # Env: PYTHON (python3).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
