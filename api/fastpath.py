@@ -30,6 +30,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import analysis_cache, auth
+from api.tiles import not_modified
 
 __all__ = ["TileResponses"]
 
@@ -137,8 +138,7 @@ class TileResponses:
 
 async def _answer(entry: _Entry, if_none_match: bytes | None, send: Send) -> None:
     if entry.etag is not None and if_none_match is not None:
-        tags = {t.strip().removeprefix(b"W/") for t in if_none_match.split(b",")}
-        if entry.etag in tags or b"*" in tags:
+        if not_modified(if_none_match.decode("latin-1"), entry.etag.decode("latin-1")):
             headers = [(k, v) for k, v in entry.headers if k.lower() != b"content-length"]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})

@@ -36,12 +36,8 @@ key and ETag, so nothing made for one area is served to another.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pandas as pd
@@ -52,7 +48,7 @@ from fastapi.responses import HTMLResponse
 from api import analysis_cache
 from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, scope_key
 from api.state import get_store
-from api.tiles import Day, area_results
+from api.tiles import BytesCache, Day, area_results, byte_cache, etag_of, not_modified
 from gridgeo import render
 from gridgeo.access import Area
 from gridgeo.errors import ValidationError
@@ -136,57 +132,6 @@ DOCUMENTS_KEPT = 16
 MAX_ZOOM = 22
 
 
-class _BytesCache:
-    """Encoded images, least recently used first out, bounded in bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self.items: OrderedDict[Hashable, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Hashable) -> bytes | None:
-        with self.lock:
-            data = self.items.get(key)
-            if data is not None:
-                self.items.move_to_end(key)
-            return data
-
-    def put(self, key: Hashable, data: bytes) -> None:
-        with self.lock:
-            if key in self.items:
-                return
-            self.items[key] = data
-            self.size += len(data) + 100
-            while self.size > self.limit and self.items:
-                _, old = self.items.popitem(last=False)
-                self.size -= len(old) + 100
-
-
-_png_caches: weakref.WeakKeyDictionary[Store, _BytesCache] = weakref.WeakKeyDictionary()
-_png_caches_lock = threading.Lock()
-
-
-def _png_cache(store: Store) -> _BytesCache:
-    with _png_caches_lock:
-        cache = _png_caches.get(store)
-        if cache is None:
-            cache = _png_caches[store] = _BytesCache(PNG_CACHE_BYTES)
-        return cache
-
-
-def _etag(key: tuple[Any, ...]) -> str:
-    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return etag in tags or "*" in tags
-
-
 def _headers(etag: str, version: int, v: int | None) -> dict[str, str]:
     return {
         "ETag": etag,
@@ -206,7 +151,7 @@ def _cached_response(
     media_type: str,
     make: Callable[[], bytes],
     *,
-    cache: _BytesCache | None = None,
+    cache: BytesCache | None = None,
     kind: str = "documents",
     user_scoped: bool = False,
 ) -> Response:
@@ -218,9 +163,9 @@ def _cached_response(
     """
     version = analysis_cache.data_version(store)
     full_key = (*key, version, render.STYLE_VERSION)
-    etag = _etag(full_key)
+    etag = etag_of(full_key)
     headers = _headers(etag, version, v)
-    if not user_scoped and _not_modified(request, etag):
+    if not user_scoped and not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     if cache is not None:
         data = cache.get(full_key)
@@ -229,7 +174,7 @@ def _cached_response(
             cache.put(full_key, data)
     else:
         data = analysis_cache.memo(store, kind, full_key, make, size=DOCUMENTS_KEPT)
-    if _not_modified(request, etag):
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(content=data, media_type=media_type, headers=headers)
 
@@ -373,7 +318,14 @@ def tile_png(
         return png_tile(store, layer, z, x, y, transparent=transparent, as_of=as_of, area=area)
 
     return _cached_response(
-        request, store, key, v, "image/png", make, cache=_png_cache(store), user_scoped=True
+        request,
+        store,
+        key,
+        v,
+        "image/png",
+        make,
+        cache=byte_cache(store, "png", PNG_CACHE_BYTES),
+        user_scoped=True,
     )
 
 

@@ -661,42 +661,44 @@ def _postgis_tile(
 # -- the tile cache ---------------------------------------------------------------------------
 
 
-class _TileCache:
-    """Encoded tiles, least recently used first out, bounded in bytes."""
+class BytesCache:
+    """Encoded tiles or images, least recently used first out, bounded in bytes."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
-        self.tiles: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.items: OrderedDict[Hashable, bytes] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, key: Hashable) -> bytes | None:
         with self.lock:
-            data = self.tiles.get(key)
+            data = self.items.get(key)
             if data is not None:
-                self.tiles.move_to_end(key)
+                self.items.move_to_end(key)
             return data
 
     def put(self, key: Hashable, data: bytes) -> None:
         with self.lock:
-            if key in self.tiles:
+            if key in self.items:
                 return
-            self.tiles[key] = data
+            self.items[key] = data
             self.size += len(data) + 100
-            while self.size > self.limit and self.tiles:
-                _, old = self.tiles.popitem(last=False)
+            while self.size > self.limit and self.items:
+                _, old = self.items.popitem(last=False)
                 self.size -= len(old) + 100
 
 
-_tile_caches: weakref.WeakKeyDictionary[Store, _TileCache] = weakref.WeakKeyDictionary()
-_tile_caches_lock = threading.Lock()
+_byte_caches: weakref.WeakKeyDictionary[Store, dict[str, BytesCache]] = weakref.WeakKeyDictionary()
+_byte_caches_lock = threading.Lock()
 
 
-def _tile_cache(store: Store) -> _TileCache:
-    with _tile_caches_lock:
-        cache = _tile_caches.get(store)
+def byte_cache(store: Store, kind: str, limit: int) -> BytesCache:
+    """The store's cache of one kind of encoded response (``"mvt"``, ``"png"``)."""
+    with _byte_caches_lock:
+        caches = _byte_caches.setdefault(store, {})
+        cache = caches.get(kind)
         if cache is None:
-            cache = _tile_caches[store] = _TileCache(TILE_CACHE_BYTES)
+            cache = caches[kind] = BytesCache(limit)
         return cache
 
 
@@ -756,15 +758,16 @@ def _caller_tile(
     return render_tile(store, name, z, x, y, selection, area)
 
 
-def _etag(key: tuple[Any, ...]) -> str:
+def etag_of(key: tuple[Any, ...]) -> str:
+    """A strong ETag for a response keyed on ``key``."""
     return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
 
 
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header value names ``etag`` (or ``*``)."""
+    if not if_none_match:
         return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return etag in tags or "*" in tags
 
 
@@ -889,7 +892,7 @@ async def tile(
         params = selection.key(ts.source)
     # the caller's area is in the key: a tile made for one area is never given to another
     key = (layer, z, x, y, version, *params, scope_key(user))
-    etag = _etag(key)
+    etag = etag_of(key)
     headers = {
         "ETag": etag,
         "Cache-Control": (
@@ -897,14 +900,14 @@ async def tile(
         ),
         "Vary": "Authorization, Cookie",
     }
-    cache = _tile_cache(store)
+    cache = byte_cache(store, "mvt", TILE_CACHE_BYTES)
     data = cache.get(key)
     if data is None:
         # made (and the caller's right to it checked) before any 304: an ETag alone
         # never answers for a tile the caller was not given
         data = await run_in_threadpool(_caller_tile, store, user, layer, z, x, y, selection)
         cache.put(key, data)
-    if _not_modified(request, etag):
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
