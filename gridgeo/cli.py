@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 import time
@@ -118,6 +119,16 @@ def _results_table(results: dict[str, Any], title: str) -> Table:
     for name, r in results.items():
         table.add_row(name, f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}")
     return table
+
+
+def _date_option(value: str | None, option: str) -> dt.date | None:
+    """The date given to ``option`` (YYYY-MM-DD), or None when it was not given."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: write it as YYYY-MM-DD", param_hint=option) from None
 
 
 @app.command("import")
@@ -374,8 +385,6 @@ def check(
     db: DbOption = None,
 ) -> None:
     """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
-    import datetime as dt
-
     from gridgeo.check import (
         inputs_from_store,
         read_inputs,
@@ -386,12 +395,7 @@ def check(
     from gridgeo.policy import load_policy
 
     rules = load_policy(policy)
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise typer.BadParameter(
-            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
-        ) from None
+    day = _date_option(as_of, "--as-of")
     with _progress() as progress:
         if grids is not None or buildings is not None:
             if grids is None or buildings is None:
@@ -477,8 +481,6 @@ def lifecycle(
     db: DbOption = None,
 ) -> None:
     """Problem-list lifecycle by month per grid, community and district (R10, R11)."""
-    import datetime as dt
-
     from gridgeo.analysis.coverage import building_grid
     from gridgeo.analysis.lifecycle import LEVELS, lifecycle_results
     from gridgeo.check import read_inputs, write_results
@@ -489,12 +491,7 @@ def lifecycle(
         raise typer.BadParameter(f"{level!r}: one of {', '.join(LEVELS)}", param_hint="--level")
     if freq not in ("M", "Q", "W"):
         raise typer.BadParameter(f"{freq!r}: one of M, Q, W", param_hint="--freq")
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError:
-        raise typer.BadParameter(
-            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
-        ) from None
+    day = _date_option(as_of, "--as-of") or dt.date.today()
     if out_file is not None and out_file.suffix.lower() not in (".xlsx", ".gpkg", ".csv"):
         raise ValidationError(f"--out {out_file}: give a .xlsx, .gpkg or .csv path")
     with _progress() as progress:
@@ -664,20 +661,13 @@ def report(
     db: DbOption = None,
 ) -> None:
     """Write the coverage report (HTML and PDF) and its static maps, from a store."""
-    import datetime as dt
-
     from gridgeo.check import inputs_from_store, run_check
     from gridgeo.policy import load_policy
     from gridgeo.report import write_report
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}: zh or en", param_hint="--lang")
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError:
-        raise typer.BadParameter(
-            f"{as_of!r}: write it as YYYY-MM-DD", param_hint="--as-of"
-        ) from None
+    day = _date_option(as_of, "--as-of") or dt.date.today()
     rules = load_policy(policy)
     started = time.perf_counter()
     store = _open(db)
@@ -863,19 +853,11 @@ def hotspots(
     db: DbOption = None,
 ) -> None:
     """Problem hotspots: Gi* hot and cold spots, LISA clusters, density and emerging hot spots."""
-    import datetime as dt
-
     from gridgeo.analysis.hotspots import hotspot_layers, read_problems
     from gridgeo.io import read_file, write_file
 
     for name, value in (("--from", date_from), ("--to", date_to)):
-        if value:
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                raise typer.BadParameter(
-                    f"{value!r}: write it as YYYY-MM-DD", param_hint=name
-                ) from None
+        _date_option(value, name)
     band: float | str = bandwidth
     try:
         band = float(bandwidth)
