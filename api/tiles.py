@@ -61,6 +61,7 @@ from gridgeo.access import Area, Principal
 from gridgeo.errors import ValidationError
 from gridgeo.layers import LAYERS
 from gridgeo.store import Store
+from gridgeo.store.base import column_sql
 
 __all__ = [
     "FINDING_TILESETS",
@@ -568,17 +569,7 @@ def _postgis_sql(layer: str, columns: tuple[str, ...], only: bool = False) -> st
     With ``only``, also ``codes_<layer>``: the codes to keep.
     """
     spec = LAYERS[layer]
-    cols, joins = [], []
-    for i, name in enumerate(columns):
-        f = spec.field(name)
-        if f.ref:
-            alias = f"r{i}"
-            joins.append(
-                f'LEFT JOIN "{LAYERS[f.ref].table}" {alias} ON {alias}.id = t."{f.db_column}"'
-            )
-            cols.append(f'{alias}.code AS "{name}"')
-        else:
-            cols.append(f't."{f.db_column}" AS "{name}"')
+    cols, joins = column_sql([spec.field(name) for name in columns])
     # The envelope is transformed to 4326 once (a constant), so the && filter uses the
     # GiST index on the stored geometry; only the rows found are transformed to 3857.
     return (

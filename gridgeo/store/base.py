@@ -272,16 +272,7 @@ class Store:
         fields: list[Field],
         bbox: tuple[float, float, float, float] | None,
     ) -> tuple[str, dict[str, Any]]:
-        cols, joins = [], []
-        for i, f in enumerate(fields):
-            if f.ref:
-                alias = f"r{i}"
-                joins.append(
-                    f'LEFT JOIN "{LAYERS[f.ref].table}" {alias} ON {alias}.id = t."{f.db_column}"'
-                )
-                cols.append(f"{alias}.code")
-            else:
-                cols.append(f't."{f.db_column}"')
+        cols, joins = column_sql(fields)
         if spec.geometry:
             cols.append(self._geom_select('t."geom"'))
         sql = f'SELECT {", ".join(cols)} FROM "{spec.table}" t {" ".join(joins)}'
@@ -487,6 +478,25 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def column_sql(fields: Sequence[Field]) -> tuple[list[str], list[str]]:
+    """Select-list entries for ``fields`` of a table aliased ``t``, and the joins they need.
+
+    A reference column is selected as the referenced row's code (one LEFT JOIN each);
+    every entry is named after its field.
+    """
+    cols, joins = [], []
+    for i, f in enumerate(fields):
+        if f.ref:
+            alias = f"r{i}"
+            joins.append(
+                f'LEFT JOIN "{LAYERS[f.ref].table}" {alias} ON {alias}.id = t."{f.db_column}"'
+            )
+            cols.append(f'{alias}.code AS "{f.name}"')
+        else:
+            cols.append(f't."{f.db_column}" AS "{f.name}"')
+    return cols, joins
 
 
 def _columns(rows: Sequence[Sequence[Any]], ncols: int) -> list[list[Any]]:
