@@ -45,6 +45,7 @@ from fastapi.staticfiles import StaticFiles
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, token_query
 from api.state import get_store
+from gridgeo import render
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
 
@@ -249,8 +250,17 @@ _NEVER = "#7b3294"
 _GREY = "#bdbdbd"
 
 
-def _fixed(colour: str, *, fill: float = 0.6, weight: float = 1.5) -> dict[str, Any]:
-    return {"base": {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill}}
+def _fixed(layer: str) -> dict[str, Any]:
+    """A finding layer drawn as the raster tiles and static maps draw it (``render.STYLES``)."""
+    style = render.STYLES[layer]
+    return {
+        "base": {
+            "color": style.stroke,
+            "weight": style.width,
+            "fillColor": style.fill,
+            "fillOpacity": style.fill_opacity,
+        }
+    }
 
 
 @dataclass
@@ -284,18 +294,18 @@ def _coverage_layers() -> list[_LayerDef]:
                 "straddling",
             ],
         ),
-        _LayerDef("gaps", _fixed("#e7298a", fill=0.7, weight=2), [*finding, "kind", "area_m2"]),
-        _LayerDef(
-            "overlaps", _fixed("#6a3d9a", fill=0.7, weight=2), [*finding, "grid_a", "grid_b"]
-        ),
-        _LayerDef("straddling_buildings", _fixed("#ff7f00"), [*finding, "grid_ids"]),
-        _LayerDef("buildings_outside", _fixed("#b15928"), finding),
+        _LayerDef("gaps", _fixed("gaps"), [*finding, "kind", "area_m2"]),
+        _LayerDef("overlaps", _fixed("overlaps"), [*finding, "grid_a", "grid_b"]),
+        _LayerDef("straddling_buildings", _fixed("straddling_buildings"), [*finding, "grid_ids"]),
+        _LayerDef("buildings_outside", _fixed("buildings_outside"), finding),
         _LayerDef(
             "unassigned_buildings",
-            _fixed("#e31a1c"),
+            _fixed("unassigned_buildings"),
             [*finding, "households", "households_assigned"],
         ),
-        _LayerDef("multi_assigned_buildings", _fixed("#1f78b4"), [*finding, "n_members"]),
+        _LayerDef(
+            "multi_assigned_buildings", _fixed("multi_assigned_buildings"), [*finding, "n_members"]
+        ),
         _LayerDef(
             "last_visits",
             {

@@ -85,9 +85,10 @@ class Style:
     label_en: str = ""
 
 
-#: The map's styling, shared by tiles and static maps. The colours are those of the
-#: Leaflet pages (``api/maps.py``: ``_BASEMAP_STYLES``, ``_coverage_layers``), so a
-#: raster tile, a static map and the interactive map of the same place look alike.
+#: The map's styling, shared by tiles and static maps. The Leaflet pages draw their
+#: finding layers from it (``api/maps.py``: ``_coverage_layers``) and use the same
+#: colours for the basemap (``_BASEMAP_STYLES``), so a raster tile, a static map and
+#: the interactive map of the same place look alike.
 STYLES: dict[str, Style] = {
     "background": Style("#e8e8e8", None, label_zh="底图", label_en="background"),
     "district": Style(None, "#222222", 3.5, label_zh="街道/区界", label_en="district boundary"),
