@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,7 @@ import pandas as pd
 from gridgeo.store import Store
 
 __all__ = [
+    "VERSION_SQL",
     "area_of",
     "check_results",
     "data_version",
@@ -135,6 +136,8 @@ _readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDict
 
 
 _version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
+#: One query for the store's change counter (the sum of the per-layer counters).
+VERSION_SQL = "SELECT coalesce(sum(version), 0)::bigint FROM data_versions"
 
 
 def _version_query(store: Store) -> Callable[[], int]:
@@ -156,7 +159,7 @@ def _version_query(store: Store) -> Callable[[], int]:
             )
             weakref.finalize(store, engine.dispose)
             _version_engines[store] = engine
-    sql = sa.text("SELECT coalesce(sum(version), 0) FROM data_versions")
+    sql = sa.text(VERSION_SQL)
 
     def read() -> int:
         with engine.connect() as conn:
@@ -184,11 +187,11 @@ def data_version(store: Store) -> int:
 class _AsyncVersionReader:
     """The same sharing as ``_VersionReader`` for coroutines of one event loop.
 
-    Waiting callers hold no thread: a cached tile is answered in the event loop, and
-    only the shared read runs in a worker thread.
+    Waiting callers hold no thread: on PostGIS the read itself is awaited in the event
+    loop (:mod:`api.database`); other stores read in a worker thread.
     """
 
-    def __init__(self, read: Callable[[], int]) -> None:
+    def __init__(self, read: Callable[[], Awaitable[int]]) -> None:
         self.read = read
         self.waiting: asyncio.Future[int] | None = None
         self.running = False
@@ -199,29 +202,47 @@ class _AsyncVersionReader:
             self.waiting = loop.create_future()
         future = self.waiting
         if not self.running:
-            self._start(loop)
+            self._start()
         return await asyncio.shield(future)
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self) -> None:
         future, self.waiting = self.waiting, None
         assert future is not None
         self.running = True
 
         def done(task: asyncio.Future[int]) -> None:
             self.running = False
-            if task.exception() is not None:
+            if task.cancelled():
+                future.cancel()
+            elif task.exception() is not None:
                 future.set_exception(task.exception())  # type: ignore[arg-type]
             else:
                 future.set_result(task.result())
             if self.waiting is not None:  # callers that came during this read
-                self._start(loop)
+                self._start()
 
-        loop.run_in_executor(None, self.read).add_done_callback(done)
+        asyncio.ensure_future(self.read()).add_done_callback(done)
 
 
 _async_readers: weakref.WeakKeyDictionary[Store, dict[Any, _AsyncVersionReader]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
+    """How a coroutine reads the change counter: one awaited query on PostGIS."""
+    from api import database
+
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.dialect.name == "postgresql":
+
+        async def read() -> int:
+            row = await database.fetch_row(store, VERSION_SQL)
+            return int(row[0]) if row is not None else 0
+
+        return read
+    query = _version_query(store)
+    return lambda: asyncio.get_running_loop().run_in_executor(None, query)
 
 
 async def data_version_async(store: Store) -> int:
@@ -232,7 +253,7 @@ async def data_version_async(store: Store) -> int:
     with _caches_lock:
         reader = _async_readers.get(store, {}).get(loop)
     if reader is None:
-        query = _version_query(store)
+        query = _async_version_query(store)
         with _caches_lock:
             per_loop = _async_readers.setdefault(store, {})
             for old in [k for k in per_loop if k.is_closed()]:

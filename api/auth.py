@@ -47,7 +47,7 @@ from fastapi.security import APIKeyCookie, APIKeyQuery, HTTPAuthorizationCredent
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.state import get_store
+from api.state import app_store, get_store
 from gridgeo.access import Area, Principal, area_for, authenticate, hash_token
 from gridgeo.errors import PermissionDenied, Unauthorized
 from gridgeo.store import Store
@@ -195,14 +195,29 @@ async def reader(
     elif cookie:
         token, how = cookie, f"the token in the {TOKEN_COOKIE} cookie"
     else:
-        settings = getattr(request.app.state, "settings", None)
+        token, how = None, ""
+    return await reader_of(request.app, token, how)
+
+
+async def reader_of(app: Any, token: str | None, how: str = "the token") -> Principal:
+    """The principal of a reader's token (None: no token), as :func:`reader` finds it.
+
+    ``how`` names where the token came from, for the refusal.
+
+    Raises
+    ------
+    Unauthorized
+        No token (unless the demo mode is on), or an unknown or revoked one.
+    """
+    if token is None:
+        settings = getattr(app.state, "settings", None)
         if settings is not None and getattr(settings, "auth", "on") == "off":
             return DEMO_PRINCIPAL
         raise Unauthorized(
             "this page needs a token: send 'Authorization: Bearer <token>', or open it "
             "with ?token=<token> (an administrator creates one with `gridgeo token create`)"
         )
-    principal = await _principal_of(get_store(request), token)
+    principal = await _principal_of(app_store(app), token)
     if principal is None:
         raise Unauthorized(f"{how} is not valid: it is unknown or has been revoked")
     return principal

@@ -38,7 +38,7 @@ from api.state import get_store
 from gridgeo import fieldwork
 from gridgeo.access import Area, area_for, check_personal, geography
 from gridgeo.errors import NotFound, PermissionDenied, ValidationError
-from gridgeo.layers import LAYER_ORDER, LAYERS, get_layer
+from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec, get_layer
 from gridgeo.store import Store
 
 __all__ = ["router"]
@@ -294,13 +294,14 @@ def _filters(request: Request, columns: list[str]) -> dict[str, str]:
             f"unknown filter(s) {unknown}: filter on one of the columns {columns}, "
             "or use bbox, limit, offset"
         )
+    for column, value in filters.items():
+        if "\x00" in value:
+            raise ValidationError(f"filter {column}: text must not contain NUL characters")
     return filters
 
 
 def _apply_filters(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
     for column, value in filters.items():
-        if "\x00" in value:
-            raise ValidationError(f"filter {column}: text must not contain NUL characters")
         values = pd.Series(_json_column(frame[column]), index=frame.index, dtype=object)
         text = values.map(lambda v: None if v is None else str(v))
         is_time = pd.api.types.is_datetime64_any_dtype(frame[column].dtype)
@@ -311,13 +312,13 @@ def _apply_filters(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame
 
 def _page(
     request: Request,
-    frame: pd.DataFrame,
+    page: pd.DataFrame,
     limit: int,
     offset: int,
+    matched: int,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    matched = len(frame)
-    page = frame.iloc[offset : offset + limit]
+    """The GeoJSON body of one page (rows ``offset`` to ``offset + limit`` of ``matched``)."""
     features = _features(page, extra)
     links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
     params = dict(request.query_params)
@@ -345,6 +346,11 @@ def _page(
     if len(geoms):
         body["bbox"] = [float(x) for x in shapely.total_bounds(geoms)]
     return body
+
+
+def _frame_page(request: Request, frame: pd.DataFrame, limit: int, offset: int) -> dict[str, Any]:
+    """:func:`_page` of the rows of a frame in memory."""
+    return _page(request, frame.iloc[offset : offset + limit], limit, offset, len(frame))
 
 
 def _geojson(body: dict[str, Any]) -> JSONResponse:
@@ -408,12 +414,54 @@ def layer_features(
     check_personal(user, include_personal)
     box = _parse_bbox(bbox)
     filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
-    frame = store.read_layer(layer, bbox=box, include_personal=include_personal)
+    where, exact = _store_selection(spec, filters)
     area = area_for(store, user)
+    if area is not None:
+        codes = area.codes(layer)
+        if codes is None:
+            exact = False
+        else:
+            where["code"] = sorted(codes.intersection(where["code"]) if "code" in where else codes)
+    if exact:  # the store selects and pages: a page of 1,000,000 buildings reads a page
+        page = store.read_layer(
+            layer,
+            bbox=box,
+            include_personal=include_personal,
+            where=where,
+            limit=limit,
+            offset=offset,
+        )
+        matched = store.count_layer(layer, bbox=box, where=where)
+        return _geojson(_page(request, page, limit, offset, matched))
+    frame = store.read_layer(layer, bbox=box, include_personal=include_personal, where=where)
     if area is not None:
         frame = area.keep(layer, frame)
     frame = _apply_filters(frame, filters)
-    return _geojson(_page(request, frame, limit, offset))
+    return _geojson(_frame_page(request, frame, limit, offset))
+
+
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def _store_selection(spec: LayerSpec, filters: dict[str, str]) -> tuple[dict[str, list[Any]], bool]:
+    """The ``column=value`` filters the store can select on, and whether that is all.
+
+    A filter on a text column (codes and references too) is the store's equality; one
+    on an integer column is too when the value is written as the integer would be
+    (``5``; ``05`` or ``5.0`` match nothing). Date and time filters (a prefix of the
+    ISO text) are left to :func:`_apply_filters`, after the store's selection.
+    """
+    where: dict[str, list[Any]] = {}
+    exact = True
+    for column, value in filters.items():
+        kind = spec.field(column).kind
+        if kind == "text":
+            where[column] = [value]
+        elif kind == "int":
+            where[column] = [int(value)] if _CANONICAL_INT.fullmatch(value) else []
+        else:
+            exact = False
+    return where, exact
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -502,7 +550,7 @@ def all_findings(
     else:
         frame = pd.DataFrame(columns=columns)
     frame = _apply_filters(frame, filters)
-    return _geojson(_page(request, frame, limit, offset))
+    return _geojson(_frame_page(request, frame, limit, offset))
 
 
 @router.get(
@@ -590,7 +638,7 @@ def findings_layer(
         raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
     frame = results[name]
     frame = _apply_filters(frame, _filters(request, [str(c) for c in frame.columns]))
-    return _geojson(_page(request, frame, limit, offset))
+    return _geojson(_frame_page(request, frame, limit, offset))
 
 
 # -- field writes ----------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 import sqlalchemy
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 import gridgeo
-from api import auth, data, maps, reports, tiles
+from api import auth, data, database, maps, reports, tiles
 from api.fastpath import TileResponses
 from gridgeo.errors import (
     ConfigError,
@@ -70,6 +71,22 @@ async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A database that stopped answering mid-request (a restart, a dropped connection).
+
+    503 with the reason, as :class:`gridgeo.errors.StoreError`; the connection pools
+    drop the broken connections, so the next request is served again.
+    """
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return JSONResponse(
+        status_code=503,
+        content={
+            "error": "StoreError",
+            "detail": f"the database does not answer: {reason[0] if reason else type(exc).__name__}",
+        },
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gridgeo API.
 
@@ -98,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             if app.state.store is not None:
+                await database.close(app.state.store)
                 app.state.store.close()
             app.state.engine.dispose()
             del app.state.engine, app.state.store
@@ -105,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
+    app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
     for module in (auth, maps, tiles, reports, data):
         app.include_router(module.router)
     app.add_middleware(TileResponses)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi import Request
 
 from gridgeo.errors import StoreError
 from gridgeo.store import Store, open_store
 
-__all__ = ["get_store"]
+__all__ = ["app_store", "get_store"]
 
 
 def get_store(request: Request) -> Store:
@@ -19,7 +21,11 @@ def get_store(request: Request) -> Store:
     StoreError
         The database does not answer or is at an unknown schema revision (HTTP 503).
     """
-    app = request.app
+    return app_store(request.app)
+
+
+def app_store(app: Any) -> Store:
+    """:func:`get_store` of an application (for code that has no request object)."""
     store: Store | None = app.state.store
     if store is None:
         with app.state.store_lock:

@@ -54,7 +54,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import AfterValidator, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
-from api import analysis_cache
+from api import analysis_cache, database
 from api.auth import REFUSALS, ReaderDep, check_place, reader, scope_key, token_query
 from api.state import get_store
 from gridgeo.access import Area, Principal
@@ -71,9 +71,11 @@ __all__ = [
     "MemoryLayer",
     "Selection",
     "StoreTileset",
+    "check_tile",
     "native_values",
     "render_tile",
     "router",
+    "tile_response",
     "tile_url",
 ]
 
@@ -308,7 +310,8 @@ TILESETS: dict[str, StoreTileset | FindingTileset] = {**STORE_TILESETS, **FINDIN
 # -- tile coordinates -------------------------------------------------------------------------
 
 
-def _check_tile(z: int, x: int, y: int) -> None:
+def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse (400) a zoom or tile that does not exist."""
     if not 0 <= z <= MAX_ZOOM:
         raise HTTPException(400, f"zoom {z} is out of range: use 0 to {MAX_ZOOM}")
     n = 1 << z
@@ -589,44 +592,10 @@ _SQL: dict[tuple[str, tuple[str, ...], bool], str] = {}
 _AREA_SETS = {"communities": "visible_communities", "grids": "grids", "buildings": "buildings"}
 
 
-_tile_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
-_tile_engines_lock = threading.Lock()
-
-
-def _tile_engine(store: Store) -> Any:
-    """The engine tiles are read with: the store's database, set up for small indexed queries.
-
-    JIT compilation and parallel workers cost a tile query more than they save (measured
-    on the city: z15 64 → 16 ms), so this engine's sessions turn both off; autocommit
-    and no pre-ping make a tile one round trip. The store's own engine is left as it is.
-    """
-    import sqlalchemy as sa
-
-    with _tile_engines_lock:
-        engine = _tile_engines.get(store)
-        if engine is None:
-            engine = sa.create_engine(
-                store.engine.url,
-                connect_args={"options": "-c jit=off -c max_parallel_workers_per_gather=0"},
-                isolation_level="AUTOCOMMIT",
-                pool_size=8,
-                max_overflow=8,
-                pool_recycle=600,
-            )
-            weakref.finalize(store, engine.dispose)
-            _tile_engines[store] = engine
-        return engine
-
-
-def _postgis_tile(
-    store: Store,
-    parts: list[tuple[str, tuple[str, ...]]],
-    z: int,
-    x: int,
-    y: int,
-    area: Area | None = None,
-) -> bytes:
-    """The tile of one or more stored layers, in one statement (MVT layers concatenate).
+def _postgis_statement(
+    parts: list[tuple[str, tuple[str, ...]]], z: int, x: int, y: int, area: Area | None
+) -> tuple[str, dict[str, Any]]:
+    """One statement for the tile of one or more stored layers (MVT layers concatenate).
 
     With ``area``, only the features whose codes are in it.
     """
@@ -641,42 +610,81 @@ def _postgis_tile(
         if area is not None:
             params[f"codes_{layer}"] = sorted(getattr(area, _AREA_SETS[layer]))
     sql = "SELECT " + " || ".join(selects) if len(selects) > 1 else sqls[0]
-    with _tile_engine(store).connect() as conn:
-        raw = conn.connection.driver_connection
-        with raw.cursor(binary=True) as cur:
-            cur.execute(sql, params)
-            row = cur.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+    return sql, params
+
+
+async def _postgis_tile(
+    store: Store,
+    parts: list[tuple[str, tuple[str, ...]]],
+    z: int,
+    x: int,
+    y: int,
+    area: Area | None = None,
+    known: int | None = None,
+) -> tuple[int, bytes | None]:
+    """The data version and the tile of stored layers, in one awaited statement.
+
+    The store's change counter is read by the tile's own statement, so both come from
+    one snapshot: the tile is exactly the data of that version, and a tile needs no
+    round trip of its own to learn it. When the counter still equals ``known`` (the
+    version of a tile kept from before), the tile is not made again: (version, None).
+    """
+    sql, params = _postgis_statement(parts, z, x, y, area)
+    params["known"] = -1 if known is None else known
+    row = await database.fetch_row(
+        store,
+        f"SELECT s.v, CASE WHEN s.v = %(known)s THEN NULL ELSE ({sql}) END "
+        f"FROM ({analysis_cache.VERSION_SQL}) AS s(v)",
+        params,
+    )
+    assert row is not None
+    version, data = int(row[0]), row[1]
+    if data is None and version != known:
+        data = b""  # no feature in the tile
+    return version, None if data is None else bytes(data)
 
 
 # -- the tile cache ---------------------------------------------------------------------------
 
 
 class BytesCache:
-    """Encoded tiles or images, least recently used first out, bounded in bytes."""
+    """Encoded tiles or images, least recently used first out, bounded in bytes.
+
+    An entry may carry a ``tag`` (the data version a tile was made at): :meth:`get`
+    with a tag answers only an entry made with that tag, and :meth:`newest` tells which
+    tag the kept entry has, so one key holds the newest tile rather than one per version.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
-        self.items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.items: OrderedDict[Hashable, tuple[Hashable, bytes]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: Hashable) -> bytes | None:
-        with self.lock:
-            data = self.items.get(key)
-            if data is not None:
-                self.items.move_to_end(key)
-            return data
+    def get(self, key: Hashable, tag: Hashable = None) -> bytes | None:
+        """The entry of ``key`` if it was made with ``tag``."""
+        found = self.newest(key)
+        return found[1] if found is not None and found[0] == tag else None
 
-    def put(self, key: Hashable, data: bytes) -> None:
+    def newest(self, key: Hashable) -> tuple[Hashable, bytes] | None:
+        """The entry of ``key`` with its tag (None: nothing kept)."""
         with self.lock:
-            if key in self.items:
-                return
-            self.items[key] = data
+            entry = self.items.get(key)
+            if entry is not None:
+                self.items.move_to_end(key)
+            return entry
+
+    def put(self, key: Hashable, data: bytes, tag: Hashable = None) -> None:
+        """Keep ``data`` for ``key``, in place of an entry with another tag."""
+        with self.lock:
+            old = self.items.pop(key, None)
+            if old is not None:
+                self.size -= len(old[1]) + 100
+            self.items[key] = (tag, data)
             self.size += len(data) + 100
             while self.size > self.limit and self.items:
-                _, old = self.items.popitem(last=False)
-                self.size -= len(old) + 100
+                _, (_, dropped) = self.items.popitem(last=False)
+                self.size -= len(dropped) + 100
 
 
 _byte_caches: weakref.WeakKeyDictionary[Store, dict[str, BytesCache]] = weakref.WeakKeyDictionary()
@@ -693,7 +701,18 @@ def byte_cache(store: Store, kind: str, limit: int) -> BytesCache:
         return cache
 
 
-def render_tile(
+def _store_parts(ts: StoreTileset | FindingTileset, z: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The stored layers of a tileset drawn at zoom ``z``, with their columns."""
+    if not isinstance(ts, StoreTileset):
+        return []
+    return [
+        (layer, cols)
+        for layer, cols, minzoom in zip(ts.layers, ts.columns, ts.minzooms, strict=True)
+        if z >= minzoom
+    ]
+
+
+async def render_tile(
     store: Store,
     name: str,
     z: int,
@@ -703,6 +722,10 @@ def render_tile(
     area: Area | None = None,
 ) -> bytes:
     """Encode one tile of a tileset (no cache; b"" for an empty tile).
+
+    A coroutine: a stored layer's tile on PostGIS is one awaited ``ST_AsMVT`` query;
+    tiles encoded from frames in memory (findings, the embedded store) are made in a
+    worker thread.
 
     Parameters
     ----------
@@ -726,27 +749,25 @@ def render_tile(
     if isinstance(ts, FindingTileset):
         if z < ts.minzoom:
             return b""
-        return finding_layer(store, ts, selection or Selection(), area).tile(name, z, x, y)
-    parts = [
-        (layer, cols)
-        for layer, cols, minzoom in zip(ts.layers, ts.columns, ts.minzooms, strict=True)
-        if z >= minzoom
-    ]
+
+        def encode() -> bytes:
+            return finding_layer(store, ts, selection or Selection(), area).tile(name, z, x, y)
+
+        return await run_in_threadpool(encode)
+    parts = _store_parts(ts, z)
     if not parts:
         return b""
     if store.engine.dialect.name == "postgresql":
-        return _postgis_tile(store, parts, z, x, y, area)
-    return b"".join(
-        _store_memory_layer(store, layer, area).tile(layer, z, x, y, cols) for layer, cols in parts
-    )
+        _, data = await _postgis_tile(store, parts, z, x, y, area)
+        return data or b""
 
+    def in_memory() -> bytes:
+        return b"".join(
+            _store_memory_layer(store, layer, area).tile(layer, z, x, y, cols)
+            for layer, cols in parts
+        )
 
-def _caller_tile(
-    store: Store, user: Principal, name: str, z: int, x: int, y: int, selection: Selection
-) -> bytes:
-    """A tile as ``user`` may see it: 403 for another area's community or grid."""
-    area = check_place(store, user, community=selection.community, grid=selection.grid)
-    return render_tile(store, name, z, x, y, selection, area)
+    return await run_in_threadpool(in_memory)
 
 
 def etag_of(key: tuple[Any, ...]) -> str:
@@ -864,26 +885,111 @@ async def tile(
 ) -> Response:
     """One Mapbox Vector Tile of a tileset (see ``/tiles/{layer}.json``).
 
-    A coroutine: a tile from the cache (or a 304) is answered in the event loop without
-    taking a worker thread; only the data-version read (shared by concurrent requests)
-    and the encoding of a new tile run in threads.
+    A coroutine: a tile from the cache (or a 304), and a new tile of a stored layer on
+    PostGIS, are answered in the event loop without taking a worker thread (the
+    ``ST_AsMVT`` query is awaited, see :mod:`api.database`); tiles encoded from frames
+    in memory, and the expansion of a restricted caller's area to codes, run in threads.
     """
     ts = _tileset(layer)
-    _check_tile(z, x, y)
+    check_tile(z, x, y)
     if isinstance(ts, FindingTileset) and ts.source == "hotspots":
         check_cells(cells)
-    # read just before by api.fastpath, in front of the routes; else read now
-    version = getattr(request.state, "data_version", None)
-    if version is None:
-        version = await analysis_cache.data_version_async(store)
     community, grid = community or None, grid or None  # empty: no selection
     selection = Selection(as_of, community, grid, category or None, start, end, cells)
+    response, version = await tile_response(
+        store,
+        user,
+        layer,
+        z,
+        x,
+        y,
+        selection,
+        # read just before by api.fastpath, in front of the routes (None: not read)
+        getattr(request.state, "data_version", None),
+        v,
+        request.headers.get("if-none-match"),
+    )
+    request.state.data_version = version  # the version the tile was made at
+    return response
+
+
+async def tile_response(
+    store: Store,
+    user: Principal,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    selection: Selection,
+    version: int | None = None,
+    v: int | None = None,
+    if_none_match: str | None = None,
+) -> tuple[Response, int]:
+    """The answer to a valid tile request (the route's, and :mod:`api.fastpath`'s).
+
+    A kept tile answers when it was made at the current data version. A stored layer's
+    tile on PostGIS learns the version from its own statement (see ``_postgis_tile``),
+    so a new tile costs one round trip: its query.
+
+    Parameters
+    ----------
+    store, user
+        The store and the caller.
+    layer, z, x, y
+        A key of :data:`TILESETS` and a tile that exists.
+    selection
+        The finding tilesets' options.
+    version
+        The store's data version, if it was read just before (None: not read).
+    v
+        The data version the URL was made for (lets browsers cache the tile).
+    if_none_match
+        The request's ``If-None-Match`` header.
+
+    Returns
+    -------
+    tuple[Response, int]
+        The response (200 or 304) and the data version of its tile.
+
+    Raises
+    ------
+    PermissionDenied
+        ``selection`` names a community or grid outside the caller's area.
+    """
+    ts = TILESETS[layer]
     params: tuple[Any, ...] = ()
     if isinstance(ts, FindingTileset):
         params = selection.key(ts.source)
     # the caller's area is in the key: a tile made for one area is never given to another
-    key = (layer, z, x, y, version, *params, scope_key(user))
-    etag = etag_of(key)
+    key = (layer, z, x, y, *params, scope_key(user))
+    cache = byte_cache(store, "mvt", TILE_CACHE_BYTES)
+    kept = cache.newest(key)
+    data = kept[1] if kept is not None and version is not None and kept[0] == version else None
+    if data is None:
+        # made (and the caller's right to it checked) before any 304: an ETag alone
+        # never answers for a tile the caller was not given
+        area = None
+        if not user.district_wide:  # the area's codes may have to be read: in a thread
+            area = await run_in_threadpool(
+                check_place, store, user, community=selection.community, grid=selection.grid
+            )
+        parts = _store_parts(ts, z)
+        if parts and store.engine.dialect.name == "postgresql":
+            known = None if kept is None else int(kept[0])  # type: ignore[call-overload]
+            version, data = await _postgis_tile(store, parts, z, x, y, area, known)
+            if data is None:  # the kept tile is still the data's
+                assert kept is not None
+                data = kept[1]
+        else:
+            if version is None:
+                version = await analysis_cache.data_version_async(store)
+            if kept is not None and kept[0] == version:
+                data = kept[1]
+            else:
+                data = await render_tile(store, layer, z, x, y, selection, area)
+        cache.put(key, data, version)
+    assert version is not None
+    etag = etag_of((layer, z, x, y, version, *params, scope_key(user)))
     headers = {
         "ETag": etag,
         "Cache-Control": (
@@ -891,16 +997,9 @@ async def tile(
         ),
         "Vary": "Authorization, Cookie",
     }
-    cache = byte_cache(store, "mvt", TILE_CACHE_BYTES)
-    data = cache.get(key)
-    if data is None:
-        # made (and the caller's right to it checked) before any 304: an ETag alone
-        # never answers for a tile the caller was not given
-        data = await run_in_threadpool(_caller_tile, store, user, layer, z, x, y, selection)
-        cache.put(key, data)
-    if not_modified(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers)
+    if not_modified(if_none_match, etag):
+        return Response(status_code=304, headers=headers), version
+    return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers), version
 
 
 # -- TileJSON ---------------------------------------------------------------------------------

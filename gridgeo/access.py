@@ -403,6 +403,18 @@ class Area:
         }
         return code in sets.get(layer, frozenset())
 
+    def codes(self, layer: str) -> frozenset[str] | None:
+        """The codes of a layer's rows in the area, when a row's own code decides it.
+
+        None for the layers whose rows are kept by what they refer to (members and
+        organisations of the area's communities, visits to its households...).
+        """
+        if layer == "communities":
+            return self.visible_communities
+        if layer in ("grids", "buildings", "households"):
+            return frozenset(getattr(self, layer))
+        return None
+
     def keep(self, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of a layer frame (references as codes) that lie in the area."""
         mask = self._mask(layer, frame)
@@ -415,12 +427,10 @@ class Area:
 
     def _mask(self, layer: str, frame: pd.DataFrame) -> pd.Series:
         code = frame["code"].astype(object) if "code" in frame.columns else None
-        if layer == "communities":
+        own = self.codes(layer)
+        if own is not None:
             assert code is not None
-            return code.isin(self.visible_communities)
-        if layer in ("grids", "buildings", "households"):
-            assert code is not None
-            return code.isin(getattr(self, layer))
+            return code.isin(own)
         if layer == "organisations":
             assert code is not None
             return code.isin(self.organisations) | self._in(frame, "community", self.communities)

@@ -89,6 +89,56 @@ def test_attribute_filters(client, planner):
         assert f["properties"]["status"] == "closed" and f["properties"]["category"] == "停车"
 
 
+def test_a_page_is_read_as_a_page_when_the_store_can_select_it(
+    client, planner, people, monkeypatch
+):
+    """Filters on text and integer columns, the area and the page go to the store:
+    the answer is what reading the whole layer and filtering it would give."""
+    s = open_store(people["url"])
+    try:
+        buildings = s.read_layer("buildings")
+        visits = s.read_layer("visits")
+    finally:
+        s.close()
+    assert client.get("/layers/grids", headers=planner).status_code == 200  # opens the store
+    store = client.app.state.store
+    reads: list[dict] = []
+    read = store.read_layer
+
+    def spy(layer, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append({"layer": layer, **kwargs})
+        return read(layer, **kwargs)
+
+    monkeypatch.setattr(store, "read_layer", spy)
+    body = client.get("/layers/buildings?units=2&limit=7&offset=3", headers=planner).json()
+    expected = buildings[buildings["units"] == 2]
+    assert [(r.get("limit"), r.get("offset"), r.get("where")) for r in reads] in (
+        [(7, 3, {"units": [2]})],  # a page, not the layer
+        [(7, 3, {"units": [2]}), (None, None, {"units": [2]})],  # and the embedded count
+    )
+    assert body["numberMatched"] == len(expected) > 10
+    assert [f["id"] for f in body["features"]] == list(expected["code"].iloc[3:10])
+    # an integer written otherwise matches nothing, as the text comparison would
+    assert client.get("/layers/buildings?units=02", headers=planner).json()["features"] == []
+    # a reference and a time prefix: the store selects the household, then the prefix
+    household = visits["household"].dropna().iloc[0]
+    day = str(visits.loc[visits["household"] == household, "visited_at"].iloc[0])[:10]
+    body = client.get(
+        f"/layers/visits?household={household}&visited_at={day}", headers=planner
+    ).json()
+    assert {"layer": "visits", "where": {"household": [household]}}.items() <= reads[-1].items()
+    mine = visits[visits["household"] == household]
+    local = mine["visited_at"].map(lambda t: t.isoformat()).str.startswith(day)
+    assert body["numberMatched"] == int(local.sum()) >= 1
+    # a leader's page is their community's buildings, selected by the store
+    leader = {"Authorization": f"Bearer {people['tokens']['leader']}"}
+    reads.clear()
+    body = client.get("/layers/buildings?limit=5", headers=leader).json()
+    (paged,) = [r for r in reads if r.get("limit") == 5]  # the area's codes, one page
+    assert len(paged["where"]["code"]) == body["numberMatched"] and len(body["features"]) == 5
+    assert 0 < body["numberMatched"] < len(buildings)
+
+
 @pytest.mark.parametrize(
     ("path", "status", "words"),
     [

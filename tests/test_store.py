@@ -369,3 +369,31 @@ def test_postgis_reads_the_same_without_psql(fresh_postgis: str, monkeypatch) ->
             assert_layer_equal(store.read_layer(name), want)
     finally:
         store.close()
+
+
+def test_read_layer_selects_column_values_and_pages_as_pandas_would(sample_store_url: str) -> None:
+    """``where``, ``limit``/``offset`` and ``count_layer`` in the store equal doing it in pandas."""
+    store = open_store(sample_store_url)
+    try:
+        visits = store.read_layer("visits")
+        households = visits["household"].dropna().unique()[:3].tolist()
+        got = store.read_layer("visits", where={"household": households, "member": []})
+        assert len(got) == 0  # every named column must hold one of its values
+        got = store.read_layer("visits", where={"household": households}, limit=4, offset=1)
+        expected = visits[visits["household"].isin(households)].iloc[1:5].reset_index(drop=True)
+        assert list(got["code"]) == list(expected["code"]) and len(got) == 4
+        assert store.count_layer("visits", where={"household": households}) == int(
+            visits["household"].isin(households).sum()
+        )
+        buildings = store.read_layer("buildings")
+        box = tuple(buildings.geometry.iloc[:50].total_bounds)
+        inside = buildings[buildings.intersects(shapely.box(*box))]
+        page = store.read_layer("buildings", bbox=box, where={"units": [2, 3]}, limit=5)
+        wanted = inside[inside["units"].isin([2, 3])]
+        assert list(page["code"]) == list(wanted["code"].iloc[:5])
+        assert store.count_layer("buildings", bbox=box, where={"units": [2, 3]}) == len(wanted)
+        assert store.count_layer("buildings") == len(buildings)
+        with pytest.raises(ValidationError, match="no column 'colour'"):
+            store.read_layer("buildings", where={"colour": ["red"]})
+    finally:
+        store.close()

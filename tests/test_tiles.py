@@ -176,6 +176,126 @@ def test_a_write_makes_new_tiles(client: TestClient, sample_store_url: str) -> N
     assert codes_after == codes_before | {"B-TILE-TEST"}
 
 
+def test_plain_tiles_are_answered_in_front_of_the_routes_as_the_route_would(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored layer's tile with no parameters but ``v`` skips FastAPI, same answer."""
+    from api import fastpath
+
+    answered: list[tuple[str, bool]] = []
+    plain = fastpath._answer_plain
+
+    async def spy(app, store, request, version):  # type: ignore[no-untyped-def]
+        done = await plain(app, store, request, version)
+        answered.append(
+            (f"/tiles/{request.layer}/{request.z}/{request.x}/{request.y}.mvt", bool(done))
+        )
+        return done
+
+    monkeypatch.setattr(fastpath, "_answer_plain", spy)
+    tile = mercantile.tile(*_centre(client.app.state.store.read_layer("buildings")), 17)
+    path = f"/tiles/buildings/17/{tile.x}/{tile.y}.mvt"
+    version = client.get("/tiles/buildings.json").json()["tiles"][0].split("v=")[1].split("&")[0]
+    lean = client.get(f"{path}?v={version}")
+    assert answered == [(path, True)]
+    # the route (a parameter the plain path leaves to it), for the same tile
+    routed = client.get(f"{path}?v={version}&cells=h3:9")
+    assert len(answered) == 1
+    assert lean.status_code == routed.status_code == 200
+    assert lean.content == routed.content and _codes(lean.content, "buildings")
+    for name in ("content-type", "etag", "cache-control", "vary"):
+        assert lean.headers[name] == routed.headers[name], name
+    assert "max-age=86400" in lean.headers["cache-control"]
+    # If-None-Match, a fresh tile, and the refusals the route words
+    assert client.get(path, headers={"If-None-Match": lean.headers["etag"]}).status_code == 304
+    assert answered[-1] == (path, True)
+    other = client.get(f"/tiles/basemap/17/{tile.x}/{tile.y}.mvt")
+    assert answered[-1][1] and set(_decode(other.content)) == {"communities", "grids", "buildings"}
+    assert set(_codes(other.content, "buildings")) == set(_codes(lean.content, "buildings"))
+    r = client.get("/tiles/buildings/2/4/0.mvt")
+    assert r.status_code == 400 and "from 0 to 3" in r.json()["detail"]
+    assert answered[-1] == ("/tiles/buildings/2/4/0.mvt", False)
+    count = len(answered)
+    for query in ("v=abc", "v=1&v=2", "community=C01"):
+        assert client.get(f"{path}?{query}").status_code in (200, 422), query
+    assert len(answered) == count  # none of them plain
+
+
+on_postgis = pytest.mark.parametrize("sample_store_url", ["postgis"], indirect=True)
+
+
+@on_postgis
+def test_a_kept_tile_is_checked_by_the_tile_statement_not_made_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostGIS a tile's statement reads the data version too; an unchanged one
+    makes no new tile but vouches for the kept one (one round trip either way)."""
+    from api import auth, database
+
+    statements: list[tuple[str, tuple | None]] = []
+    fetch = database.fetch_row
+
+    async def spy(store, sql, params=None):  # type: ignore[no-untyped-def]
+        row = await fetch(store, sql, params)
+        statements.append((sql, row))
+        return row
+
+    monkeypatch.setattr(database, "fetch_row", spy)
+    monkeypatch.setattr(auth, "TOKEN_CACHE_SECONDS", 0.0)  # nothing answered from memory
+    tile = mercantile.tile(*_centre(client.app.state.store.read_layer("buildings")), 18)
+    url = f"/tiles/buildings/18/{tile.x}/{tile.y}.mvt"  # made by no other test
+    first = client.get(url)
+    second = client.get(url)
+    rows = [row for sql, row in statements if "ST_AsMVT" in sql]
+    assert len(statements) == len(rows) == 2  # no version query of its own
+    (version, made), (again, kept) = rows  # type: ignore[misc]
+    assert made is not None and bytes(made) == first.content and _codes(made, "buildings")
+    assert again == version and kept is None  # vouched for, not made again
+    assert second.status_code == 200 and second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"] and "x-cache" not in second.headers
+
+
+@on_postgis
+def test_tiles_come_back_when_the_database_drops_its_connections(
+    client: TestClient, sample_store_url: str
+) -> None:
+    """A database restart (every connection dropped) costs at most a 503 with the
+    reason, never a 500, and the next requests are served again."""
+    import sqlalchemy as sa
+
+    tile = mercantile.tile(*_centre(client.app.state.store.read_layer("buildings")), 17)
+    assert client.get(f"/tiles/buildings/17/{tile.x}/{tile.y}.mvt").status_code == 200
+    assert client.get("/tiles/buildings.json").status_code == 200
+    admin = sa.create_engine(sample_store_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            dropped = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    assert dropped >= 2  # the app's connections: its pools' and the tiles'
+    answers = [
+        client.get(path)
+        for path in (
+            f"/tiles/buildings/17/{tile.x + 1}/{tile.y}.mvt",
+            f"/tiles/basemap/17/{tile.x + 2}/{tile.y}.mvt",
+            "/tiles/buildings.json",
+            f"/tiles/last_visits/17/{tile.x}/{tile.y}.mvt?as_of={AS_OF}",
+            f"/tiles/buildings/17/{tile.x + 3}/{tile.y}.mvt",
+        )
+    ]
+    for r in answers:
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 503:
+            assert "database" in r.json()["detail"]
+    for r in answers[-2:]:
+        assert r.status_code == 200
+
+
 def test_tilejson(client: TestClient) -> None:
     r = client.get("/tiles/basemap.json")
     assert r.status_code == 200

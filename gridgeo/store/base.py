@@ -202,6 +202,9 @@ class Store:
         include_personal: bool = False,
         columns: Iterable[str] | None = None,
         geometry: bool = True,
+        where: Mapping[str, Iterable[Any]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> pd.DataFrame:
         """Read a layer into a (Geo)DataFrame in EPSG:4326.
 
@@ -220,6 +223,14 @@ class Store:
         geometry
             Read the geometry (default); without it a layer comes as a plain
             DataFrame, much faster for big point layers such as visits.
+        where
+            Column → the values to keep (codes for references, ints for int
+            columns, text for text columns): only rows whose every named column
+            holds one of its values. Selected in the database on PostGIS, so a few
+            visits of one household do not cost a read of them all.
+        limit, offset
+            One page of the rows, which come in the order they were stored
+            (:meth:`count_layer` tells how many there are in all).
 
         Returns
         -------
@@ -230,15 +241,33 @@ class Store:
         fields = self._select_fields(spec, include_personal, columns)
         if bbox is not None and spec.geometry is None:
             raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
+        selection = _Selection.of(spec, bbox, where, limit, offset)
         if not geometry:
             spec = dataclasses.replace(spec, geometry=None)
         with gc_paused():
-            return self._read(spec, fields, bbox)
+            return self._read(spec, fields, selection)
 
-    def _read(
-        self, spec: LayerSpec, fields: list[Field], bbox: tuple[float, float, float, float] | None
-    ) -> pd.DataFrame:
-        sql, params = self._select_sql(spec, fields, bbox)
+    def count_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: Mapping[str, Iterable[Any]] | None = None,
+    ) -> int:
+        """How many rows :meth:`read_layer` gives with the same ``bbox`` and ``where``."""
+        spec = get_layer(layer)
+        if bbox is not None and spec.geometry is None:
+            raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
+        selection = _Selection.of(spec, bbox, where, None, 0)
+        clauses, params = self._where_sql(selection)
+        sql = f'SELECT count(*) FROM "{spec.table}" t' + (
+            " WHERE " + " AND ".join(clauses) if clauses else ""
+        )
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql(sql, params or None).scalar_one())
+
+    def _read(self, spec: LayerSpec, fields: list[Field], selection: _Selection) -> pd.DataFrame:
+        sql, params = self._select_sql(spec, fields, selection)
         data = self._fetch_columns(sql, params, len(fields) + (1 if spec.geometry else 0))
         return _to_frame(spec, fields, data)
 
@@ -266,21 +295,43 @@ class Store:
     def _bbox_clause(self, column: str) -> str:
         raise NotImplementedError
 
+    def _where_sql(self, selection: _Selection) -> tuple[list[str], dict[str, Any]]:
+        """The WHERE clauses of a selection (bbox, column values) and their parameters."""
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if selection.bbox is not None:
+            clauses.append(self._bbox_clause('t."geom"'))
+            params.update(
+                zip(("minx", "miny", "maxx", "maxy"), map(float, selection.bbox), strict=True)
+            )
+        for i, (f, values) in enumerate(selection.where):
+            name = f"where_{i}"
+            params[name] = list(values)
+            if f.ref:
+                clauses.append(
+                    f't."{f.db_column}" IN (SELECT id FROM "{LAYERS[f.ref].table}" '
+                    f"WHERE code = ANY(%({name})s))"
+                )
+            else:
+                clauses.append(f't."{f.db_column}" = ANY(%({name})s)')
+        return clauses, params
+
     def _select_sql(
-        self,
-        spec: LayerSpec,
-        fields: list[Field],
-        bbox: tuple[float, float, float, float] | None,
+        self, spec: LayerSpec, fields: list[Field], selection: _Selection
     ) -> tuple[str, dict[str, Any]]:
         cols, joins = column_sql(fields)
         if spec.geometry:
             cols.append(self._geom_select('t."geom"'))
         sql = f'SELECT {", ".join(cols)} FROM "{spec.table}" t {" ".join(joins)}'
-        params: dict[str, Any] = {}
-        if bbox is not None:
-            sql += " WHERE " + self._bbox_clause('t."geom"')
-            params = dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True))
-        return sql + " ORDER BY t.id", params
+        clauses, params = self._where_sql(selection)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY t.id"
+        if selection.limit is not None:
+            sql += f" LIMIT {int(selection.limit)}"
+        if selection.offset:
+            sql += f" OFFSET {int(selection.offset)}"
+        return sql, params
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
         raise NotImplementedError
@@ -460,6 +511,49 @@ class Store:
 
 
 # -- helpers shared by both stores --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which rows of a layer a read keeps: bbox, column values, one page."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    where: tuple[tuple[Field, tuple[Any, ...]], ...] = ()
+    limit: int | None = None
+    offset: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        spec: LayerSpec,
+        bbox: tuple[float, float, float, float] | None,
+        where: Mapping[str, Iterable[Any]] | None,
+        limit: int | None,
+        offset: int,
+    ) -> _Selection:
+        pairs = []
+        for column, values in (where or {}).items():
+            if column not in spec.field_names:
+                raise ValidationError(
+                    f"layer {spec.name!r} has no column {column!r} to select on; "
+                    f"its columns are {spec.field_names}"
+                )
+            pairs.append((spec.field(column), tuple(values)))
+        if (limit is not None and limit < 0) or offset < 0:
+            raise ValidationError(f"limit {limit} and offset {offset} must not be negative")
+        return cls(bbox, tuple(pairs), limit, offset)
+
+    @property
+    def whole(self) -> bool:
+        """Every row of the layer."""
+        return self.bbox is None and not self.where and self.limit is None and not self.offset
+
+    def keep(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The selection's rows of a frame read in id order (the bbox aside)."""
+        for f, values in self.where:
+            frame = frame.loc[frame[f.name].isin(values).fillna(False).to_numpy(dtype=bool)]
+        end = None if self.limit is None else self.offset + self.limit
+        return frame.iloc[self.offset : end].reset_index(drop=True)
 
 
 @contextmanager

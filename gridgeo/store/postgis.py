@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from gridgeo.errors import StoreError
 from gridgeo.layers import LAYERS, Field, LayerSpec
 from gridgeo.schema import SRID
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
+from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns, _Selection
 
 __all__ = ["PostGISStore"]
 
@@ -54,9 +54,7 @@ class PostGISStore(Store):
             f" {SRID}))"
         )
 
-    def _read(
-        self, spec: LayerSpec, fields: list[Field], bbox: tuple[float, float, float, float] | None
-    ) -> pd.DataFrame:
+    def _read(self, spec: LayerSpec, fields: list[Field], selection: _Selection) -> pd.DataFrame:
         """Read a layer: its geometry through the binary protocol, or else through COPY.
 
         A layer read with its geometry comes through psycopg's binary cursor, WKB as
@@ -68,19 +66,19 @@ class PostGISStore(Store):
         A whole layer is read without joins or sorting in the server: references come
         as ids and are turned into codes here, by one vectorised lookup in the
         referenced layer's codes, and rows are put in id order only when they are not
-        already (the server would join and sort 10,000,000 visits for 20 s). A bbox
-        read, a few rows, lets the server join.
+        already (the server would join and sort 10,000,000 visits for 20 s). A read of
+        some rows (a bbox, column values, a page) lets the server select and join.
         """
         if spec.geometry:
             # with geometries, the binary protocol is faster: WKB comes as bytes, where
             # CSV would carry it as hex (twice the bytes, decoded again here)
-            return super()._read(spec, fields, bbox)
-        whole = bbox is None
+            return super()._read(spec, fields, selection)
+        whole = selection.whole
         if whole:
             cols = ["t.id"] + [f't."{f.db_column}"' for f in fields]
             sql, params = f'SELECT {", ".join(cols)} FROM "{spec.table}" t', {}
         else:
-            sql, params = self._select_sql(spec, fields, bbox)
+            sql, params = self._select_sql(spec, fields, selection)
         names = [f.name for f in fields]
         types = {f.name: pa.int64() if whole and f.ref else _ARROW_TYPES[f.kind] for f in fields}
         if whole:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,9 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridgeo.layers import LayerSpec
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns
+from gridgeo.errors import ValidationError
+from gridgeo.layers import LayerSpec, get_layer
+from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns, _Selection
 
 __all__ = ["SQLiteStore"]
 
@@ -27,17 +29,50 @@ class SQLiteStore(Store):
     def _geom_select(self, column: str) -> str:
         return column
 
-    def read_layer(
-        self, layer: str, *, bbox=None, geometry: bool = True, **kwargs: Any
-    ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def read_layer(  # type: ignore[override]
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        geometry: bool = True,
+        where: Mapping[str, Iterable[Any]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
+        """:meth:`Store.read_layer`; bbox, column values and pages are kept in memory."""
+        spec = get_layer(layer)
+        selection = _Selection.of(spec, bbox, where, limit, offset)
         if bbox is None:
-            return super().read_layer(layer, geometry=geometry, **kwargs)
-        frame = super().read_layer(layer, **kwargs)
-        if "geometry" not in frame:
-            return super().read_layer(layer, bbox=bbox, **kwargs)  # raises the error
-        hit = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
-        frame = frame.loc[hit].reset_index(drop=True)
-        return frame if geometry else pd.DataFrame(frame.drop(columns="geometry"))
+            frame = super().read_layer(layer, geometry=geometry, **kwargs)
+        else:
+            frame = super().read_layer(layer, **kwargs)
+            if "geometry" not in frame:
+                return super().read_layer(layer, bbox=bbox, **kwargs)  # raises the error
+            hit = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
+            frame = frame.loc[hit].reset_index(drop=True)
+            if not geometry:
+                frame = pd.DataFrame(frame.drop(columns="geometry"))
+        if not selection.where and selection.limit is None and not selection.offset:
+            return frame
+        missing = [f.name for f, _ in selection.where if f.name not in frame.columns]
+        if missing:
+            raise ValidationError(
+                f"to select on {missing}, read them too (columns=...) or leave columns out"
+            )
+        return selection.keep(frame)
+
+    def count_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: Mapping[str, Iterable[Any]] | None = None,
+    ) -> int:
+        """:meth:`Store.count_layer`, counted in memory."""
+        columns = list(where or {})
+        frame = self.read_layer(layer, bbox=bbox, where=where, columns=columns, geometry=False)
+        return len(frame)
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
         with self.engine.connect() as conn:
