@@ -64,6 +64,8 @@ __all__ = [
     "check_place",
     "current_user",
     "reader",
+    "reader_of",
+    "reader_token",
     "remember_token",
     "require",
     "router",
@@ -188,15 +190,24 @@ async def reader(
     Unauthorized
         No token (unless the demo mode is on), or an unknown or revoked one.
     """
-    if credentials is not None:
-        token, how = credentials.credentials, "the Bearer token"
-    elif query:
-        token, how = query, "the token in the URL (?token=)"
-    elif cookie:
-        token, how = cookie, f"the token in the {TOKEN_COOKIE} cookie"
-    else:
-        token, how = None, ""
-    return await reader_of(request.app, token, how)
+    bearer = credentials.credentials if credentials is not None else None
+    return await reader_of(request.app, *reader_token(bearer, query, cookie))
+
+
+def reader_token(
+    bearer: str | None, query: str | None, cookie: str | None
+) -> tuple[str | None, str]:
+    """The token a reader sent, and where it was, for a refusal.
+
+    The Bearer header first, else ``?token=``, else the cookie; None when there is none.
+    """
+    if bearer is not None:
+        return bearer, "the Bearer token"
+    if query:
+        return query, "the token in the URL (?token=)"
+    if cookie:
+        return cookie, f"the token in the {TOKEN_COOKIE} cookie"
+    return None, ""
 
 
 async def reader_of(app: Any, token: str | None, how: str = "the token") -> Principal:

@@ -28,7 +28,7 @@ import threading
 import weakref
 from typing import Any
 
-from gridgeo.errors import StoreError
+from gridgeo.errors import StoreError, database_reason
 from gridgeo.store import Store
 
 __all__ = ["SESSION_OPTIONS", "close", "fetch_row", "pool"]
@@ -145,6 +145,5 @@ async def fetch_row(
             await cur.execute(sql, params)
             row = await cur.fetchone()
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"the database does not answer: {reason}") from exc
+        raise StoreError(f"the database does not answer: {database_reason(exc)}") from exc
     return row

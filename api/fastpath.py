@@ -208,19 +208,16 @@ def _plain_request(scope: Scope, headers: dict[bytes, bytes]) -> _Plain | None:
     v = params.get("v")
     if v is not None and not v.isdigit():
         return None
-    # the token where api.auth.reader looks for it, in the same order
+    # the token where api.auth.reader looks for it
+    bearer = None
     authorization = headers.get(b"authorization")
     if authorization is not None:
         scheme, _, credentials = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
-            return None
-        token, how = credentials.strip(), "the Bearer token"
-    elif params.get("token"):
-        token, how = params["token"], "the token in the URL (?token=)"
-    else:
-        cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
-        token = cookies.get(auth.TOKEN_COOKIE) or None
-        how = f"the token in the {auth.TOKEN_COOKIE} cookie"
+            return None  # the route says what is wrong with it
+        bearer = credentials.strip()
+    cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+    token, how = auth.reader_token(bearer, params.get("token"), cookies.get(auth.TOKEN_COOKIE))
     return _Plain(
         match[1],
         int(match[2]),

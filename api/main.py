@@ -34,6 +34,7 @@ from gridgeo.errors import (
     StoreError,
     Unauthorized,
     ValidationError,
+    database_reason,
 )
 from gridgeo.settings import Settings
 from gridgeo.store import make_engine
@@ -77,12 +78,11 @@ async def _database_error_handler(request: Request, exc: Exception) -> JSONRespo
     503 with the reason, as :class:`gridgeo.errors.StoreError`; the connection pools
     drop the broken connections, so the next request is served again.
     """
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return JSONResponse(
         status_code=503,
         content={
             "error": "StoreError",
-            "detail": f"the database does not answer: {reason[0] if reason else type(exc).__name__}",
+            "detail": f"the database does not answer: {database_reason(exc)}",
         },
     )
 
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with engine.connect() as connection:
                 connection.execute(sqlalchemy.text("SELECT 1"))
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = database_reason(exc)
             return JSONResponse(
                 status_code=503,
                 content={"status": "unavailable", **body, "reason": reason},

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request
 
-from gridgeo.errors import StoreError
+from gridgeo.errors import StoreError, database_reason
 from gridgeo.store import Store, open_store
 
 __all__ = ["app_store", "get_store"]
@@ -34,7 +34,7 @@ def app_store(app: Any) -> Store:
                 try:
                     app.state.store = open_store(url)
                 except sa.exc.SQLAlchemyError as exc:
-                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    reason = database_reason(exc)
                     raise StoreError(f"the database does not answer: {reason}") from exc
             store = app.state.store
     assert store is not None

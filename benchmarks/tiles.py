@@ -51,7 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,19 +115,24 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> Non
 
 
 @contextmanager
-def gridgeo_server(url: str) -> Iterator[str]:
+def _running(command: list[str], health: str, **popen: Any) -> Iterator[str]:
+    """A server process on a free port (``{port}`` in ``command``) until the block ends.
+
+    Yields its base URL once ``health`` answers; if it never does, its log goes to
+    stderr.
+    """
     port = _free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--url", url, "--port", str(port)],
-        cwd=ROOT,
+        [part.format(port=port) for part in command],
         stdout=log,
         stderr=subprocess.STDOUT,
+        **popen,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            _wait(f"{base}/health", proc)
+            _wait(f"{base}{health}", proc)
         except RuntimeError:
             log.seek(0)
             sys.stderr.write(log.read().decode(errors="replace")[-3000:])
@@ -142,14 +147,18 @@ def gridgeo_server(url: str) -> Iterator[str]:
         log.close()
 
 
+def gridgeo_server(url: str) -> AbstractContextManager[str]:
+    """gridgeo's API (this script's ``--serve`` mode) on a free port."""
+    command = [sys.executable, __file__, "--serve", "--url", url, "--port", "{port}"]
+    return _running(command, "/health", cwd=ROOT)
+
+
 def _libpq_url(url: str) -> str:
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@contextmanager
-def tipg_server(url: str, table: str = "public.buildings") -> Iterator[str]:
+def tipg_server(url: str, table: str = "public.buildings") -> AbstractContextManager[str]:
     """tipg on a free port, exposing only ``table``, without a per-tile feature limit."""
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": _libpq_url(url),
@@ -160,31 +169,10 @@ def tipg_server(url: str, table: str = "public.buildings") -> Iterator[str]:
         "TIPG_DB_DATETIME_EXTENT": "false",
         "TIPG_DEBUG": "false",
     }
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=tempfile.gettempdir(),  # not the repository: its .env is gridgeo's
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            _wait(f"{base}/healthz", proc)
-        except RuntimeError:
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
-            raise
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    command = [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
+               "--port", "{port}", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    # cwd: not the repository, whose .env is gridgeo's
+    return _running(command, "/healthz", cwd=tempfile.gettempdir(), env=env)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "database_reason",
     "CRSError",
     "ConfigError",
     "Conflict",
@@ -89,6 +90,12 @@ class Issue:
         if self.hint:
             text += f"; {self.hint}"
         return text
+
+
+def database_reason(exc: BaseException) -> str:
+    """The first line of a database error's message (the driver's, under SQLAlchemy's)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _short(value: object, limit: int = 60) -> str:

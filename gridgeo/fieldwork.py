@@ -37,7 +37,14 @@ import shapely
 import sqlalchemy as sa
 
 from gridgeo.access import WRITER_ROLES, Area, Geography, Principal, area_for, geography
-from gridgeo.errors import Conflict, Issue, NotFound, PermissionDenied, ValidationError
+from gridgeo.errors import (
+    Conflict,
+    Issue,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    database_reason,
+)
 from gridgeo.layers import LAYERS, get_layer
 from gridgeo.schema import IdempotencyKey
 from gridgeo.settings import get_settings
@@ -620,7 +627,7 @@ def _once(
                     .values(status_code=status, response=text)
                 )
     except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = database_reason(exc)
         if "unique" in reason.lower() or "duplicate" in reason.lower():
             raise Conflict(
                 f"{endpoint}: a row with this code exists already ({reason}); leave 'code' "
@@ -630,7 +637,7 @@ def _once(
             Issue(f"the database refused the write: {reason}", hint="nothing was written")
         ) from exc
     except sa.exc.DataError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = database_reason(exc)
         raise ValidationError(
             Issue(f"the database refused a value: {reason}", hint="nothing was written")
         ) from exc

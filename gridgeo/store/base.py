@@ -23,7 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from gridgeo.errors import Issue, StoreError, ValidationError
+from gridgeo.errors import Issue, StoreError, ValidationError, database_reason
 from gridgeo.layers import LAYER_ORDER, LAYERS, Field, LayerSpec, get_layer
 from gridgeo.schema import SRID
 
@@ -239,8 +239,6 @@ class Store:
         """
         spec = get_layer(layer)
         fields = self._select_fields(spec, include_personal, columns)
-        if bbox is not None and spec.geometry is None:
-            raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
         selection = _Selection.of(spec, bbox, where, limit, offset)
         if not geometry:
             spec = dataclasses.replace(spec, geometry=None)
@@ -256,8 +254,6 @@ class Store:
     ) -> int:
         """How many rows :meth:`read_layer` gives with the same ``bbox`` and ``where``."""
         spec = get_layer(layer)
-        if bbox is not None and spec.geometry is None:
-            raise ValidationError(f"layer {layer!r} has no geometry: it cannot be filtered by bbox")
         selection = _Selection.of(spec, bbox, where, None, 0)
         clauses, params = self._where_sql(selection)
         sql = f'SELECT count(*) FROM "{spec.table}" t' + (
@@ -399,7 +395,7 @@ class Store:
                     results[name] = self._upsert(conn, spec, table, rows, progress)
                 self.bump_version(conn, [name for name in order if results[name].changed])
         except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = database_reason(exc)
             raise ValidationError(
                 Issue(
                     f"the database refused the data: {reason}",
@@ -531,6 +527,10 @@ class _Selection:
         limit: int | None,
         offset: int,
     ) -> _Selection:
+        if bbox is not None and spec.geometry is None:
+            raise ValidationError(
+                f"layer {spec.name!r} has no geometry: it cannot be filtered by bbox"
+            )
         pairs = []
         for column, values in (where or {}).items():
             if column not in spec.field_names:

@@ -46,9 +46,7 @@ class SQLiteStore(Store):
         if bbox is None:
             frame = super().read_layer(layer, geometry=geometry, **kwargs)
         else:
-            frame = super().read_layer(layer, **kwargs)
-            if "geometry" not in frame:
-                return super().read_layer(layer, bbox=bbox, **kwargs)  # raises the error
+            frame = super().read_layer(layer, **kwargs)  # a layer with geometry (checked above)
             hit = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
             frame = frame.loc[hit].reset_index(drop=True)
             if not geometry:
