@@ -16,10 +16,9 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from gridgeo import synth
 from gridgeo.layers import LAYER_ORDER, LAYERS
 from gridgeo.schema import ASSIGNMENT_KINDS
-from gridgeo.synth import SCALES, District, generate, write_gpkg
+from gridgeo.synth import SCALES, District, generate, write_gpkg, writing
 
 METRIC = "EPSG:32651"
 SAMPLE = pathlib.Path(__file__).resolve().parents[1] / "shapes" / "sample_district.gpkg"
@@ -691,7 +690,7 @@ def test_problems_cluster_around_the_hotspots(tiny: District, metric) -> None:
 def test_write_gpkg_round_trip(
     tiny: District, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(synth, "_WRITE_CHUNK", 1000)  # several batches for the big layers
+    monkeypatch.setattr(writing, "ROWS_PER_BATCH", 1000)  # several batches for the big layers
     path = tmp_path / "out" / "tiny.gpkg"
     path.parent.mkdir()
     path.write_bytes(b"not a geopackage")  # overwritten

@@ -1,30 +1,4 @@
-"""A seeded generator of a realistic synthetic district, with planted defects.
-
-The district lies in Shanghai (around 121.44 E, 31.22 N). It is built in a metric
-CRS (EPSG:32651, UTM 51N) and converted to EPSG:4326 at the end:
-
-* streets form a jittered, slightly rotated lattice; each street has a class (main,
-  secondary, branch road) and a width;
-* grids (网格) follow street blocks: one block, two or four adjacent blocks, or half a
-  block (a block split along its internal lane, 弄); their boundaries run along street
-  centre lines, so the grids tile the district exactly (every shared edge has the same
-  vertices on both sides) except at the planted defects;
-* communities (社区) are rectangles of blocks; a community's polygon is the union of
-  its grids' ideal polygons;
-* buildings are rectangles set back from the streets and aligned with them, in rows:
-  lane houses (里弄), garden houses, six-storey slabs (新村) and towers;
-* households are units × floors × doors per floor of each building, each with a point
-  inside its building;
-* party organisations, members, cadres, grid workers and county-level leaders, and
-  who is responsible for what (assignments);
-* weekly visits, monthly grid council meetings and a problem list with a realistic
-  lifecycle, clustered in space and time around planted hotspots.
-
-Everything is vectorised (numpy, shapely 2, pyarrow strings); no Python loop runs per
-building, household, visit or problem. The same seed gives the same district.
-
-The deliberate defects are listed in ``District.defects``; see :func:`generate`.
-"""
+"""The generator's stages, run one after the other by :class:`Builder`."""
 
 from __future__ import annotations
 
@@ -32,9 +6,6 @@ import calendar
 import datetime as dt
 import itertools
 import math
-import pathlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -45,99 +16,47 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
-from gridgeo.layers import LAYER_ORDER, LAYERS
+from gridgeo.layers import LAYERS
+from gridgeo.synth.arrays import (
+    group_offsets,
+    pick_in_ranges,
+    ranks_in_groups,
+    rectangle_corners,
+    split_evenly,
+)
+from gridgeo.synth.columns import (
+    codes_at,
+    concat_text,
+    date_column,
+    decimal_text,
+    int_column,
+    sequential_codes,
+    take_words,
+    text_column,
+    utc_column,
+)
+from gridgeo.synth.names import person_names, phone_numbers, unique_combinations
+from gridgeo.synth.parameters import (
+    METRIC_CRS,
+    SECONDS_PER_DAY,
+    UTC_OFFSET_SECONDS,
+    Parameters,
+    Progress,
+)
+from gridgeo.synth.vocabulary import Vocabulary
 
-__all__ = ["SCALES", "District", "generate", "write_gpkg"]
+__all__ = ["STAGES", "Builder", "ring_nodes"]
 
-Progress = Callable[[str, int, int], None]
 
-#: CRS the district is built in (UTM zone 51N, metres).
-METRIC_CRS = "EPSG:32651"
-_TZ_OFFSET_S = 8 * 3600  # Asia/Shanghai is UTC+8 all year (no daylight saving)
-_DAY = 86400
-_WRITE_CHUNK = 250_000  # rows per write_gpkg batch
+def ring_nodes(fi0: int, fi1: int, fj0: int, fj1: int) -> list[tuple[int, int]]:
+    """Fine-lattice nodes around a rectangle, counter-clockwise, every node included."""
+    nodes = [(i, fj0) for i in range(fi0, fi1 + 1)]
+    nodes += [(fi1, j) for j in range(fj0 + 1, fj1 + 1)]
+    nodes += [(i, fj1) for i in range(fi1 - 1, fi0 - 1, -1)]
+    nodes += [(fi0, j) for j in range(fj1 - 1, fj0, -1)]
+    return nodes
 
-# --------------------------------------------------------------------------------------
-# Parameters
-# --------------------------------------------------------------------------------------
 
-_DEFAULTS: dict[str, Any] = {
-    # sizes (targets: the generator calibrates block size and building mix to them)
-    "communities": 4,
-    "grids": 36,
-    "buildings": 3000,
-    "households": 15000,
-    "visits": 24000,
-    "problems": 2000,
-    "weeks": 12,
-    "hotspots": 3,
-    "straddling": 2,
-    # place and time
-    "lon": 121.44,
-    "lat": 31.22,
-    "district": "长宁区",
-    "start": dt.date(2025, 3, 3),
-    "rotation_deg": None,  # None: drawn from the seed, within ±12°
-    # grid layout: probabilities of 1×1, 2×1, 1×2, 2×2 blocks per grid
-    "grid_shapes": (0.42, 0.22, 0.22, 0.14),
-    "split_block_share": 0.04,  # share of blocks split between two grids
-    "parcel_split_share": 0.3,  # share of blocks divided by an internal lane
-    "open_parcel_share": 0.06,  # parks, schools, sports grounds: no buildings
-    # defects
-    "gap_width_m": 8.0,
-    "sliver_width_m": 0.4,
-    "overlap_depth_m": 10.0,
-    "straddle_share": 0.6,
-    "unassigned_share": 0.02,
-    "double_share": 0.01,
-    "expired_share": 0.005,
-    "under10_share": 0.01,
-    "missing_meeting_share": 0.04,
-    # responsibility
-    "member_households": (15, 35),  # households per member, drawn per grid
-    "min_member_households": 10,
-    "big_building_households": 30,  # bigger buildings are shared out by household
-    # visits: shares of regular / irregular / never-visiting members
-    "compliance": (0.86, 0.10, 0.04),
-    "irregular_week_share": 0.55,
-    "gps_missing_share": 0.08,
-    # problems
-    "hotspot_share": 0.5,
-    "problem_paths": (0.6, 0.3, 0.1),  # resolved on site / escalated / left open
-    "visit_link_share": 0.85,
-    "no_feedback_share": 0.08,
-    "no_responsible_share": 0.04,
-    "no_deadline_share": 0.04,
-}
-
-#: Named presets: complete parameter sets (``generate(**overrides)`` changes any key).
-SCALES: dict[str, dict[str, Any]] = {
-    "tiny": {
-        **_DEFAULTS,
-        "communities": 2,
-        "grids": 8,
-        "buildings": 300,
-        "households": 1500,
-        "visits": 3000,
-        "problems": 200,
-        "hotspots": 2,
-        "straddling": 1,
-    },
-    "sample": dict(_DEFAULTS),
-    "city": {
-        **_DEFAULTS,
-        "communities": 500,
-        "grids": 10_000,
-        "buildings": 1_000_000,
-        "households": 5_000_000,
-        "visits": 10_000_000,
-        "problems": 1_000_000,
-        "hotspots": 40,
-        "straddling": 10,
-    },
-}
-
-# building types: 0 open ground, 1 lane houses (里弄), 2 garden houses, 3 slabs, 4 towers
 _TYPE_NAMES = ("open", "lane", "villa", "slab", "tower")
 #                      open  lane  villa slab  tower
 _DEPTH = np.array([[12, 12], [10, 15], [10, 14], [10, 13], [16, 24]], float)
@@ -148,7 +67,7 @@ _NONLANE_WEIGHTS = np.array([0.15, 0.65, 0.20])  # villa, slab, tower among non-
 _RHO_PRIOR = np.array([0.0, 0.0032, 0.0016, 0.0006, 0.0003])  # buildings per m²
 _HH_PRIOR = np.array([0.0, 3.6, 4.1, 36.0, 100.0])  # households per building
 
-_STAGES = (
+STAGES = (
     "laying out streets, grids and communities",
     "placing buildings",
     "planting geometry defects",
@@ -161,593 +80,23 @@ _STAGES = (
     "projecting to EPSG:4326",
     "building frames",
 )
-_SALT = {
-    name: i + 101
-    for i, name in enumerate(
-        [
-            "layout",
-            "lattice",
-            "fill",
-            "attrs",
-            "defects",
-            "households",
-            "people",
-            "assign",
-            "visits",
-            "meetings",
-            "problems",
-            "names",
-        ]
-    )
-}
 
-# --------------------------------------------------------------------------------------
-# Word lists (Chinese place names, person names, texts)
-# --------------------------------------------------------------------------------------
 
-_STREET_BASES = tuple(
-    dict.fromkeys(
-        (
-            "南京 北京 延安 淮海 江苏 华山 武夷 定西 番禺 凯旋 宣化 安化 长宁 愚园 新华 天山 仙霞 遵义 虹桥 "
-            "古北 水城 娄山关 茅台 剑河 威宁 哈密 芙蓉江 伊犁 玉屏 昭化 镇宁 安顺 泸定 云雾山 福泉 协和 金浜 "
-            "中山 宜山 漕溪 桂林 柳州 钦州 田林 龙华 龙吴 东安 零陵 宛平 天平 衡山 康平 高安 湖南 五原 复兴 "
-            "建国 嘉善 陕西 襄阳 太原 岳阳 汾阳 乌鲁木齐 兴国 吴兴 永嘉 永福 安福 长乐 巨鹿 富民 常熟 长治 "
-            "大连 吉林 辽源 四平 本溪 鞍山 营口 丹东 锦州 阜新 抚顺 铁岭 通化 延吉 昆明 贵阳 成都 重庆 西藏 "
-            "广西 云南 浙江 福建 河南 山西 山东 江西 湖北 广东 四川 甘肃 青海 宁夏 内江 宜昌 九江 汉口 厦门 "
-            "宁波 天津 苏州 常州 无锡 镇江 扬州 泰州 徐州 淮安 盐城 南通 杭州 嘉兴 湖州 绍兴 金华 温州 台州 "
-            "丽水 衢州 舟山 武定 康定 余姚 平凉 许昌 保定 凉城 曲阳 密云 临平 控江 长阳 隆昌 黄兴 国和 政通"
-        ).split()
-    )
-)
-_STREET_SUFFIXES = ("路", "支路", "新路", "东路", "西路", "北路", "南路")
-_COMMUNITY_WORDS = tuple(
-    dict.fromkeys(
-        (
-            "华阳 江苏 新华 周家桥 天山 仙霞 虹桥 程家桥 北新泾 新泾 古北 虹梅 田林 康健 枫林 斜土 湖南 天平 "
-            "凌云 龙华 漕河泾 长桥 华泾 徐家汇 虹仙 茅台 剑河 威宁 哈密 水城 娄山 愚园 武夷 番禺 定西 安化 "
-            "宣化 法华 中山 淮海 建国 五原 嘉善 永康 复兴 瑞金 思南 南昌 陕西 襄阳 岳阳 衡山 宛平 零陵 东安 "
-            "龙吴 罗城 桂林 钦州 柳州 宜山 漕溪 田东 长乐 巨鹿 富民 安福 武康 太原 汾阳 兴国 高安 吴兴 康平 "
-            "平江 延庆 荣华 遵义 玉屏 金钟 芙蓉 仙逸 紫云 剑桥 春申 景谷"
-        ).split()
-    )
-)
-_COMMUNITY_VARIANTS = ("", "一村", "二村", "三村", "新村", "花园", "苑", "坊", "里", "北")
-_BRANDS = tuple(
-    dict.fromkeys(
-        (
-            "申通 东方 华东 浦江 申城 长江 新华 明珠 虹桥 金桥 宝山 锦江 光明 百联 上实 城建 隧道 久事 "
-            "申能 绿地 仪电 电气 华谊 东浩 国盛 张江 临港 星火 春申 海上 沪东 沪西 凌云 天平 漕河泾 龙华 "
-            "长风 新虹 中环 汇金 恒丰 联合 万达 世纪 海通 国泰 太平洋 金茂 新民 文汇 华山 瑞金 仁济 同仁"
-        ).split()
-    )
-)
-_REGIONS = ("", "上海", "上海市", "长宁区", "徐汇区", "静安区", "普陀区", "闵行区", "浦东")
-_UNIT_TYPES = (
-    ("科技有限公司", "党支部"),
-    ("实业有限公司", "党总支"),
-    ("物业管理有限公司", "党支部"),
-    ("建设集团有限公司", "党委"),
-    ("人民医院", "党委"),
-    ("中心医院", "党委"),
-    ("社区卫生服务中心", "党支部"),
-    ("第一中学", "党支部"),
-    ("实验小学", "党支部"),
-    ("中学", "党支部"),
-    ("幼儿园", "党支部"),
-    ("银行支行", "党支部"),
-    ("供电公司", "党委"),
-    ("自来水公司", "党支部"),
-    ("燃气公司", "党支部"),
-    ("税务所", "党支部"),
-    ("市场监督管理所", "党支部"),
-    ("律师事务所", "党支部"),
-    ("图书馆", "党支部"),
-    ("文化馆", "党支部"),
-    ("邮政支局", "党支部"),
-    ("公交公司", "党总支"),
-    ("检测技术有限公司", "党支部"),
-    ("信息技术有限公司", "党支部"),
-    ("投资控股有限公司", "党委"),
-)
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "陆顾钱姚金施汪卢傅"
-)
-_SURNAME_WEIGHTS = np.array(
-    [7.1, 7.0, 6.7, 5.4, 4.5, 3.1, 2.2, 2.1, 2.0, 1.9, 1.7, 1.5, 1.5, 1.3, 1.3, 1.2, 1.2]
-    + [1.1, 1.1, 0.9, 0.9, 0.9, 0.8, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7, 0.6, 0.6, 0.6, 0.6]
-    + [0.5] * 10
-    + [0.4] * 7
-    + [0.8, 0.6, 0.5, 0.4, 0.4, 0.4, 0.4, 0.3, 0.3]
-)
-_GIVEN = (
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建国文辉力斌宇浩凯鹏晨欣怡佳婷雪琳慧颖倩晓海志春"
-    "燕荣丹梅兰凤新德永林东波宏云亮成飞鑫蕾琴琪嘉俊思雨子梓轩涵睿泽博瑞诚健毅峰芸莉蓉"
-)
-_PHONE_PREFIXES = np.array(
-    [
-        *range(130, 140),
-        *(150, 151, 152, 153, 155, 156, 157, 158, 159, 166, 170, 173, 175, 176, 177, 178),
-        *range(180, 190),
-        *(191, 193, 195, 198, 199),
-    ],
-    np.int64,
-)
-_VISIT_NOTES = (
-    "入户走访，了解家庭近况",
-    "宣传垃圾分类政策",
-    "走访独居老人，身体状况良好",
-    "征求居民对小区治理的意见",
-    "送达防诈骗宣传资料",
-    "了解居民就业需求",
-    "家中无人，留下联系卡",
-    "与居民交流加装电梯意向",
-    "居民反映问题已记录",
-    "走访困难家庭，了解帮扶需求",
-)
-_BUILDING_NOTES = (
-    "巡查楼道环境",
-    "检查楼道消防设施",
-    "走访楼组长",
-    "查看电动车停放充电情况",
-    "张贴社区通知",
-)
-_LEADER_NOTES = ("调研社区治理情况", "督导网格工作", "听取社区党委工作汇报", "走访慰问困难群众")
-_MEETING_TOPICS = (
-    "垃圾分类推进",
-    "加装电梯协商",
-    "停车难问题协商",
-    "老旧小区改造意见征集",
-    "安全隐患排查整治",
-    "为老服务需求梳理",
-    "问题清单梳理与反馈",
-    "楼道堆物清理",
-    "文明城区创建",
-)
-_CATEGORIES = ("环境卫生", "停车", "噪音", "设施维修", "安全隐患", "邻里纠纷")
-_CATEGORY_WEIGHTS = np.array([0.25, 0.18, 0.12, 0.22, 0.13, 0.10])
-_DESCRIPTIONS = (
-    ("楼道堆放杂物", "垃圾箱房周边脏乱", "绿化带内有建筑垃圾", "小区内宠物粪便未及时清理"),
-    ("小区内乱停车，消防通道被占用", "非机动车乱停放", "路边僵尸车长期占用车位", "夜间停车位不足"),
-    ("夜间广场舞噪音扰民", "装修施工超时作业", "沿街商铺噪音扰民", "空调外机噪音"),
-    ("楼道灯损坏", "屋顶漏水", "单元门门禁损坏", "下水道堵塞", "外墙瓷砖脱落"),
-    ("电动车在楼道内充电", "飞线充电存在隐患", "消防栓无水", "高空坠物隐患", "燃气管道老化"),
-    ("楼上漏水引发邻里矛盾", "公共空间占用纠纷", "饲养宠物引发纠纷", "违章搭建影响邻居采光"),
-)
-_FEEDBACK = (
-    "已电话回访，居民表示满意",
-    "已上门反馈处理结果，居民认可",
-    "已在楼组微信群内反馈处理结果",
-    "已当面告知处理结果",
-)
-_EXPLANATION = (
-    "经社区党委研究暂无法解决，已向当事人解释说明",
-    "涉及产权问题，已向当事人说明并提供咨询渠道",
-)
+class Builder:
+    """Runs the stages on one parameter set; :meth:`run` returns the layers and defects."""
 
-
-# --------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class District:
-    """A generated district: the ten layers and the defects planted in them.
-
-    Attributes
-    ----------
-    layers
-        One frame per layer, keyed by layer name in :data:`gridgeo.layers.LAYER_ORDER`
-        order. Columns are the layer's field names in order, plus ``geometry`` (EPSG:4326)
-        for spatial layers. References hold codes.
-    defects
-        The deliberate defects, keyed by defect name (see :func:`generate`), with the
-        codes involved and, where meaningful, the expected magnitude.
-    seed
-        The seed it was generated from.
-    scale
-        Name of the preset (``"custom"`` for a dict).
-    """
-
-    layers: dict[str, pd.DataFrame | gpd.GeoDataFrame]
-    defects: dict[str, object]
-    seed: int
-    scale: str
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Number of rows per layer."""
-        return {name: len(frame) for name, frame in self.layers.items()}
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items())
-        return f"District(scale={self.scale!r}, seed={self.seed}, {counts})"
-
-
-def generate(
-    scale: str | dict[str, Any] = "sample",
-    *,
-    seed: int = 0,
-    start: dt.date | None = None,
-    weeks: int | None = None,
-    progress: Progress | None = None,
-    **overrides: Any,
-) -> District:
-    """Generate a synthetic district with planted defects.
-
-    Parameters
-    ----------
-    scale
-        Name of a preset in :data:`SCALES` (``"tiny"``, ``"sample"``, ``"city"``), or a
-        dict of parameters applied on top of the ``"sample"`` preset.
-    seed
-        Seed of every random draw: the same seed and parameters give identical frames.
-    start
-        First day (local time) of the visit period; defaults to the preset's ``start``.
-    weeks
-        Length of the visit period in weeks; defaults to the preset's ``weeks``.
-    progress
-        Called as ``progress(stage_description, done, total)``: each stage reports
-        ``(stage, 0, 1)`` when it starts and ``(stage, 1, 1)`` when it is done.
-    **overrides
-        Any key of the preset, e.g. ``buildings=5000`` or ``gap_width_m=12``.
-
-    Returns
-    -------
-    District
-        The layers and ``defects``, a dict with these keys:
-
-        ``period``
-            ``{"start": date, "end": date, "weeks": int, "emerging_from": date}``: the
-            visit period (``end`` exclusive, local dates) — context, not a defect.
-        ``gap``
-            ``{"grids": [a, b], "width_m", "area_m2", "geometry"}``: a strip
-            ``width_m`` wide along the shared edge of grids ``a`` and ``b`` that no grid
-            covers (``geometry``: the strip, EPSG:4326).
-        ``sliver``
-            Same keys: a wedge-shaped seam gap at most ``width_m`` (< 1 m) wide.
-        ``overlap``
-            ``{"grids": [a, b], "depth_m", "area_m2", "geometry"}``: grid ``a`` extends
-            ``depth_m`` into grid ``b``; ``geometry`` is the overlapping strip.
-        ``straddling_buildings``
-            List of ``{"building", "grids": [major, minor], "share"}``: buildings split
-            between two grids; ``share`` of the area lies in ``major`` (about 0.6).
-        ``buildings_outside_grids`` / ``households_outside_grids``
-            Codes of the building placed inside the gap, and of its households.
-        ``unassigned_buildings``
-            Buildings with no current responsible member (about 2 %, plus the building
-            in the gap): neither a ``member_building`` assignment nor a
-            ``member_household`` one for any of their households.
-        ``double_assigned_buildings``
-            ``{building: [member, member]}``: about 1 % of buildings with two current
-            ``member_building`` assignments.
-        ``expired_assignments``
-            Codes of ``member_building`` assignments that ended before the period (a
-            previous member; not a double assignment if validity is respected).
-        ``members_under_10``
-            Partner members (role ``member``) with fewer than 10 current households
-            (planted ones, leftovers, and the members of the organisation with no grid).
-        ``organisation_without_grid``
-            Code of a partner-unit organisation with no ``organisation_grid`` assignment.
-        ``grid_with_two_organisations``
-            ``{"grid", "organisations": [o1, o2]}``.
-        ``community_without_leader``
-            Code of the community with no ``leader_community`` assignment.
-        ``leaders_without_visits``
-            Leaders linked to a community who made no visit in the period.
-        ``never_visiting_members``
-            Partner members with no visit in the period.
-        ``members_missing_weeks``
-            Partner members with at least one household and at least one week (of the
-            period's ``weeks`` weeks, counted from ``start``) without a visit.
-        ``grids_missing_meetings``
-            ``[grid, "YYYY-MM"]`` pairs: calendar months of the period in which the grid
-            held no council meeting.
-        ``hotspots``
-            List of ``{"center": (lon, lat), "sigma_m", "category", "emerging",
-            "since", "problems"}``: the planted problem clusters (Gaussian spread
-            ``sigma_m``); the emerging one only has problems from ``since`` on.
-        ``overdue_problems``
-            Problems with status ``open`` or ``escalated``, not resolved, whose deadline
-            is before the end of the period.
-        ``closed_without_feedback``
-            Closed problems with no ``feedback_at``.
-        ``problems_without_responsible`` / ``problems_without_deadline``
-            Codes of problems missing a responsible member / a deadline.
-
-    Examples
-    --------
-    >>> d = generate("tiny", seed=1)
-    >>> list(d.layers) == list(LAYER_ORDER)
-    True
-    >>> d.defects["gap"]["width_m"]
-    8.0
-    """
-    params, name = _params(scale, overrides)
-    if start is not None:
-        params["start"] = start
-    if weeks is not None:
-        params["weeks"] = weeks
-    _check_params(params)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return _Builder(params, int(seed), name, progress).run()
-
-
-def write_gpkg(
-    district: District, path: str | pathlib.Path, *, progress: Progress | None = None
-) -> pathlib.Path:
-    """Write a district to one GeoPackage, one layer per key, overwriting the file.
-
-    Spatial layers are written with their geometry type in EPSG:4326; the others as
-    attribute tables. ``date`` fields become GeoPackage DATE columns, ``datetime``
-    fields DATETIME in UTC.
-
-    Parameters
-    ----------
-    district
-        What :func:`generate` returned.
-    path
-        The ``.gpkg`` file to write; its folder is created if needed.
-    progress
-        Called as ``progress("writing <layer>", rows_done, rows_total)`` per batch of
-        rows, ending with ``rows_done == rows_total`` for every layer.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-
-    Examples
-    --------
-    >>> import pyogrio, tempfile
-    >>> d = generate("tiny")
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = write_gpkg(d, pathlib.Path(tmp) / "tiny.gpkg")
-    ...     len(pyogrio.list_layers(p))
-    10
-    """
-    import pyogrio
-
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        extra = path.with_name(path.name + suffix)
-        if extra.exists():
-            extra.unlink()
-    chunk = _WRITE_CHUNK
-    for name in LAYER_ORDER:
-        frame = district.layers[name]
-        spec = LAYERS[name]
-        kwargs: dict[str, Any] = {}
-        if spec.geometry:
-            kwargs = {
-                "geometry_name": "geometry",
-                "geometry_type": spec.geometry,
-                "crs": "EPSG:4326",
-            }
-        total = max(len(frame), 1)
-        for lo in range(0, total, chunk):
-            part = frame.iloc[lo : lo + chunk]
-            if progress is not None:
-                progress(f"writing {name}", lo, total)
-            table = _arrow_table(part, spec)
-            pyogrio.write_arrow(table, path, layer=name, driver="GPKG", append=lo > 0, **kwargs)
-        if progress is not None:
-            progress(f"writing {name}", total, total)
-    return path
-
-
-# --------------------------------------------------------------------------------------
-# Parameter handling
-# --------------------------------------------------------------------------------------
-
-
-def _params(scale: str | dict[str, Any], overrides: dict[str, Any]) -> tuple[dict, str]:
-    if isinstance(scale, str):
-        if scale not in SCALES:
-            raise ValueError(f"unknown scale {scale!r}; known scales: {', '.join(SCALES)}")
-        params, name = dict(SCALES[scale]), scale
-    elif isinstance(scale, dict):
-        params, name = dict(SCALES["sample"]), "custom"
-        overrides = {**scale, **overrides}
-    else:
-        raise TypeError(f"scale must be a preset name or a dict, got {type(scale).__name__}")
-    unknown = sorted(set(overrides) - set(_DEFAULTS))
-    if unknown:
-        raise TypeError(
-            f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(_DEFAULTS))}"
-        )
-    params.update(overrides)
-    return params, name
-
-
-def _check_params(p: dict[str, Any]) -> None:
-    for key in ("communities", "grids", "buildings", "households", "weeks", "straddling"):
-        if int(p[key]) < 1:
-            raise ValueError(f"{key} must be at least 1, got {p[key]!r}")
-    for key in ("visits", "problems", "hotspots"):
-        if int(p[key]) < 0:
-            raise ValueError(f"{key} must not be negative, got {p[key]!r}")
-    if p["communities"] > p["grids"]:
-        raise ValueError("communities must not outnumber grids")
-    if p["grids"] < 6:
-        raise ValueError("at least 6 grids are needed to plant the grid defects")
-    if not isinstance(p["start"], dt.date):
-        raise TypeError(f"start must be a datetime.date, got {p['start']!r}")
-    if not 0 < p["sliver_width_m"] < p["gap_width_m"]:
-        raise ValueError("need 0 < sliver_width_m < gap_width_m")
-    if not 0.5 < p["straddle_share"] < 0.95:
-        raise ValueError("straddle_share must be between 0.5 and 0.95")
-
-
-# --------------------------------------------------------------------------------------
-# Small vectorised helpers
-# --------------------------------------------------------------------------------------
-
-
-def _split(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Split ``n`` into ``k`` positive integer parts of random, similar sizes."""
-    w = rng.uniform(0.7, 1.3, k)
-    raw = w / w.sum() * n
-    sizes = np.maximum(1, np.floor(raw)).astype(np.int64)
-    while sizes.sum() < n:
-        sizes[np.argmax(raw - sizes)] += 1
-    while sizes.sum() > n:
-        sizes[np.argmax(np.where(sizes > 1, sizes - raw, -np.inf))] -= 1
-    return sizes
-
-
-def _ranks(counts: np.ndarray) -> np.ndarray:
-    """Index within its group of each element of groups of sizes ``counts``."""
-    counts = np.asarray(counts, np.int64)
-    starts = np.cumsum(counts) - counts
-    return np.arange(counts.sum(), dtype=np.int64) - np.repeat(starts, counts)
-
-
-def _ptr(sorted_keys: np.ndarray, n: int) -> np.ndarray:
-    """CSR offsets (length n + 1) of sorted integer keys in 0..n-1."""
-    return np.searchsorted(sorted_keys, np.arange(n + 1))
-
-
-def _pick(rng: np.random.Generator, lo: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """A random index in ``[lo, lo + count)`` per element (count > 0)."""
-    return lo + np.floor(rng.random(len(lo)) * count).astype(np.int64)
-
-
-def _num(values: np.ndarray, width: int = 0) -> pa.Array:
-    s = pa.array(np.asarray(values, np.int64)).cast(pa.large_string())
-    return pc.utf8_lpad(s, width, "0") if width else s
-
-
-def _cat(*parts: Any) -> pa.Array:
-    """Concatenate string arrays and str scalars element-wise (null if any is null)."""
-    parts = tuple(
-        pa.scalar(x, pa.large_string()) if isinstance(x, str) else x.cast(pa.large_string())
-        for x in parts
-    )
-    return pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
-
-
-def _pool(values: Any, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(list(values), pa.large_string()).take(
-        pa.array(np.asarray(idx, np.int64), type=pa.int64(), mask=mask)
-    )
-
-
-def _codes(prefix: str, n: int, width: int) -> pa.Array:
-    return _cat(prefix, _num(np.arange(1, n + 1), max(width, len(str(n)))))
-
-
-def _ref(codes: pa.Array, idx: np.ndarray) -> pa.Array:
-    """Codes at ``idx``; null where ``idx < 0``."""
-    idx = np.asarray(idx, np.int64)
-    mask = idx < 0
-    return codes.take(pa.array(np.where(mask, 0, idx), mask=mask if mask.any() else None))
-
-
-def _text(a: pa.Array | pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
-    if isinstance(a, pa.ChunkedArray):
-        a = a.combine_chunks()
-    return pd.arrays.ArrowStringArray(a.cast(pa.large_string()))
-
-
-def _int(values: np.ndarray, mask: np.ndarray | None = None) -> pd.arrays.IntegerArray:
-    values = np.asarray(values, np.int64)
-    if mask is None:
-        mask = np.zeros(len(values), bool)
-    return pd.arrays.IntegerArray(values, np.asarray(mask, bool))
-
-
-def _utc(seconds: np.ndarray, mask: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
-    """UTC timestamps from integer seconds since the epoch (masked → NaT)."""
-    arr = np.asarray(seconds, np.int64).astype("datetime64[s]").astype("datetime64[us]")
-    if mask is not None:
-        arr[mask] = np.datetime64("NaT")
-    return pd.Series(arr).dt.tz_localize("UTC").array
-
-
-def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Naive midnight datetimes from integer days since the epoch (masked → NaT)."""
-    arr = np.asarray(days, np.int64).astype("datetime64[D]").astype("datetime64[us]")
-    if mask is not None:
-        arr[mask] = np.datetime64("NaT")
-    return arr
-
-
-def _names(rng: np.random.Generator, n: int) -> pa.Array:
-    """Plausible Chinese full names (surname + one or two given characters)."""
-    w = _SURNAME_WEIGHTS / _SURNAME_WEIGHTS.sum()
-    sur = _pool(_SURNAMES, rng.choice(len(_SURNAMES), n, p=w))
-    g1 = _pool(_GIVEN, rng.integers(0, len(_GIVEN), n))
-    idx2 = np.where(rng.random(n) < 0.3, len(_GIVEN), rng.integers(0, len(_GIVEN), n))
-    g2 = _pool([*_GIVEN, ""], idx2)
-    return _cat(sur, g1, g2)
-
-
-def _phones(rng: np.random.Generator, n: int) -> pa.Array:
-    """11-digit mobile numbers with real Chinese operator prefixes."""
-    pre = _PHONE_PREFIXES[rng.integers(0, len(_PHONE_PREFIXES), n)]
-    return _num(pre * 100_000_000 + rng.integers(0, 100_000_000, n))
-
-
-def _unique_combos(rng: np.random.Generator, sizes: tuple[int, ...], n: int) -> list[np.ndarray]:
-    """``n`` distinct random combinations of indices into lists of the given sizes."""
-    total = math.prod(sizes)
-    if n <= total:
-        flat = rng.choice(total, n, replace=False)
-    else:  # more than the name space: repeat it (names are not required to be unique)
-        flat = rng.integers(0, total, n)
-    out = []
-    for size in reversed(sizes):
-        out.append(flat % size)
-        flat = flat // size
-    return out[::-1]
-
-
-def _ring(fi0: int, fi1: int, fj0: int, fj1: int) -> list[tuple[int, int]]:
-    """Fine-lattice nodes around a rectangle, counter-clockwise, every node included."""
-    nodes = [(i, fj0) for i in range(fi0, fi1 + 1)]
-    nodes += [(fi1, j) for j in range(fj0 + 1, fj1 + 1)]
-    nodes += [(i, fj1) for i in range(fi1 - 1, fi0 - 1, -1)]
-    nodes += [(fi0, j) for j in range(fj1 - 1, fj0, -1)]
-    return nodes
-
-
-def _rect_corners(cx, cy, ux, uy, w, d) -> np.ndarray:
-    """Corners (n, 4, 2) of rectangles centred at (cx, cy), long axis along (ux, uy)."""
-    nx_, ny_ = -uy, ux
-    hw, hd = w / 2, d / 2
-    out = np.empty((len(cx), 4, 2))
-    for k, (a, b) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
-        out[:, k, 0] = cx + a * hw * ux + b * hd * nx_
-        out[:, k, 1] = cy + a * hw * uy + b * hd * ny_
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# The builder
-# --------------------------------------------------------------------------------------
-
-
-class _Builder:
-    def __init__(self, params: dict, seed: int, scale: str, progress: Progress | None):
+    def __init__(self, params: Parameters, words: Vocabulary, progress: Progress | None):
         self.p = params
-        self.seed = seed
-        self.scale = scale
+        self.words = words
         self.progress = progress
         self.defects: dict[str, object] = {}
         self.layers: dict[str, Any] = {}
 
-    def rng(self, stage: str) -> np.random.Generator:
-        return np.random.default_rng([self.seed, _SALT[stage]])
-
     def report(self, i: int, done: int) -> None:
         if self.progress is not None:
-            self.progress(_STAGES[i], done, 1)
+            self.progress(STAGES[i], done, 1)
 
-    def run(self) -> District:
+    def run(self) -> tuple[dict[str, Any], dict[str, object]]:
         steps = (
             self.layout,
             self.buildings,
@@ -765,16 +114,15 @@ class _Builder:
             self.report(i, 0)
             step()
             self.report(i, 1)
-        layers = {name: self.layers[name] for name in LAYER_ORDER}
-        return District(layers=layers, defects=self.defects, seed=self.seed, scale=self.scale)
+        return self.layers, self.defects
 
     # ---------------------------------------------------------------- layout ------------
 
     def layout(self) -> None:
         p = self.p
-        target = p["grids"]
+        target = p.grids
         tol = max(0.01 * target, 0.5)
-        nb = max(target * 1.75, 2.0 * p["communities"], 9.0)
+        nb = max(target * 1.75, 2.0 * p.communities, 9.0)
         ny = max(3, round(math.sqrt(nb / 1.15)))
         best = self._grid_layout(max(3, round(nb / ny)), ny)
         # blocks per grid measured: try lattices of about the right number of blocks
@@ -783,7 +131,7 @@ class _Builder:
         cands = set()
         for ny in range(max(3, int(ny0) - 2), int(ny0) + 4):
             for nx in (math.floor(nb / ny), math.ceil(nb / ny)):
-                if nx >= 3 and 0.7 <= nx / ny <= 1.7 and nx * ny >= p["communities"]:
+                if nx >= 3 and 0.7 <= nx / ny <= 1.7 and nx * ny >= p.communities:
                     cands.add((abs(nx * ny - nb), nx, ny))
         for _, nx, ny in sorted(cands)[:12]:
             if abs(best["n_grids"] - target) <= tol:
@@ -799,7 +147,7 @@ class _Builder:
         self.n_comm = len(best["comm_rects"])
 
         # calibrate block size and building mix to the targets (keep the best fill)
-        n_b, n_h = p["buildings"], p["households"]
+        n_b, n_h = p.buildings, p.households
         s = math.sqrt(n_b / (self.nx * self.ny) / 0.0028)
         mix = self._mix(0.3)
         found = None
@@ -823,8 +171,8 @@ class _Builder:
 
     def _grid_layout(self, nx: int, ny: int) -> dict[str, Any]:
         p = self.p
-        rng = self.rng("layout")
-        n_comm = p["communities"]
+        rng = self.p.rng("layout")
+        n_comm = p.communities
         if n_comm > nx * ny:
             raise ValueError(f"{n_comm} communities do not fit in {nx * ny} blocks")
         cy = int(np.clip(round(math.sqrt(n_comm * ny / nx)), 1, min(n_comm, ny)))
@@ -832,13 +180,13 @@ class _Builder:
             cy += 1
         per_band = np.full(cy, n_comm // cy)
         per_band[rng.permutation(cy)[: n_comm % cy]] += 1
-        heights = _split(ny, cy, rng)
+        heights = split_evenly(ny, cy, rng)
         comm = np.empty((nx, ny), np.int64)
         rects = []
         j0 = 0
         for b in range(cy):
             i0 = 0
-            for wdt in _split(nx, int(per_band[b]), rng):
+            for wdt in split_evenly(nx, int(per_band[b]), rng):
                 comm[i0 : i0 + wdt, j0 : j0 + heights[b]] = len(rects)
                 rects.append((i0, int(j0), int(wdt), int(heights[b])))
                 i0 += wdt
@@ -851,7 +199,7 @@ class _Builder:
         rects = [rects[k] for k in order]
 
         shapes = ((1, 1), (2, 1), (1, 2), (2, 2))
-        choice = rng.choice(4, size=nx * ny, p=np.asarray(p["grid_shapes"]) / sum(p["grid_shapes"]))
+        choice = rng.choice(4, size=nx * ny, p=np.asarray(p.grid_shapes) / sum(p.grid_shapes))
         gid = np.full((nx, ny), -1, np.int64)
         grids: list[list[int]] = []
         for j in range(ny):
@@ -877,7 +225,7 @@ class _Builder:
         singles = [k for k, g in enumerate(grids) if g[3] == 1 and g[4] == 1]
         multi = [k for k, g in enumerate(grids) if g[3] * g[4] > 1]
         rng.shuffle(multi)
-        while len(singles) < p["straddling"] and multi:  # break grids up into blocks
+        while len(singles) < p.straddling and multi:  # break grids up into blocks
             c, i0, j0, w, h, _ = grids[multi.pop()]
             for di, dj in itertools.product(range(w), range(h)):
                 if di or dj:
@@ -886,8 +234,8 @@ class _Builder:
                     singles.append(len(grids) - 1)
             grids[gid[i0, j0]][3:5] = [1, 1]
             singles.append(int(gid[i0, j0]))
-        n_split = min(len(singles), max(p["straddling"], round(p["split_block_share"] * nx * ny)))
-        if n_split < p["straddling"]:
+        n_split = min(len(singles), max(p.straddling, round(p.split_block_share * nx * ny)))
+        if n_split < p.straddling:
             raise ValueError("too few blocks to plant straddling buildings")
         split = set(rng.choice(singles, n_split, replace=False).tolist()) if n_split else set()
         final: list[list[int]] = []
@@ -924,7 +272,7 @@ class _Builder:
     def _lattice(self, s: float) -> None:
         """Street lattice for block size ``s`` (lattice frame, metres, origin at centre)."""
         p = self.p
-        rng = self.rng("lattice")
+        rng = self.p.rng("lattice")
         nx, ny = self.nx, self.ny
         fx = rng.uniform(0.75, 1.35, nx)
         fy = rng.uniform(0.7, 1.3, ny)
@@ -934,8 +282,8 @@ class _Builder:
         self.setback = rng.uniform(3.0, 8.0, nx * ny)
         self.lane = rng.uniform(6.0, 10.0, nx * ny)
         rot = rng.uniform(-12.0, 12.0)
-        self.rotation = math.radians(rot if p["rotation_deg"] is None else p["rotation_deg"])
-        names = [b + sfx for sfx in _STREET_SUFFIXES for b in _STREET_BASES]
+        self.rotation = math.radians(rot if p.rotation_deg is None else p.rotation_deg)
+        names = [b + sfx for sfx in self.words.street_suffixes for b in self.words.street_bases]
         pick = rng.permutation(len(names))[: nx + ny + 2] % len(names)
         self.street_v = [names[k] for k in pick[: nx + 1]]
         self.street_h = [names[k] for k in pick[nx + 1 : nx + ny + 2]]
@@ -977,9 +325,9 @@ class _Builder:
         return lo + rng.random(n) * (hi - lo)
 
     def _mix(self, q: float) -> np.ndarray:
-        built = 1.0 - self.p["open_parcel_share"]
+        built = 1.0 - self.p.open_parcel_share
         return np.concatenate(
-            [[self.p["open_parcel_share"], built * (1 - q)], built * q * _NONLANE_WEIGHTS]
+            [[self.p.open_parcel_share, built * (1 - q)], built * q * _NONLANE_WEIGHTS]
         )
 
     def _solve_mix(self, rho: np.ndarray, hh: np.ndarray, r: float) -> np.ndarray:
@@ -1003,12 +351,12 @@ class _Builder:
 
     def _fill(self, mix: np.ndarray) -> dict[str, np.ndarray]:
         """Rows of buildings inside every block, by parcel type (lattice frame)."""
-        rng = self.rng("fill")
+        rng = self.p.rng("fill")
         nb = self.nx * self.ny
         forced = np.zeros(nb, bool)
         for i, j, _, _ in self.lay["split_blocks"]:
             forced[i * self.ny + j] = True
-        two = forced | (rng.random(nb) < self.p["parcel_split_share"])
+        two = forced | (rng.random(nb) < self.p.parcel_split_share)
         u_type = rng.random((nb, 2))
         u_depth = rng.random((nb, 2))
         u_space = rng.random((nb, 2))
@@ -1046,7 +394,7 @@ class _Builder:
 
         # rows
         rp = np.repeat(np.arange(len(pb)), n_rows)
-        rk = _ranks(n_rows)
+        rk = ranks_in_groups(n_rows)
         tau = (mb[rp] + offset[rp] + rk * pitch[rp] + depth[rp] / 2) / h_min[rp]
         b_r = pb[rp]
         lp = self.P00[b_r] + tau[:, None] * (self.P01[b_r] - self.P00[b_r])
@@ -1102,7 +450,7 @@ class _Builder:
         }
 
     def _attributes(self, btype: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-        rng = self.rng("attrs")
+        rng = self.p.rng("attrs")
         n = len(btype)
         u1, u2, u3 = rng.random(n), rng.random(n), rng.random(n)
         floors = np.select(
@@ -1138,7 +486,7 @@ class _Builder:
     def _polys(self, idx: np.ndarray) -> np.ndarray:
         b = self.b
         return shapely.polygons(
-            _rect_corners(
+            rectangle_corners(
                 b["cx"][idx], b["cy"][idx], b["ux"][idx], b["uy"][idx], b["w"][idx], b["d"][idx]
             )
         )
@@ -1162,7 +510,7 @@ class _Builder:
     def geometry_defects(self) -> None:
         """Gap, sliver, overlap, straddling buildings and a building outside every grid."""
         p = self.p
-        rng = self.rng("defects")
+        rng = self.p.rng("defects")
         lay = self.lay
         cellgrid = lay["cellgrid"]
         nx, ny = self.nx, self.ny
@@ -1172,9 +520,7 @@ class _Builder:
         # street edges shared by two different grids: (f0, f1, fine nodes along the ring
         # of grid a, whose interior lies to the left), a, b, street half-width, blocks
         cands = []
-        split_grids = {
-            g for _, _, gl, gr in lay["split_blocks"][: p["straddling"]] for g in (gl, gr)
-        }
+        split_grids = {g for _, _, gl, gr in lay["split_blocks"][: p.straddling] for g in (gl, gr)}
         for i in range(1, nx):  # north–south streets: a west, b east
             for j in range(ny):
                 a, b = int(cellgrid[2 * i - 1, j]), int(cellgrid[2 * i, j])
@@ -1223,7 +569,7 @@ class _Builder:
             nl = np.array([-e[1], e[0]]) / e_len  # points into grid a
             pa_, pb_ = n0 + 0.15 * e, n0 + 0.85 * e
             if kind == "gap":
-                wdt = float(p["gap_width_m"])
+                wdt = float(p.gap_width_m)
                 inner = [pa_ + wdt * nl, pb_ + wdt * nl]
                 strip = np.array([pa_, pb_, inner[1], inner[0]])
                 self.ring_edits[a] = (f0, [pa_, inner[0], inner[1], pb_])
@@ -1241,14 +587,14 @@ class _Builder:
                 self.gap_street = (self.street_v if orient == "v" else self.street_h)[line]
                 self.gap_along = float(c[1] if orient == "v" else c[0])
             elif kind == "overlap":
-                dep = float(p["overlap_depth_m"])
+                dep = float(p.overlap_depth_m)
                 outer = [pa_ - dep * nl, pb_ - dep * nl]
                 strip = np.array([pa_, pb_, outer[1], outer[0]])
                 self.ring_edits[a] = (f0, [pa_, outer[0], outer[1], pb_])
                 info = {"grids": [a, b], "depth_m": dep, "area_m2": 0.7 * e_len * dep}
                 self._drop_intersecting(shapely.Polygon(strip).buffer(1.0), blocks)
             else:
-                wdt = float(p["sliver_width_m"])
+                wdt = float(p.sliver_width_m)
                 apex = (n0 + n1) / 2 + wdt * nl
                 strip = np.array([pa_, pb_, apex])
                 self.ring_edits[a] = (f0, [pa_, apex, pb_])
@@ -1257,9 +603,9 @@ class _Builder:
             self.defects[kind] = info
 
         # straddling buildings: a slab across the lane that splits a block between grids
-        share = float(p["straddle_share"])
+        share = float(p.straddle_share)
         self.straddlers: list[tuple[int, int]] = []
-        for i, j, gl, gr in lay["split_blocks"][: p["straddling"]]:
+        for i, j, gl, gr in lay["split_blocks"][: p.straddling]:
             b = i * ny + j
             tau = 0.5
             lp = self.P00[b] + tau * (self.P01[b] - self.P00[b])
@@ -1269,7 +615,7 @@ class _Builder:
             w = float(rng.uniform(26.0, 34.0))
             c = lp + (0.5 * length - (share - 0.5) * w) * u
             poly = shapely.Polygon(
-                _rect_corners(*c[:, None], *u[:, None], np.array([w]), np.array([12.0]))[0]
+                rectangle_corners(*c[:, None], *u[:, None], np.array([w]), np.array([12.0]))[0]
             )
             self._drop_intersecting(poly.buffer(4.0), [b])
             self._append_building(
@@ -1295,14 +641,14 @@ class _Builder:
     # ---------------------------------------------------------------- households --------
 
     def households(self) -> None:
-        rng = self.rng("households")
+        rng = self.p.rng("households")
         b = self.b
         units, floors, doors = b["units"], b["floors"], b["doors"]
         hh = units * floors * doors
         b["hh"] = hh
         self.hh_ptr = np.concatenate([[0], np.cumsum(hh)])
         owner = np.repeat(np.arange(self.nb), hh)
-        q = _ranks(hh)
+        q = ranks_in_groups(hh)
         per_unit = (floors * doors)[owner]
         unit = q // per_unit + 1
         rem = q % per_unit
@@ -1334,7 +680,7 @@ class _Builder:
     # ---------------------------------------------------------------- people ------------
 
     def people(self) -> None:
-        rng = self.rng("people")
+        rng = self.p.rng("people")
         n_comm, n_grids = self.n_comm, self.n_grids
         grids = self.lay["grids"]
         g_comm = grids[:, 0]
@@ -1426,23 +772,23 @@ class _Builder:
 
     def assignments(self) -> None:
         p = self.p
-        rng = self.rng("assign")
+        rng = self.p.rng("assign")
         b = self.b
         nb = self.nb
         hh = b["hh"]
         grid = b["grid"]
         eligible = grid >= 0
-        big = hh > p["big_building_households"]
+        big = hh > p.big_building_households
         if not big[eligible].any():  # no big building: share out the largest ones
             big = hh >= hh[eligible].max(initial=0)
         n_items = np.where(eligible, np.where(big, hh, 1), 0)
         item_b = np.repeat(np.arange(nb), n_items)
-        within = _ranks(n_items)
+        within = ranks_in_groups(n_items)
         item_hh = big[item_b]
         weight = np.where(item_hh, 1, hh[item_b])
         item_grid = grid[item_b]
         # chunk each grid's items into members of about T households
-        lo, hi = p["member_households"]
+        lo, hi = p.member_households
         target = rng.uniform(lo, hi, self.n_grids)
         cw = np.cumsum(weight)
         start = cw - weight
@@ -1454,7 +800,7 @@ class _Builder:
         run_total = np.add.reduceat(weight, runs) if len(runs) else np.array([], np.int64)
         run_grid = item_grid[runs]
         first_in_grid = np.concatenate([[True], run_grid[1:] != run_grid[:-1]])
-        min_hh = p["min_member_households"]
+        min_hh = p.min_member_households
         rid = np.arange(len(runs))
         keep = (run_total >= min_hh) | first_in_grid
         tgt = np.maximum.accumulate(np.where(keep, rid, 0))
@@ -1477,7 +823,7 @@ class _Builder:
         mcw = cw - (cw - weight)[mstart][member]  # cumulative weight within member, inclusive
         mtotal = np.bincount(member, weights=weight, minlength=n_mem)
         cand = np.flatnonzero(mtotal >= 20)
-        n_plant = min(len(cand), max(1, round(p["under10_share"] * n_mem)))
+        n_plant = min(len(cand), max(1, round(p.under10_share * n_mem)))
         planted = rng.choice(cand, n_plant, replace=False) if n_plant else np.array([], np.int64)
         kcut = np.zeros(n_mem, np.int64)
         kcut[planted] = rng.integers(3, 10, n_plant)
@@ -1493,7 +839,7 @@ class _Builder:
         if big[eligible].sum() < 20:  # keep the few shared-out buildings assigned
             pool &= ~big
         pool = np.flatnonzero(pool)
-        n_un = max(1, round(p["unassigned_share"] * nb))
+        n_un = max(1, round(p.unassigned_share * nb))
         unassigned = rng.choice(pool, min(n_un, len(pool)), replace=False)
         bstatus[unassigned] = 1
         keep_item = bstatus[item_b] != 1
@@ -1507,8 +853,8 @@ class _Builder:
         nbr = np.where(sm > 0, sm - 1, sm + 1)
         nbr_ok = (nbr < n_mem) & (m_grid[np.minimum(nbr, n_mem - 1)] == m_grid[sm]) & (nbr != sm)
         cand = np.flatnonzero(nbr_ok & (b["planted"][sb] == 0))
-        n_dbl = min(len(cand), max(1, round(p["double_share"] * nb)))
-        n_exp = min(len(cand) - n_dbl, max(1, round(p["expired_share"] * nb)))
+        n_dbl = min(len(cand), max(1, round(p.double_share * nb)))
+        n_exp = min(len(cand) - n_dbl, max(1, round(p.expired_share * nb)))
         pick = rng.choice(cand, n_dbl + n_exp, replace=False)
         dbl, exp = pick[:n_dbl], pick[n_dbl:]
 
@@ -1518,7 +864,7 @@ class _Builder:
         self.m_grid = np.concatenate([m_grid, np.full(n_nogrid, -1)])
         self.n_partner = n_mem + n_nogrid
         off = self.off_member
-        start_day = (p["start"] - dt.date(1970, 1, 1)).days
+        start_day = (p.start - dt.date(1970, 1, 1)).days
         m_since = start_day - rng.integers(0, 200, self.n_partner)
 
         # assignment rows: kind, member, org, community, grid, building, household, from, to
@@ -1576,10 +922,12 @@ class _Builder:
         pbld = np.concatenate(pairs_b)
         cnt = hh[pbld]
         hm = np.concatenate([np.repeat(pm, cnt), member[item_hh]])
-        hh_idx = np.concatenate([np.repeat(self.hh_ptr[pbld], cnt) + _ranks(cnt), item_h[item_hh]])
+        hh_idx = np.concatenate(
+            [np.repeat(self.hh_ptr[pbld], cnt) + ranks_in_groups(cnt), item_h[item_hh]]
+        )
         order = np.argsort(hm, kind="stable")
         self.mh = hh_idx[order]
-        self.mh_ptr = _ptr(hm[order], self.n_partner)
+        self.mh_ptr = group_offsets(hm[order], self.n_partner)
         self.m_hh_count = np.diff(self.mh_ptr)
         # responsible partner member of each building (first one), -1 if none
         resp = np.full(nb, -1, np.int64)
@@ -1599,11 +947,11 @@ class _Builder:
 
     def visits(self) -> None:
         p = self.p
-        rng = self.rng("visits")
-        weeks = int(p["weeks"])
+        rng = self.p.rng("visits")
+        weeks = int(p.weeks)
         b = self.b
-        self.end_rel = weeks * 7 * _DAY
-        self.start_day = (p["start"] - dt.date(1970, 1, 1)).days
+        self.end_rel = weeks * 7 * SECONDS_PER_DAY
+        self.start_day = (p.start - dt.date(1970, 1, 1)).days
         n_grids = self.n_grids
         # building ranges per grid and per community (buildings are sorted that way)
         in_grid = b["grid"] >= 0
@@ -1611,12 +959,12 @@ class _Builder:
         self.g_lo = np.zeros(n_grids, np.int64)
         uniq, first = np.unique(b["grid"][in_grid], return_index=True)
         self.g_lo[uniq] = np.flatnonzero(in_grid)[first]
-        self.c_ptr = _ptr(b["community"], self.n_comm)
+        self.c_ptr = group_offsets(b["community"], self.n_comm)
         h_comm = b["community"][self.h_building]
-        self.hc_ptr = _ptr(h_comm, self.n_comm)
+        self.hc_ptr = group_offsets(h_comm, self.n_comm)
         unassigned = self.unassigned
         un_comm = b["community"][unassigned]
-        un_ptr = _ptr(un_comm, self.n_comm)
+        un_ptr = group_offsets(un_comm, self.n_comm)
 
         parts: list[dict[str, np.ndarray]] = []
 
@@ -1626,7 +974,7 @@ class _Builder:
                     "member": np.asarray(member, np.int64),
                     "household": np.asarray(household, np.int64),
                     "building": np.asarray(building, np.int64),
-                    "t": np.asarray(day, np.int64) * _DAY + tod,
+                    "t": np.asarray(day, np.int64) * SECONDS_PER_DAY + tod,
                     "kind": np.full(len(member), kind, np.int64),
                 }
             )
@@ -1638,7 +986,7 @@ class _Builder:
         nv = np.where(links[:, 0] == silent, 0, 1 + rng.binomial(2, 0.4, len(links)))
         lm = np.repeat(links[:, 0], nv)
         lc = np.repeat(links[:, 1], nv)
-        lb = _pick(rng, self.c_ptr[lc], np.diff(self.c_ptr)[lc])
+        lb = pick_in_ranges(rng, self.c_ptr[lc], np.diff(self.c_ptr)[lc])
         day = rng.integers(0, weeks * 7, len(lm))
         day -= np.maximum(0, (day + self.start_day + 3) % 7 - 4)  # move weekends to Friday
         day = np.maximum(day, 0)
@@ -1652,10 +1000,10 @@ class _Builder:
         cc = self.cadre_comm[cm]
         n = len(cm)
         to_unassigned = (rng.random(n) < 0.3) & (np.diff(un_ptr)[cc] > 0)
-        ch = _pick(rng, self.hc_ptr[cc], np.maximum(np.diff(self.hc_ptr)[cc], 1))
+        ch = pick_in_ranges(rng, self.hc_ptr[cc], np.maximum(np.diff(self.hc_ptr)[cc], 1))
         cb = self.h_building[np.minimum(ch, self.nh - 1)]
         if len(unassigned):
-            k = _pick(rng, un_ptr[cc], np.maximum(np.diff(un_ptr)[cc], 1))
+            k = pick_in_ranges(rng, un_ptr[cc], np.maximum(np.diff(un_ptr)[cc], 1))
             cb = np.where(to_unassigned, unassigned[np.minimum(k, len(unassigned) - 1)], cb)
         ch = np.where(to_unassigned, -1, ch)
         day = cw * 7 + rng.integers(0, 7, n)
@@ -1668,21 +1016,21 @@ class _Builder:
         ww = np.repeat(np.tile(np.arange(weeks), nw), per.ravel())
         n = len(wm)
         wgrid = np.where(rng.random(n) < 0.5, self.wg1[wm], self.wg2[wm])
-        wb = _pick(rng, self.g_lo[wgrid], np.maximum(self.g_cnt[wgrid], 1))
+        wb = pick_in_ranges(rng, self.g_lo[wgrid], np.maximum(self.g_cnt[wgrid], 1))
         day = ww * 7 + rng.integers(0, 5, n)
         add(self.off_worker + wm, np.full(n, -1), wb, day, self._local_time(rng, n, False), 1)
 
         # partner members: regular, irregular or never; one or more visits per active week
         npm = self.n_partner
         has = self.m_hh_count > 0
-        cls = rng.choice(3, npm, p=np.asarray(p["compliance"]) / sum(p["compliance"]))
+        cls = rng.choice(3, npm, p=np.asarray(p.compliance) / sum(p.compliance))
         with_hh = np.flatnonzero(has)
         if len(with_hh) >= 2:  # at least one member who never visits and one who skips
             never, skipper = rng.choice(with_hh, 2, replace=False)
             cls[never], cls[skipper] = 2, 1
-        p_week = np.array([1.0, p["irregular_week_share"], 0.0])[cls] * has
+        p_week = np.array([1.0, p.irregular_week_share, 0.0])[cls] * has
         extra = sum(len(x["member"]) for x in parts)
-        wanted = max(p["visits"] - extra, 0)
+        wanted = max(p.visits - extra, 0)
         active_weeks = p_week.sum() * weeks
         lam = max(wanted / max(active_weeks, 1.0) - 1.0, 0.0)
         active = rng.random((npm, weeks)) < p_week[:, None]
@@ -1690,7 +1038,7 @@ class _Builder:
         mm = np.repeat(np.repeat(np.arange(npm), weeks), per.ravel())
         mw = np.repeat(np.tile(np.arange(weeks), npm), per.ravel())
         n = len(mm)
-        k = _pick(rng, self.mh_ptr[mm], np.maximum(self.m_hh_count[mm], 1))
+        k = pick_in_ranges(rng, self.mh_ptr[mm], np.maximum(self.m_hh_count[mm], 1))
         mh = self.mh[np.minimum(k, len(self.mh) - 1)] if len(self.mh) else np.zeros(n, np.int64)
         mb = self.h_building[mh] if n else np.zeros(0, np.int64)
         building_only = rng.random(n) < 0.1
@@ -1709,7 +1057,7 @@ class _Builder:
         del order
         n = len(v["t"])
         v["note_missing"] = rng.random(n) < 0.3
-        v["gps_missing"] = rng.random(n) < p["gps_missing_share"]
+        v["gps_missing"] = rng.random(n) < p.gps_missing_share
         # GPS: near the household point, or near the building
         has_h = v["household"] >= 0
         hx = np.where(has_h, self.hx[np.maximum(v["household"], 0)], b["cx"][v["building"]])
@@ -1724,7 +1072,7 @@ class _Builder:
         # truth: who never visits, who misses weeks
         pm = v["member"] - self.off_member
         is_pm = pm >= 0
-        week = v["t"] // (7 * _DAY)
+        week = v["t"] // (7 * SECONDS_PER_DAY)
         seen = np.zeros((npm, weeks), bool)
         seen[pm[is_pm], week[is_pm]] = True
         self.m_never = ~seen.any(axis=1)
@@ -1734,9 +1082,9 @@ class _Builder:
 
     def meetings(self) -> None:
         p = self.p
-        rng = self.rng("meetings")
-        start = p["start"]
-        end = start + dt.timedelta(weeks=int(p["weeks"]))
+        rng = self.p.rng("meetings")
+        start = p.start
+        end = start + dt.timedelta(weeks=int(p.weeks))
         months = []
         y, m = start.year, start.month
         while dt.date(y, m, 1) < end:
@@ -1749,7 +1097,7 @@ class _Builder:
         hi = np.array([mo[2] for mo in months])
         g = np.repeat(np.arange(ng), nm)
         mi = np.tile(np.arange(nm), ng)
-        n_missing = max(1, round(p["missing_meeting_share"] * ng * nm))
+        n_missing = max(1, round(p.missing_meeting_share * ng * nm))
         missing = rng.choice(ng * nm, min(n_missing, ng * nm), replace=False)
         held = np.ones(ng * nm, np.int64)
         held[missing] = 0
@@ -1762,7 +1110,7 @@ class _Builder:
         self.mt_day = self.start_day + day[order]
         n = len(g)
         self.mt_att = 5 + rng.poisson(7, n)
-        self.mt_topic = rng.integers(0, len(_MEETING_TOPICS), n)
+        self.mt_topic = rng.integers(0, len(self.words.meeting_topics), n)
         miss = np.sort(missing)
         self.missing_meetings = [(int(k // nm), months[k % nm][0]) for k in miss]
 
@@ -1770,26 +1118,30 @@ class _Builder:
 
     def problems(self) -> None:
         p = self.p
-        rng = self.rng("problems")
+        rng = self.p.rng("problems")
         b = self.b
-        n = int(p["problems"])
-        weeks = int(p["weeks"])
+        n = int(p.problems)
+        weeks = int(p.weeks)
         end = self.end_rel
         in_grid = np.flatnonzero(b["grid"] >= 0)
-        n_hot = int(p["hotspots"])
+        n_hot = int(p.hotspots)
         emerge_day = round(weeks * 7 * 2 / 3)
         self.emerge_day = emerge_day
         centres = rng.choice(in_grid, n_hot, replace=False) if n_hot else np.array([], np.int64)
         extent = math.sqrt(float(self.block_area.sum()))  # side of the district, metres
         sigma = np.clip(extent * rng.uniform(0.04, 0.08, n_hot), 25.0, 2000.0)
-        dominant = rng.permutation(np.tile(np.arange(len(_CATEGORIES)), n_hot // 6 + 1))[:n_hot]
+        dominant = rng.permutation(np.tile(np.arange(len(self.words.categories)), n_hot // 6 + 1))[
+            :n_hot
+        ]
         if n_hot:
-            dominant[-1] = _CATEGORIES.index("安全隐患")  # the emerging one: e-bike charging
+            dominant[-1] = self.words.categories.index(
+                "安全隐患"
+            )  # the emerging one: e-bike charging
         weights = rng.uniform(0.75, 1.25, n_hot)
         comp_p = np.concatenate(
             [
-                [1 - p["hotspot_share"] if n_hot else 1.0],
-                p["hotspot_share"] * weights / max(weights.sum(), 1e-9),
+                [1 - p.hotspot_share if n_hot else 1.0],
+                p.hotspot_share * weights / max(weights.sum(), 1e-9),
             ]
         )
         comp = rng.choice(n_hot + 1, n, p=comp_p / comp_p.sum()) - 1  # -1 background
@@ -1803,7 +1155,7 @@ class _Builder:
             near = tree.query_nearest(shapely.points(px, py), all_matches=False)
             bld[hot[near[0]]] = in_grid[near[1]]
         emerging = comp == n_hot - 1 if n_hot else np.zeros(n, bool)
-        lo = np.where(emerging, emerge_day * _DAY, 0)
+        lo = np.where(emerging, emerge_day * SECONDS_PER_DAY, 0)
         hi = np.full(n, end)
         # link to a visit of that building within the window
         v = self.v
@@ -1813,10 +1165,15 @@ class _Builder:
         vkey = vkey[vorder]
         left = np.searchsorted(vkey, bld * shift + lo)
         right = np.searchsorted(vkey, bld * shift + hi)
-        linked = (right > left) & (rng.random(n) < p["visit_link_share"])
-        k = np.minimum(_pick(rng, left, np.maximum(right - left, 1)), max(len(vorder) - 1, 0))
+        linked = (right > left) & (rng.random(n) < p.visit_link_share)
+        k = np.minimum(
+            pick_in_ranges(rng, left, np.maximum(right - left, 1)), max(len(vorder) - 1, 0)
+        )
         vidx = np.where(linked, vorder[k], -1) if len(vorder) else np.full(n, -1)
-        t_rand = (lo // _DAY + np.floor(rng.random(n) * (hi - lo) / _DAY).astype(np.int64)) * _DAY
+        t_rand = (
+            lo // SECONDS_PER_DAY
+            + np.floor(rng.random(n) * (hi - lo) / SECONDS_PER_DAY).astype(np.int64)
+        ) * SECONDS_PER_DAY
         t_rand += self._local_time(rng, n, False)
         t_rep = np.where(linked, v["t"][np.maximum(vidx, 0)] + rng.integers(60, 1800, n), t_rand)
         household = np.where(
@@ -1826,18 +1183,18 @@ class _Builder:
         cat = np.where(
             (comp >= 0) & (rng.random(n) < 0.7),
             dominant[np.maximum(comp, 0)] if n_hot else 0,
-            rng.choice(len(_CATEGORIES), n, p=_CATEGORY_WEIGHTS),
+            rng.choice(len(self.words.categories), n, p=self.words.category_weights),
         )
-        desc_len = np.array([len(d) for d in _DESCRIPTIONS])
+        desc_len = np.array([len(d) for d in self.words.descriptions])
         desc = np.floor(rng.random(n) * desc_len[cat]).astype(np.int64)
 
         # lifecycle; joint meetings on the 9th (15:00 local) close resolved problems
-        start = p["start"]
+        start = p.start
         nine = []
         day = start
         while (day - start).days < weeks * 7:
             if day.day == 9:
-                nine.append((day - start).days * _DAY + 15 * 3600)
+                nine.append((day - start).days * SECONDS_PER_DAY + 15 * 3600)
             day += dt.timedelta(days=1)
         nine = np.array([*nine, np.iinfo(np.int64).max // 4], np.int64)
 
@@ -1845,35 +1202,41 @@ class _Builder:
             return nine[np.minimum(np.searchsorted(nine, t, side="right"), len(nine) - 1)]
 
         def daytime(t):  # times at night move to the next morning (09:00–11:00 local)
-            tod, day = t % _DAY, t // _DAY
+            tod, day = t % SECONDS_PER_DAY, t // SECONDS_PER_DAY
             morning = 9 * 3600 + rng.integers(0, 2 * 3600, len(t))
             return np.where(
                 tod < 9 * 3600,
-                day * _DAY + morning,
-                np.where(tod > 19 * 3600, (day + 1) * _DAY + morning, t),
+                day * SECONDS_PER_DAY + morning,
+                np.where(tod > 19 * 3600, (day + 1) * SECONDS_PER_DAY + morning, t),
             )
 
-        path = rng.choice(3, n, p=np.asarray(p["problem_paths"]) / sum(p["problem_paths"]))
+        path = rng.choice(3, n, p=np.asarray(p.problem_paths) / sum(p.problem_paths))
         never = np.iinfo(np.int64).max // 4
         resolved = np.full(n, never)
         escalated = np.full(n, never)
         closed = np.full(n, never)
         # on site: mostly within hours
         quick = rng.random(n) < 0.7
-        delay = np.where(quick, rng.integers(600, 4 * 3600, n), rng.integers(4 * 3600, 3 * _DAY, n))
+        delay = np.where(
+            quick, rng.integers(600, 4 * 3600, n), rng.integers(4 * 3600, 3 * SECONDS_PER_DAY, n)
+        )
         on_site = path == 0
         resolved = np.where(on_site, daytime(t_rep + delay), resolved)
         # escalated: handed to the community within days; most solved in weeks
         esc = path == 1
-        escalated = np.where(esc, daytime(t_rep + rng.integers(3600, 3 * _DAY, n)), escalated)
+        escalated = np.where(
+            esc, daytime(t_rep + rng.integers(3600, 3 * SECONDS_PER_DAY, n)), escalated
+        )
         solvable = rng.random(n) < 0.8
-        took = np.exp(rng.normal(math.log(10 * _DAY), 0.6, n)).astype(np.int64)
+        took = np.exp(rng.normal(math.log(10 * SECONDS_PER_DAY), 0.6, n)).astype(np.int64)
         resolved = np.where(esc & solvable, daytime(escalated + took), resolved)
         escalated = np.where(escalated >= end, never, escalated)
         resolved = np.where((resolved >= end) | (esc & (escalated == never)), never, resolved)
         closed = np.where(resolved < never, next_nine(resolved), never)
         explain = esc & ~solvable & (escalated < never)
-        closed = np.where(explain, next_nine(escalated + rng.integers(3, 20, n) * _DAY), closed)
+        closed = np.where(
+            explain, next_nine(escalated + rng.integers(3, 20, n) * SECONDS_PER_DAY), closed
+        )
         closed = np.where(closed >= end, never, closed)
         status = np.select(
             [closed < never, resolved < never, escalated < never],
@@ -1881,29 +1244,29 @@ class _Builder:
             0,
         )
         # feedback to the resident when closed (some planted without)
-        fb = np.minimum(daytime(closed + rng.integers(3600, 2 * _DAY, n)), end - 60)
+        fb = np.minimum(daytime(closed + rng.integers(3600, 2 * SECONDS_PER_DAY, n)), end - 60)
         fb = np.where(closed < never, fb, never)
-        no_fb = (closed < never) & (rng.random(n) < p["no_feedback_share"])
+        no_fb = (closed < never) & (rng.random(n) < p.no_feedback_share)
         fb = np.where(no_fb, never, fb)
-        fb_text = np.where(explain, rng.integers(0, len(_EXPLANATION), n) + len(_FEEDBACK),
-                           rng.integers(0, len(_FEEDBACK), n))  # fmt: skip
+        fb_text = np.where(explain, rng.integers(0, len(self.words.explanations), n) + len(self.words.feedback),
+                           rng.integers(0, len(self.words.feedback), n))  # fmt: skip
         # responsible and deadline
         vmember = np.where(linked, v["member"][np.maximum(vidx, 0)], -1)
         bresp = np.where(self.b_resp[bld] >= 0, self.off_member + self.b_resp[bld], -1)
         comm = b["community"][bld]
-        cadre_ptr = _ptr(self.cadre_comm, self.n_comm)
-        cadre = self.off_cadre + _pick(rng, cadre_ptr[comm], np.diff(cadre_ptr)[comm])
+        cadre_ptr = group_offsets(self.cadre_comm, self.n_comm)
+        cadre = self.off_cadre + pick_in_ranges(rng, cadre_ptr[comm], np.diff(cadre_ptr)[comm])
         worker = self.g_worker_member[b["grid"][bld]]
         resp = np.select(
             [path == 1, vmember >= self.off_member, bresp >= 0],
             [np.where(rng.random(n) < 0.7, cadre, worker), vmember, bresp],
             np.where(path == 0, worker, cadre),
         )
-        no_resp = rng.random(n) < p["no_responsible_share"]
+        no_resp = rng.random(n) < p.no_responsible_share
         resp = np.where(no_resp, -1, resp)
-        rep_day = (t_rep // _DAY).astype(np.int64)
+        rep_day = (t_rep // SECONDS_PER_DAY).astype(np.int64)
         deadline = rep_day + rng.choice([7, 14, 30], n, p=[0.4, 0.4, 0.2])
-        no_deadline = rng.random(n) < p["no_deadline_share"]
+        no_deadline = rng.random(n) < p.no_deadline_share
 
         # location: the household point, or a point inside the building
         has_h = household >= 0
@@ -1931,10 +1294,10 @@ class _Builder:
     def project(self) -> None:
         """Rotate the lattice frame into UTM 51N and transform everything to EPSG:4326."""
         tf_in = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
-        self.x0, self.y0 = tf_in.transform(self.p["lon"], self.p["lat"])
+        self.x0, self.y0 = tf_in.transform(self.p.lon, self.p.lat)
         self.tf = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
         b = self.b
-        corners = _rect_corners(b["cx"], b["cy"], b["ux"], b["uy"], b["w"], b["d"])
+        corners = rectangle_corners(b["cx"], b["cy"], b["ux"], b["uy"], b["w"], b["d"])
         lon, lat = self.lonlat(corners[..., 0].ravel(), corners[..., 1].ravel())
         coords = np.stack([lon, lat], axis=1).reshape(-1, 4, 2)
         self.b_geom = shapely.multipolygons(
@@ -1958,9 +1321,9 @@ class _Builder:
         rings, ring_id = [], []
         for k, (_, i, j, w, h, half) in enumerate(grids):
             if half < 0:
-                nodes = _ring(2 * i, 2 * (i + w), 2 * j, 2 * (j + h))
+                nodes = ring_nodes(2 * i, 2 * (i + w), 2 * j, 2 * (j + h))
             else:
-                nodes = _ring(2 * i + half, 2 * i + half + 1, 2 * j, 2 * j + 2)
+                nodes = ring_nodes(2 * i + half, 2 * i + half + 1, 2 * j, 2 * j + 2)
             xy = [self.fine[a, c] for a, c in nodes]
             if k in self.ring_edits:  # replace the edge f0 → mid → f1 by the edited one
                 f0, insert = self.ring_edits[k]
@@ -1972,7 +1335,7 @@ class _Builder:
         self.grid_geom = self._rings_to_multipolygons(rings, ring_id)
         crings, cid = [], []
         for k, (i, j, w, h) in enumerate(self.lay["comm_rects"]):
-            nodes = _ring(2 * i, 2 * (i + w), 2 * j, 2 * (j + h))
+            nodes = ring_nodes(2 * i, 2 * (i + w), 2 * j, 2 * (j + h))
             xy = np.array([self.fine[a, c] for a, c in [*nodes, nodes[0]]])
             crings.append(xy)
             cid.append(np.full(len(xy), k))
@@ -2015,28 +1378,34 @@ class _Builder:
 
     def frames(self) -> None:
         p = self.p
-        rng = self.rng("names")
+        rng = self.p.rng("names")
         b = self.b
         L: dict[str, Any] = {}
 
         # communities
         nc = self.n_comm
         cw = len(str(nc))
-        c_codes = _cat("C", _num(np.arange(1, nc + 1), max(2, cw)))
-        wi, vi = _unique_combos(rng, (len(_COMMUNITY_WORDS), len(_COMMUNITY_VARIANTS)), nc)
-        c_names = _cat(_pool(_COMMUNITY_WORDS, wi), _pool(_COMMUNITY_VARIANTS, vi), "社区")
+        c_codes = concat_text("C", decimal_text(np.arange(1, nc + 1), max(2, cw)))
+        wi, vi = unique_combinations(
+            rng, (len(self.words.community_words), len(self.words.community_variants)), nc
+        )
+        c_names = concat_text(
+            take_words(self.words.community_words, wi),
+            take_words(self.words.community_variants, vi),
+            "社区",
+        )
         L["communities"] = self._frame(
             "communities",
-            {"code": c_codes, "name": c_names, "district": pa.array([p["district"]] * nc)},
+            {"code": c_codes, "name": c_names, "district": pa.array([p.district] * nc)},
             self.comm_geom,
         )
 
         # grids
         grids = self.lay["grids"]
         g_comm = grids[:, 0]
-        within = _ranks(np.bincount(g_comm, minlength=nc))
-        g_codes = _cat(c_codes.take(pa.array(g_comm)), "-G", _num(within + 1, 3))
-        g_names = _cat("第", _num(within + 1), "网格")
+        within = ranks_in_groups(np.bincount(g_comm, minlength=nc))
+        g_codes = concat_text(c_codes.take(pa.array(g_comm)), "-G", decimal_text(within + 1, 3))
+        g_names = concat_text("第", decimal_text(within + 1), "网格")
         L["grids"] = self._frame(
             "grids", {"code": g_codes, "name": g_names, "community": c_codes.take(pa.array(g_comm))},
             self.grid_geom,
@@ -2044,7 +1413,7 @@ class _Builder:
 
         # buildings: address on the street south of the block, 弄 for inner rows
         nb = self.nb
-        b_codes = _codes("B", nb, 6)
+        b_codes = sequential_codes("B", nb, 6)
         bi, bj = self.bi[b["block"]], self.bj[b["block"]]
         x_min, y_min = self.fine[..., 0].min() - 10, self.fine[..., 1].min() - 10
         front = (b["row"] == 0) & (b["planted"] == 0)
@@ -2056,11 +1425,13 @@ class _Builder:
         if len(inner):
             blk = b["block"][inner]
             o = np.argsort(blk, kind="stable")
-            r = _ranks(np.unique(blk[o], return_counts=True)[1])
+            r = ranks_in_groups(np.unique(blk[o], return_counts=True)[1])
             inner_rank[inner[o]] = r + 1
         street_h = pa.array(self.street_h).take(pa.array(bj))
-        addr_front = _cat(street_h, _num(house_no), "号")
-        addr_inner = _cat(street_h, _num(lane_no), "弄", _num(inner_rank), "号")
+        addr_front = concat_text(street_h, decimal_text(house_no), "号")
+        addr_inner = concat_text(
+            street_h, decimal_text(lane_no), "弄", decimal_text(inner_rank), "号"
+        )
         address = pc.if_else(pa.array(front), addr_front, addr_inner)
         gap = np.flatnonzero(b["planted"] == 2)
         if len(gap):  # the building in the gap stands on the north–south street
@@ -2075,39 +1446,43 @@ class _Builder:
             {
                 "code": b_codes,
                 "address": address,
-                "units": _int(b["units"]),
-                "households": _int(b["hh"]),
-                "floors": _int(b["floors"]),
+                "units": int_column(b["units"]),
+                "households": int_column(b["hh"]),
+                "floors": int_column(b["floors"]),
             },
             self.b_geom,
         )
 
         # households
         nh = self.nh
-        h_codes = _cat(
+        h_codes = concat_text(
             b_codes.take(pa.array(self.h_building)),
             "-",
-            _num(self.h_unit),
+            decimal_text(self.h_unit),
             "-",
-            _num(self.h_room, 4),
+            decimal_text(self.h_room, 4),
         )
         name_missing = rng.random(nh) < 0.03
         phone_missing = rng.random(nh) < 0.1
         names = pc.if_else(
-            pa.array(name_missing), pa.scalar(None, pa.large_string()), _names(rng, nh)
+            pa.array(name_missing),
+            pa.scalar(None, pa.large_string()),
+            person_names(rng, nh, self.words),
         )
         phones = pc.if_else(
-            pa.array(phone_missing), pa.scalar(None, pa.large_string()), _phones(rng, nh)
+            pa.array(phone_missing),
+            pa.scalar(None, pa.large_string()),
+            phone_numbers(rng, nh, self.words),
         )
         L["households"] = self._frame(
             "households",
             {
                 "code": h_codes,
                 "building": b_codes.take(pa.array(self.h_building)),
-                "unit": _num(self.h_unit),
-                "floor": _int(self.h_floor),
-                "room": _num(self.h_room, 4),
-                "size": _int(self.h_size, self.h_size_missing),
+                "unit": decimal_text(self.h_unit),
+                "floor": int_column(self.h_floor),
+                "room": decimal_text(self.h_room, 4),
+                "size": int_column(self.h_size, self.h_size_missing),
                 "name": names,
                 "phone": phones,
             },
@@ -2118,16 +1493,18 @@ class _Builder:
 
         # organisations
         no = self.n_org
-        o_codes = _codes("O", no, 3)
+        o_codes = sequential_codes("O", no, 3)
         partner = np.flatnonzero(self.org_kind == "partner_unit")
-        ri, bi_, ti = _unique_combos(
-            rng, (len(_REGIONS), len(_BRANDS), len(_UNIT_TYPES)), len(partner)
+        ri, bi_, ti = unique_combinations(
+            rng,
+            (len(self.words.regions), len(self.words.brands), len(self.words.unit_kinds)),
+            len(partner),
         )
-        pnames = _cat(
-            _pool(_REGIONS, ri), _pool(_BRANDS, bi_), _pool([u for u, _ in _UNIT_TYPES], ti),
-            _pool([s for _, s in _UNIT_TYPES], ti),
+        pnames = concat_text(
+            take_words(self.words.regions, ri), take_words(self.words.brands, bi_), take_words(self.words.unit_kinds, ti),
+            take_words(self.words.unit_branches, ti),
         )  # fmt: skip
-        cnames = _cat(c_names.take(pa.array(self.org_comm)), "党委")
+        cnames = concat_text(c_names.take(pa.array(self.org_comm)), "党委")
         is_partner = np.zeros(no, bool)
         is_partner[partner] = True
         slot = np.zeros(no, np.int64)
@@ -2160,36 +1537,36 @@ class _Builder:
         ]
         m_org[self.off_member :] = self.m_org
         m_comm[self.off_member :] = self.org_comm[self.m_org]
-        m_codes = _codes("M", nm, 5)
+        m_codes = sequential_codes("M", nm, 5)
         L["members"] = self._frame(
             "members",
             {
                 "code": m_codes,
-                "name": _names(rng, nm),
-                "phone": _phones(rng, nm),
+                "name": person_names(rng, nm, self.words),
+                "phone": phone_numbers(rng, nm, self.words),
                 "role": pa.array(role.tolist(), pa.large_string()),
-                "organisation": _ref(o_codes, m_org),
-                "community": _ref(c_codes, m_comm),
+                "organisation": codes_at(o_codes, m_org),
+                "community": codes_at(c_codes, m_comm),
             },
         )
 
         # assignments
         a = self.assign_rows
         na = len(a["kind"])
-        a_codes = _codes("A", na, 7)
+        a_codes = sequential_codes("A", na, 7)
         L["assignments"] = self._frame(
             "assignments",
             {
                 "code": a_codes,
                 "kind": pa.array(a["kind"], pa.large_string()),
-                "member": _ref(m_codes, a["member"]),
-                "organisation": _ref(o_codes, a["org"]),
-                "community": _ref(c_codes, a["community"]),
-                "grid": _ref(g_codes, a["grid"]),
-                "building": _ref(b_codes, a["building"]),
-                "household": _ref(h_codes, a["household"]),
-                "valid_from": _dates(a["from"]),
-                "valid_to": _dates(np.maximum(a["to"], 0), a["to"] < 0),
+                "member": codes_at(m_codes, a["member"]),
+                "organisation": codes_at(o_codes, a["org"]),
+                "community": codes_at(c_codes, a["community"]),
+                "grid": codes_at(g_codes, a["grid"]),
+                "building": codes_at(b_codes, a["building"]),
+                "household": codes_at(h_codes, a["household"]),
+                "valid_from": date_column(a["from"]),
+                "valid_to": date_column(np.maximum(a["to"], 0), a["to"] < 0),
             },
         )
         del self.assign_rows, a
@@ -2197,25 +1574,40 @@ class _Builder:
         # visits
         v = self.v
         nv = self.nv
-        epoch = self.start_day * _DAY - _TZ_OFFSET_S
-        pools = [_VISIT_NOTES, _BUILDING_NOTES, _LEADER_NOTES, _VISIT_NOTES]
-        note_pool = [*_VISIT_NOTES, *_BUILDING_NOTES, *_LEADER_NOTES]
-        offsets = np.array([0, len(_VISIT_NOTES), len(_VISIT_NOTES) + len(_BUILDING_NOTES)])
+        epoch = self.start_day * SECONDS_PER_DAY - UTC_OFFSET_SECONDS
+        pools = [
+            self.words.household_notes,
+            self.words.building_notes,
+            self.words.leader_notes,
+            self.words.household_notes,
+        ]
+        note_pool = [
+            *self.words.household_notes,
+            *self.words.building_notes,
+            *self.words.leader_notes,
+        ]
+        offsets = np.array(
+            [
+                0,
+                len(self.words.household_notes),
+                len(self.words.household_notes) + len(self.words.building_notes),
+            ]
+        )
         sizes = np.array([len(x) for x in pools])
         kind = v["kind"]  # 0 cadre, 1 worker, 2 leader, 3 member
         pool_of = np.select([kind == 1, kind == 2], [1, 2], 0)
         pool_of = np.where((kind != 2) & (v["household"] < 0), 1, pool_of)
         note = offsets[pool_of] + v["note_idx"] % sizes[pool_of]
-        v_codes = _codes("V", nv, 8)
+        v_codes = sequential_codes("V", nv, 8)
         L["visits"] = self._frame(
             "visits",
             {
                 "code": v_codes,
                 "member": m_codes.take(pa.array(v["member"])),
-                "household": _ref(h_codes, v["household"]),
-                "building": _ref(b_codes, v["building"]),
-                "visited_at": _utc(epoch + v["t"]),
-                "note": _pool(note_pool, note, v["note_missing"]),
+                "household": codes_at(h_codes, v["household"]),
+                "building": codes_at(b_codes, v["building"]),
+                "visited_at": utc_column(epoch + v["t"]),
+                "note": take_words(note_pool, note, v["note_missing"]),
             },
             self.v_geom,
         )
@@ -2227,11 +1619,11 @@ class _Builder:
         L["meetings"] = self._frame(
             "meetings",
             {
-                "code": _codes("MT", nmt, 6),
+                "code": sequential_codes("MT", nmt, 6),
                 "grid": g_codes.take(pa.array(self.mt_grid)),
-                "held_on": _dates(self.mt_day),
-                "attendance": _int(self.mt_att),
-                "topic": _pool(_MEETING_TOPICS, self.mt_topic),
+                "held_on": date_column(self.mt_day),
+                "attendance": int_column(self.mt_att),
+                "topic": take_words(self.words.meeting_topics, self.mt_topic),
             },
         )
 
@@ -2239,33 +1631,33 @@ class _Builder:
         pr = self.pr
         npb = len(pr["t_rep"])
         never = self.never
-        desc_flat = [d for group in _DESCRIPTIONS for d in group]
-        desc_off = np.cumsum([0] + [len(g) for g in _DESCRIPTIONS])[:-1]
+        desc_flat = [d for group in self.words.descriptions for d in group]
+        desc_off = np.cumsum([0] + [len(g) for g in self.words.descriptions])[:-1]
         statuses = ("open", "resolved_on_site", "escalated", "closed")
-        fb_pool = [*_FEEDBACK, *_EXPLANATION]
-        p_codes = _codes("P", npb, 7)
+        fb_pool = [*self.words.feedback, *self.words.explanations]
+        p_codes = sequential_codes("P", npb, 7)
 
         def when(t: np.ndarray) -> pd.api.extensions.ExtensionArray:
-            return _utc(epoch + np.where(t < never, t, 0), t >= never)
+            return utc_column(epoch + np.where(t < never, t, 0), t >= never)
 
         L["problems"] = self._frame(
             "problems",
             {
                 "code": p_codes,
-                "category": _pool(_CATEGORIES, pr["cat"]),
-                "description": _pool(desc_flat, desc_off[pr["cat"]] + pr["desc"]),
+                "category": take_words(self.words.categories, pr["cat"]),
+                "description": take_words(desc_flat, desc_off[pr["cat"]] + pr["desc"]),
                 "building": b_codes.take(pa.array(pr["building"])),
-                "household": _ref(h_codes, pr["household"]),
-                "visit": _ref(v_codes, pr["visit"]),
-                "responsible": _ref(m_codes, pr["resp"]),
-                "reported_at": _utc(epoch + pr["t_rep"]),
-                "deadline": _dates(self.start_day + pr["deadline"], pr["no_deadline"]),
-                "status": _pool(statuses, pr["status"]),
+                "household": codes_at(h_codes, pr["household"]),
+                "visit": codes_at(v_codes, pr["visit"]),
+                "responsible": codes_at(m_codes, pr["resp"]),
+                "reported_at": utc_column(epoch + pr["t_rep"]),
+                "deadline": date_column(self.start_day + pr["deadline"], pr["no_deadline"]),
+                "status": take_words(statuses, pr["status"]),
                 "resolved_at": when(pr["resolved"]),
                 "escalated_at": when(pr["escalated"]),
                 "closed_at": when(pr["closed"]),
                 "feedback_at": when(pr["fb"]),
-                "feedback": _pool(fb_pool, pr["fb_text"], pr["fb"] >= never),
+                "feedback": take_words(fb_pool, pr["fb_text"], pr["fb"] >= never),
             },
             self.p_geom,
         )
@@ -2279,7 +1671,7 @@ class _Builder:
         for f in spec.fields:
             col = cols.pop(f.name)  # drop the caller's copy as soon as it is converted
             if isinstance(col, (pa.Array, pa.ChunkedArray)):
-                col = _text(col)
+                col = text_column(col)
             data[f.name] = col
         df = pd.DataFrame(data, copy=False)
         if spec.geometry is None:
@@ -2298,12 +1690,12 @@ class _Builder:
         def codes(arr: pa.Array, idx) -> list[str]:
             return arr.take(pa.array(np.asarray(idx, np.int64))).to_pylist()
 
-        start = p["start"]
-        end = start + dt.timedelta(weeks=int(p["weeks"]))
+        start = p.start
+        end = start + dt.timedelta(weeks=int(p.weeks))
         D["period"] = {
             "start": start,
             "end": end,
-            "weeks": int(p["weeks"]),
+            "weeks": int(p.weeks),
             "emerging_from": start + dt.timedelta(days=self.emerge_day),
         }
         for kind in ("gap", "sliver", "overlap"):
@@ -2339,7 +1731,7 @@ class _Builder:
             )
         }
         D["expired_assignments"] = codes(a_codes, self.expired_rows)
-        under = np.flatnonzero(self.m_hh_count < p["min_member_households"])
+        under = np.flatnonzero(self.m_hh_count < p.min_member_households)
         D["members_under_10"] = codes(m_codes, self.off_member + under)
         D["organisation_without_grid"] = o_codes[self.org_nogrid].as_py()
         two = D["grid_with_two_organisations"]
@@ -2365,14 +1757,14 @@ class _Builder:
                 {
                     "center": (round(float(lon[0]), 6), round(float(lat[0]), 6)),
                     "sigma_m": round(float(self.hot_sigma[k]), 1),
-                    "category": _CATEGORIES[int(self.hot_cat[k])],
+                    "category": self.words.categories[int(self.hot_cat[k])],
                     "emerging": emerging,
                     "since": D["period"]["emerging_from"] if emerging else None,
                     "problems": int((pr["comp"] == k).sum()),
                 }
             )
         D["hotspots"] = hot
-        end_rel_day = self.end_rel // _DAY
+        end_rel_day = self.end_rel // SECONDS_PER_DAY
         overdue = (
             np.isin(pr["status"], [0, 2])
             & (pr["resolved"] >= self.never)
@@ -2385,32 +1777,3 @@ class _Builder:
         )
         D["problems_without_responsible"] = codes(p_codes, np.flatnonzero(pr["resp"] < 0))
         D["problems_without_deadline"] = codes(p_codes, np.flatnonzero(pr["no_deadline"]))
-
-
-# --------------------------------------------------------------------------------------
-# GeoPackage writing
-# --------------------------------------------------------------------------------------
-
-
-def _arrow_table(frame: pd.DataFrame, spec) -> pa.Table:
-    arrays, names = [], []
-    for f in spec.fields:
-        col = frame[f.name]
-        if f.kind == "text":
-            arr = pa.array(col.array, type=pa.string()) if len(col) else pa.array([], pa.string())
-        elif f.kind == "int":
-            arr = pa.array(col.array, type=pa.int64())
-        elif f.kind == "date":
-            arr = pa.array(col.array).cast(pa.date32(), safe=False)
-        else:
-            arr = pa.array(col.dt.tz_convert("UTC").array).cast(
-                pa.timestamp("ms", tz="UTC"), safe=False
-            )
-        arrays.append(arr)
-        names.append(f.name)
-    if spec.geometry:
-        geom = frame.geometry.array
-        wkb = shapely.to_wkb(np.asarray(geom), flavor="iso")
-        arrays.append(pa.array(wkb, type=pa.binary(), from_pandas=True))
-        names.append("geometry")
-    return pa.Table.from_arrays(arrays, names=names)

@@ -1,0 +1,156 @@
+"""A generated district, and :func:`generate`, which runs the stages one after the other."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gridgeo.layers import LAYER_ORDER
+from gridgeo.synth.builder import Builder
+from gridgeo.synth.parameters import Progress, resolve_parameters
+from gridgeo.synth.vocabulary import load_vocabulary
+
+__all__ = ["District", "generate"]
+
+
+@dataclass(eq=False)
+class District:
+    """A generated district: the ten layers and the defects planted in them.
+
+    Attributes
+    ----------
+    layers
+        One frame per layer, keyed by layer name in :data:`gridgeo.layers.LAYER_ORDER`
+        order. Columns are the layer's field names in order, plus ``geometry`` (EPSG:4326)
+        for spatial layers. References hold codes.
+    defects
+        The deliberate defects, keyed by defect name (see :func:`generate`), with the
+        codes involved and, where meaningful, the expected magnitude.
+    seed
+        The seed it was generated from.
+    scale
+        Name of the preset (``"custom"`` for a dict).
+    """
+
+    layers: dict[str, pd.DataFrame | gpd.GeoDataFrame]
+    defects: dict[str, object]
+    seed: int
+    scale: str
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of rows per layer."""
+        return {name: len(frame) for name, frame in self.layers.items()}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items())
+        return f"District(scale={self.scale!r}, seed={self.seed}, {counts})"
+
+
+def generate(
+    scale: str | dict[str, Any] = "sample",
+    *,
+    seed: int = 0,
+    start: dt.date | None = None,
+    weeks: int | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
+) -> District:
+    """Generate a synthetic district with planted defects.
+
+    Parameters
+    ----------
+    scale
+        Name of a preset in :data:`SCALES` (``"tiny"``, ``"sample"``, ``"city"``), or a
+        dict of parameters applied on top of the ``"sample"`` preset.
+    seed
+        Seed of every random draw: the same seed and parameters give identical frames.
+    start
+        First day (local time) of the visit period; defaults to the preset's ``start``.
+    weeks
+        Length of the visit period in weeks; defaults to the preset's ``weeks``.
+    progress
+        Called as ``progress(stage_description, done, total)``: each stage reports
+        ``(stage, 0, 1)`` when it starts and ``(stage, 1, 1)`` when it is done.
+    **overrides
+        Any key of the preset, e.g. ``buildings=5000`` or ``gap_width_m=12``.
+
+    Returns
+    -------
+    District
+        The layers and ``defects``, a dict with these keys:
+
+        ``period``
+            ``{"start": date, "end": date, "weeks": int, "emerging_from": date}``: the
+            visit period (``end`` exclusive, local dates) — context, not a defect.
+        ``gap``
+            ``{"grids": [a, b], "width_m", "area_m2", "geometry"}``: a strip
+            ``width_m`` wide along the shared edge of grids ``a`` and ``b`` that no grid
+            covers (``geometry``: the strip, EPSG:4326).
+        ``sliver``
+            Same keys: a wedge-shaped seam gap at most ``width_m`` (< 1 m) wide.
+        ``overlap``
+            ``{"grids": [a, b], "depth_m", "area_m2", "geometry"}``: grid ``a`` extends
+            ``depth_m`` into grid ``b``; ``geometry`` is the overlapping strip.
+        ``straddling_buildings``
+            List of ``{"building", "grids": [major, minor], "share"}``: buildings split
+            between two grids; ``share`` of the area lies in ``major`` (about 0.6).
+        ``buildings_outside_grids`` / ``households_outside_grids``
+            Codes of the building placed inside the gap, and of its households.
+        ``unassigned_buildings``
+            Buildings with no current responsible member (about 2 %, plus the building
+            in the gap): neither a ``member_building`` assignment nor a
+            ``member_household`` one for any of their households.
+        ``double_assigned_buildings``
+            ``{building: [member, member]}``: about 1 % of buildings with two current
+            ``member_building`` assignments.
+        ``expired_assignments``
+            Codes of ``member_building`` assignments that ended before the period (a
+            previous member; not a double assignment if validity is respected).
+        ``members_under_10``
+            Partner members (role ``member``) with fewer than 10 current households
+            (planted ones, leftovers, and the members of the organisation with no grid).
+        ``organisation_without_grid``
+            Code of a partner-unit organisation with no ``organisation_grid`` assignment.
+        ``grid_with_two_organisations``
+            ``{"grid", "organisations": [o1, o2]}``.
+        ``community_without_leader``
+            Code of the community with no ``leader_community`` assignment.
+        ``leaders_without_visits``
+            Leaders linked to a community who made no visit in the period.
+        ``never_visiting_members``
+            Partner members with no visit in the period.
+        ``members_missing_weeks``
+            Partner members with at least one household and at least one week (of the
+            period's ``weeks`` weeks, counted from ``start``) without a visit.
+        ``grids_missing_meetings``
+            ``[grid, "YYYY-MM"]`` pairs: calendar months of the period in which the grid
+            held no council meeting.
+        ``hotspots``
+            List of ``{"center": (lon, lat), "sigma_m", "category", "emerging",
+            "since", "problems"}``: the planted problem clusters (Gaussian spread
+            ``sigma_m``); the emerging one only has problems from ``since`` on.
+        ``overdue_problems``
+            Problems with status ``open`` or ``escalated``, not resolved, whose deadline
+            is before the end of the period.
+        ``closed_without_feedback``
+            Closed problems with no ``feedback_at``.
+        ``problems_without_responsible`` / ``problems_without_deadline``
+            Codes of problems missing a responsible member / a deadline.
+
+    Examples
+    --------
+    >>> d = generate("tiny", seed=1)
+    >>> list(d.layers) == list(LAYER_ORDER)
+    True
+    >>> d.defects["gap"]["width_m"]
+    8.0
+    """
+    params, name = resolve_parameters(scale, overrides, seed=seed, start=start, weeks=weeks)
+    layers, defects = Builder(params, load_vocabulary(), progress).run()
+    layers = {layer: layers[layer] for layer in LAYER_ORDER}
+    return District(layers=layers, defects=defects, seed=params.seed, scale=name)
