@@ -24,6 +24,40 @@ Everything is vectorised (numpy, shapely 2, pyarrow strings); no Python loop run
 building, household, visit or problem. The same seed gives the same district.
 
 The deliberate defects are listed in ``District.defects``; see :func:`generate`.
+
+How the package is laid out
+---------------------------
+:func:`generate` (``district.py``) runs the stages one after the other; each stage is
+a function of the parameters and of earlier stages' outputs, and returns small frozen
+dataclasses of numpy arrays, one row per record, each field named for what it holds.
+Each stage draws from its own random stream (``Parameters.rng``), so the same seed
+gives the same district as long as each stage draws in the same order.
+
+* ``parameters.py``: presets (:data:`SCALES`), overrides, checks: ``Parameters``;
+* ``vocabulary.toml``, ``vocabulary.py``: the names and texts (package data) and their loader;
+* ``layout.py``: communities and grids on the block lattice: ``GridPlan``;
+* ``streets.py``: the street lattice, widths and names: ``Streets``;
+* ``buildings.py``: rows of buildings in the blocks: ``Buildings``;
+* ``calibration.py``: block size and building mix to meet the targets: ``Layout``;
+* ``defects.py``: gap, overlap, sliver, straddlers: ``GeometryDefects``;
+* ``households.py``: households and their points: ``Households``, ``Positions``;
+* ``people.py``: organisations, leaders, cadres, grid workers: ``People``;
+* ``assignments.py``: partner members and assignment rows: ``Responsibility``;
+* ``visits.py``: visits and weekly compliance: ``Visits``;
+* ``meetings.py``: grid council meetings: ``Meetings``;
+* ``problems.py``: the problem list and its hotspots: ``Problems``;
+* ``projection.py``: rotation into UTM, then EPSG:4326: ``Geometries``;
+* ``frames.py``: the frame of a layer from arrow and numpy columns;
+* ``place_frames.py``: frames of communities, grids, buildings, households;
+* ``people_frames.py``: frames of organisations, members, assignments;
+* ``activity_frames.py``: frames of visits, meetings, problems;
+* ``truth.py``: the record of planted defects (``District.defects``);
+* ``writing.py``: :func:`write_gpkg`;
+* ``arrays.py``, ``columns.py``, ``names.py``: numpy helpers, arrow columns, names and phones.
+
+A new kind of record is a stage module with its dataclass, called from
+``district.py``, and a frame function; a new word list goes into ``vocabulary.toml``
+(at the end of a list, so that existing seeds keep their names).
 """
 
 from gridgeo.synth.district import District, generate

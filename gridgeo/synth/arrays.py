@@ -96,7 +96,11 @@ def rectangle_corners(
     normal_x, normal_y = -axis_y, axis_x
     half_width, half_depth = width / 2, depth / 2
     corners = np.empty((len(centre_x), 4, 2))
-    for k, (along, across) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
-        corners[:, k, 0] = centre_x + along * half_width * axis_x + across * half_depth * normal_x
-        corners[:, k, 1] = centre_y + along * half_width * axis_y + across * half_depth * normal_y
+    for corner, (along, across) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
+        corners[:, corner, 0] = (
+            centre_x + along * half_width * axis_x + across * half_depth * normal_x
+        )
+        corners[:, corner, 1] = (
+            centre_y + along * half_width * axis_y + across * half_depth * normal_y
+        )
     return corners

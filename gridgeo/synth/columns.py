@@ -52,9 +52,10 @@ def take_words(words: Iterable[str], index: np.ndarray, mask: np.ndarray | None 
     )
 
 
-def sequential_codes(prefix: str, n: int, width: int) -> pa.Array:
-    """Codes ``prefix`` + 1..n, zero-padded to ``width`` digits (more if ``n`` needs them)."""
-    return concat_text(prefix, decimal_text(np.arange(1, n + 1), max(width, len(str(n)))))
+def sequential_codes(prefix: str, count: int, width: int) -> pa.Array:
+    """Codes ``prefix`` + 1..count, zero-padded to ``width`` digits (more if needed)."""
+    digits = max(width, len(str(count)))
+    return concat_text(prefix, decimal_text(np.arange(1, count + 1), digits))
 
 
 def codes_at(codes: pa.Array, index: np.ndarray) -> pa.Array:

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 
 from gridgeo.layers import LAYER_ORDER
-from gridgeo.synth.builder import Builder
-from gridgeo.synth.parameters import Progress, resolve_parameters
-from gridgeo.synth.vocabulary import load_vocabulary
+from gridgeo.synth.activity_frames import meeting_frame, problem_frame, visit_frame
+from gridgeo.synth.assignments import assign
+from gridgeo.synth.calibration import lay_out, place_buildings
+from gridgeo.synth.defects import plant_geometry_defects
+from gridgeo.synth.households import create_households
+from gridgeo.synth.meetings import hold_meetings
+from gridgeo.synth.parameters import Parameters, Progress, resolve_parameters
+from gridgeo.synth.people import organise
+from gridgeo.synth.people_frames import assignment_frame, member_frame, organisation_frame
+from gridgeo.synth.place_frames import building_frame, community_frame, grid_frame, household_frame
+from gridgeo.synth.problems import report_problems
+from gridgeo.synth.projection import Projection, project
+from gridgeo.synth.truth import record_defects
+from gridgeo.synth.visits import generate_visits
+from gridgeo.synth.vocabulary import Vocabulary, load_vocabulary
 
-__all__ = ["District", "generate"]
+__all__ = ["STAGES", "District", "generate"]
+
+#: What each stage does, as :func:`generate` reports it to ``progress``.
+STAGES = (
+    "laying out streets, grids and communities",
+    "placing buildings",
+    "planting geometry defects",
+    "creating households",
+    "creating organisations and members",
+    "assigning responsibility",
+    "generating visits",
+    "generating meetings",
+    "generating problems",
+    "projecting to EPSG:4326",
+    "building frames",
+)
 
 
 @dataclass(eq=False)
@@ -47,7 +77,7 @@ class District:
         return {name: len(frame) for name, frame in self.layers.items()}
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items())
+        counts = ", ".join(f"{layer}={rows}" for layer, rows in self.counts.items())
         return f"District(scale={self.scale!r}, seed={self.seed}, {counts})"
 
 
@@ -151,6 +181,112 @@ def generate(
     8.0
     """
     params, name = resolve_parameters(scale, overrides, seed=seed, start=start, weeks=weeks)
-    layers, defects = Builder(params, load_vocabulary(), progress).run()
+    layers, defects = _generate(params, load_vocabulary(), progress)
     layers = {layer: layers[layer] for layer in LAYER_ORDER}
     return District(layers=layers, defects=defects, seed=params.seed, scale=name)
+
+
+@contextlib.contextmanager
+def _stage(progress: Progress | None, description: str) -> Iterator[None]:
+    """Report ``(description, 0, 1)`` before a stage and ``(description, 1, 1)`` after it."""
+    if progress is not None:
+        progress(description, 0, 1)
+    yield
+    if progress is not None:
+        progress(description, 1, 1)
+
+
+def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | None) -> tuple:
+    """Stages 1–10: everything the frames are built from."""
+    with _stage(progress, STAGES[0]):
+        layout, fill = lay_out(params, vocabulary)
+    with _stage(progress, STAGES[1]):
+        buildings = place_buildings(fill)
+        del fill
+    with _stage(progress, STAGES[2]):
+        buildings, planted = plant_geometry_defects(params, layout, buildings)
+    with _stage(progress, STAGES[3]):
+        households, household_positions = create_households(params, buildings)
+    with _stage(progress, STAGES[4]):
+        organisations, people = organise(params, layout.plan)
+    with _stage(progress, STAGES[5]):
+        responsibility, member_households, rows = assign(
+            params, layout.plan, buildings, households, organisations, people
+        )
+    with _stage(progress, STAGES[6]):
+        visits, visit_positions, compliance = generate_visits(
+            params, layout.plan, buildings, households, household_positions, people,
+            responsibility, member_households,
+        )  # fmt: skip
+        del member_households
+    with _stage(progress, STAGES[7]):
+        meetings = hold_meetings(params, layout.plan, vocabulary)
+    with _stage(progress, STAGES[8]):
+        problems, problem_positions, hotspots = report_problems(
+            params, layout, buildings, household_positions, visits, people, responsibility,
+            vocabulary,
+        )  # fmt: skip
+    with _stage(progress, STAGES[9]):
+        projection = Projection.of(params, layout)
+        positions = {
+            "households": household_positions,
+            "visits": visit_positions,
+            "problems": problem_positions,
+        }
+        del household_positions, visit_positions, problem_positions
+        geometries = project(projection, layout, buildings, planted, positions, visits.gps_missing)
+        del positions
+    return (
+        layout, buildings, planted, households, organisations, people, responsibility, rows,
+        visits, compliance, meetings, problems, hotspots, projection, geometries,
+    )  # fmt: skip
+
+
+def _generate(
+    params: Parameters, vocabulary: Vocabulary, progress: Progress | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
+    """The layers and the defects; each stage's output is dropped once its frame is built."""
+    (
+        layout, buildings, planted, households, organisations, people, responsibility, rows,
+        visits, compliance, meetings, problems, hotspots, projection, geometries,
+    ) = _simulate(params, vocabulary, progress)  # fmt: skip
+    with _stage(progress, STAGES[10]):
+        rng = params.rng("names")
+        layers: dict[str, pd.DataFrame] = {}
+        codes: dict[str, pa.Array] = {}
+        layers["communities"], codes["communities"], community_names = community_frame(
+            rng, params, layout, vocabulary, geometries
+        )
+        layers["grids"], codes["grids"] = grid_frame(layout, codes["communities"], geometries)
+        layers["buildings"], codes["buildings"] = building_frame(
+            layout, buildings, planted, geometries
+        )
+        layers["households"], codes["households"] = household_frame(
+            rng, households, codes["buildings"], vocabulary, geometries
+        )
+        household_offsets = households.building_offsets
+        del households
+        layers["organisations"], codes["organisations"] = organisation_frame(
+            rng, organisations, codes["communities"], community_names, vocabulary
+        )
+        layers["members"], codes["members"] = member_frame(
+            rng, layout.plan, organisations, people, responsibility, codes, vocabulary
+        )
+        layers["assignments"], codes["assignments"] = assignment_frame(rows, codes)
+        del rows
+        layers["visits"], codes["visits"] = visit_frame(
+            params, visits, codes, vocabulary, geometries
+        )
+        del visits
+        pa.default_memory_pool().release_unused()
+        layers["meetings"] = meeting_frame(meetings, codes["grids"], vocabulary)
+        layers["problems"], codes["problems"] = problem_frame(
+            params, problems, codes, vocabulary, geometries
+        )
+        defects = record_defects(
+            params, codes, planted=planted, geometries=geometries, buildings=buildings,
+            household_offsets=household_offsets, organisations=organisations, people=people,
+            responsibility=responsibility, compliance=compliance, meetings=meetings,
+            problems=problems, hotspots=hotspots, projection=projection, vocabulary=vocabulary,
+        )  # fmt: skip
+    return layers, defects

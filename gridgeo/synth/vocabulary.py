@@ -11,7 +11,7 @@ import numpy as np
 
 from gridgeo.errors import ConfigError
 
-__all__ = ["VOCABULARY_FILE", "Vocabulary", "load_vocabulary"]
+__all__ = ["NAME_LISTS", "VOCABULARY_FILE", "Vocabulary", "load_vocabulary", "parse_vocabulary"]
 
 #: Name of the package data file in :mod:`gridgeo.synth`.
 VOCABULARY_FILE = "vocabulary.toml"
@@ -43,6 +43,8 @@ class Vocabulary:
     categories, category_weights, descriptions
         Problem categories, their frequencies outside the hotspots, and what residents
         report in each (``descriptions[k]`` belongs to ``categories[k]``).
+    emerging_category
+        Category of the emerging hotspot (one of ``categories``).
     feedback, explanations
         What a resident is told when a problem is closed, or cannot be solved.
     """
@@ -66,8 +68,23 @@ class Vocabulary:
     categories: tuple[str, ...]
     category_weights: np.ndarray
     descriptions: tuple[tuple[str, ...], ...]
+    emerging_category: str
     feedback: tuple[str, ...]
     explanations: tuple[str, ...]
+
+
+#: The lists names are put together from: a repeated entry would repeat names.
+NAME_LISTS = (
+    "street_bases",
+    "street_suffixes",
+    "community_words",
+    "community_variants",
+    "regions",
+    "brands",
+    "unit_kinds",
+    "surnames",
+    "given_characters",
+)
 
 
 @functools.cache
@@ -82,7 +99,7 @@ def load_vocabulary() -> Vocabulary:
     Raises
     ------
     ConfigError
-        The file repeats an entry in a list, which would repeat names.
+        See :func:`parse_vocabulary`.
 
     Examples
     --------
@@ -91,11 +108,55 @@ def load_vocabulary() -> Vocabulary:
     (('环境卫生', '停车'), True)
     """
     text = (files("gridgeo.synth") / VOCABULARY_FILE).read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    return parse_vocabulary(text)
+
+
+def parse_vocabulary(text: str, source: str = VOCABULARY_FILE) -> Vocabulary:
+    """The word lists of a vocabulary file's text.
+
+    Parameters
+    ----------
+    text
+        TOML laid out as ``gridgeo/synth/vocabulary.toml``.
+    source
+        Name of the file, for messages.
+
+    Returns
+    -------
+    Vocabulary
+        The word lists.
+
+    Raises
+    ------
+    ConfigError
+        The text is not TOML, lacks a list, repeats an entry of a list names are made
+        of, or its emerging category is not one of its categories.
+    """
+    try:
+        vocabulary = _vocabulary(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML ({error})") from None
+    except KeyError as error:
+        raise ConfigError(f"{source}: {error.args[0]!r} is missing") from None
+    for name in NAME_LISTS:
+        words = getattr(vocabulary, name)
+        if len(set(words)) != len(words):
+            repeated = sorted({word for word in words if words.count(word) > 1})
+            raise ConfigError(f"{source}: {name} repeats {', '.join(repeated)}; keep one of each")
+    if vocabulary.emerging_category not in vocabulary.categories:
+        raise ConfigError(
+            f"{source}: emerging_category {vocabulary.emerging_category!r} is not one of "
+            f"the categories {', '.join(vocabulary.categories)}"
+        )
+    return vocabulary
+
+
+def _vocabulary(data: dict) -> Vocabulary:
     streets, communities = data["streets"], data["communities"]
     organisations, people = data["organisations"], data["people"]
-    categories = data["problems"]["categories"]
-    vocabulary = Vocabulary(
+    problems = data["problems"]
+    categories = problems["categories"]
+    return Vocabulary(
         street_bases=tuple(streets["bases"]),
         street_suffixes=tuple(streets["suffixes"]),
         community_words=tuple(communities["words"]),
@@ -115,14 +176,7 @@ def load_vocabulary() -> Vocabulary:
         categories=tuple(category["name"] for category in categories),
         category_weights=np.array([category["weight"] for category in categories], float),
         descriptions=tuple(tuple(category["descriptions"]) for category in categories),
-        feedback=tuple(data["problems"]["feedback"]),
-        explanations=tuple(data["problems"]["explanations"]),
+        emerging_category=problems["emerging_category"],
+        feedback=tuple(problems["feedback"]),
+        explanations=tuple(problems["explanations"]),
     )
-    for name in ("street_bases", "community_words", "brands", "surnames", "given_characters"):
-        words = getattr(vocabulary, name)
-        if len(set(words)) != len(words):
-            repeated = sorted({word for word in words if words.count(word) > 1})
-            raise ConfigError(
-                f"{VOCABULARY_FILE}: {name} repeats {', '.join(repeated)}; keep one of each"
-            )
-    return vocabulary
