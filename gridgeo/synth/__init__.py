@@ -45,7 +45,8 @@ gives the same district as long as each stage draws in the same order.
 * ``assignments.py``: partner members and assignment rows: ``Responsibility``;
 * ``visits.py``: visits and weekly compliance: ``Visits``;
 * ``meetings.py``: grid council meetings: ``Meetings``;
-* ``problems.py``: the problem list and its hotspots: ``Problems``;
+* ``problems.py``: the problem list and its hotspots: ``Problems``, ``Hotspots``;
+* ``lifecycle.py``: what happens to a problem after it is reported: ``Lifecycle``;
 * ``projection.py``: rotation into UTM, then EPSG:4326: ``Geometries``;
 * ``frames.py``: the frame of a layer from arrow and numpy columns;
 * ``place_frames.py``: frames of communities, grids, buildings, households;

@@ -16,9 +16,10 @@ from gridgeo.synth.columns import (
     utc_column,
 )
 from gridgeo.synth.frames import layer_frame
+from gridgeo.synth.lifecycle import NEVER, STATUSES
 from gridgeo.synth.meetings import Meetings
 from gridgeo.synth.parameters import SECONDS_PER_DAY, UTC_OFFSET_SECONDS, Parameters
-from gridgeo.synth.problems import NEVER, STATUSES, Problems
+from gridgeo.synth.problems import Problems
 from gridgeo.synth.projection import Geometries
 from gridgeo.synth.visits import BY_LEADER, BY_WORKER, Visits
 from gridgeo.synth.vocabulary import Vocabulary

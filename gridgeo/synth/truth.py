@@ -13,10 +13,11 @@ import shapely
 from gridgeo.synth.assignments import Responsibility
 from gridgeo.synth.buildings import PLANTED_IN_GAP, PLANTED_STRADDLER, Buildings
 from gridgeo.synth.defects import GeometryDefects
+from gridgeo.synth.lifecycle import CLOSED, ESCALATED, NEVER, OPEN
 from gridgeo.synth.meetings import Meetings
 from gridgeo.synth.parameters import SECONDS_PER_DAY, Parameters
 from gridgeo.synth.people import Organisations, People
-from gridgeo.synth.problems import CLOSED, ESCALATED, NEVER, OPEN, Hotspots, Problems
+from gridgeo.synth.problems import Hotspots, Problems
 from gridgeo.synth.projection import Geometries, Projection
 from gridgeo.synth.visits import VisitCompliance
 from gridgeo.synth.vocabulary import Vocabulary
