@@ -310,6 +310,7 @@ def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:
         The hotspot layers (shared: do not modify them).
     """
     from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.settings import get_settings
 
     key = (tuple(sorted(params.items())), data_version(store))
 
@@ -318,7 +319,7 @@ def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:
         area = store.read_layer("communities", columns=["name"])
         if not len(area) or not area.geometry.notna().any():
             area = store.read_layer("grids", columns=["name"])
-        return hotspot_layers(problems, area=area, **params)
+        return hotspot_layers(problems, area=area, timezone=get_settings().timezone, **params)
 
     return dict(_cache(store, "hotspots").get(key, compute))
 

@@ -464,6 +464,7 @@ def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, p
     if area is None:
         return analysis_cache.hotspot_results(store, **params)
     from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.settings import get_settings
 
     version = analysis_cache.data_version(store)
 
@@ -473,7 +474,7 @@ def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, p
         region = grids[grids["code"].isin(area.grids)]
         if not len(region):
             return {}
-        return hotspot_layers(problems, area=region, **params)
+        return hotspot_layers(problems, area=region, timezone=get_settings().timezone, **params)
 
     key = (tuple(sorted(params.items())), version, area)
     return dict(analysis_cache.memo(store, "area-hotspots", key, compute))

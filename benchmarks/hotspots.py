@@ -3,12 +3,13 @@
 The targets are that
 
 * H3 resolution-9 aggregation of 1,000,000 problem points takes at most 5 s;
-* Gi* with 999 conditional permutations is at least as fast as esda's own (numba is not
-  installed here, so esda runs its pure-Python loop);
+* Gi* with 999 conditional permutations is at least as fast as esda's own (without numba
+  esda runs its pure-Python loop; the line "esda ..., numba ..." says which);
 * the analytic Gi* is one vectorised sparse-matrix computation that equals esda's
   ``G_Local(star=True)``.
 
-This script measures, side by side in one run (medians of ``--runs``):
+This script measures, side by side in one run (medians of ``--runs``, the runs of the
+methods compared taking turns, so that the shared machine's load weighs on both alike):
 
 1. H3 res-9 counts of N points (default 1,000,000) spread uniformly over 30 × 30 km
    around Shanghai (seeded): ``gridgeo.analysis.hotspots.aggregate`` (every cell of the
@@ -16,7 +17,9 @@ This script measures, side by side in one run (medians of ``--runs``):
    (``h3.latlng_to_cell`` per point, then ``value_counts``; no empty cells, no polygons);
 2. Gi* with 999 permutations on 50,000 square cells (queen weights): ``gi_star`` vs
    ``esda.G_Local(transform="B", star=True, keep_simulations=False, n_jobs=1)`` on the
-   same weights and seed, checking that z and the pseudo p-values agree;
+   same weights and seed, checking that z agrees and, without numba, the pseudo
+   p-values too (with numba installed esda draws its permutations from numba's own
+   random stream: the pseudo-p agreement is then reported as figures, not checked);
 3. analytic Gi* on 1,000,000 cells (KNN 8 weights): ``gi_star(permutations=0)`` vs esda's
    ``G_Local(permutations=0)``; esda (about a minute, plus building its ``W``) runs once,
    ``--skip-esda-1m`` leaves it out.
@@ -68,14 +71,58 @@ UTM = 32651
 X0, Y0 = 350_000.0, 3_450_000.0
 
 
-def timed(func: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
-    times, result = [], None
-    for _ in range(runs):
-        gc.collect()
-        started = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - started)
-    return times, result
+def alternating(jobs: dict[str, tuple[Callable[[], Any], int]]) -> dict[str, tuple[list, Any]]:
+    """Time several jobs in turns (each job: a function and its number of runs).
+
+    Round k runs every job that has runs left, in the order given on even rounds and in
+    the reverse order on odd ones, so that a load on the shared machine that comes and
+    goes weighs on every job alike rather than on whichever ran in its window.
+    Returns each job's times and its last result.
+    """
+    out: dict[str, tuple[list, Any]] = {name: ([], None) for name in jobs}
+    rounds = max(runs for _, runs in jobs.values())
+    for k in range(rounds):
+        names = list(jobs) if k % 2 == 0 else list(reversed(jobs))
+        for name in names:
+            func, runs = jobs[name]
+            if k >= runs:
+                continue
+            gc.collect()
+            started = time.perf_counter()
+            result = func()
+            out[name][0].append(time.perf_counter() - started)
+            out[name] = (out[name][0], result)
+    return out
+
+
+def numba_installed() -> bool:
+    """Whether esda runs its numba engine (which draws another random stream)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pseudo_p_agreement(ours: np.ndarray, theirs: np.ndarray, numba: bool) -> dict[str, Any]:
+    """How far gridgeo's pseudo p-values are from esda's.
+
+    Without numba esda draws from NumPy's legacy stream, which gridgeo reproduces: the
+    two must agree to 1e-6 (esda keeps float32). With numba esda draws from numba's own
+    generator, so the permutations differ and only the distribution can agree: the
+    share of cells within 1e-6 and the largest difference are reported, not checked.
+    """
+    both = np.isfinite(ours) & np.isfinite(theirs)
+    diff = np.abs(ours[both] - theirs[both])
+    figures = {
+        "same_stream": not numba,
+        "max_abs_diff_p_sim": float(diff.max(initial=0.0)),
+        "mean_abs_diff_p_sim": float(diff.mean()) if diff.size else 0.0,
+        "share_within_1e-6": float((diff <= 1e-6).mean()) if diff.size else 1.0,
+    }
+    if not numba:
+        assert figures["max_abs_diff_p_sim"] < 1e-6, figures
+    return figures
 
 
 def city_points(n: int, seed: int) -> tuple[gpd.GeoDataFrame, shapely.Geometry]:
@@ -191,12 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "h3": h3.__version__,
         "sizes": {"points": n_points, "perm_cells": n_perm, "cells": n_cells},
     }
-    try:
-        import numba  # noqa: F401
-
-        figures["numba"] = True
-    except ImportError:
-        figures["numba"] = False
+    figures["numba"] = numba_installed()
     console.print(
         f"esda {esda.__version__}, numba {'installed' if figures['numba'] else 'not installed'}"
         f", h3 {h3.__version__}, {args.runs} runs"
@@ -204,8 +246,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. H3 res-9 aggregation --------------------------------------------------------
     points, box = city_points(n_points, args.seed)
-    t_ours, cells = timed(lambda: aggregate(points, area=box, cells="h3:9"), args.runs)
-    t_loop, counts = timed(lambda: h3_loop(points), args.runs)
+    timings = alternating(
+        {
+            "gridgeo": (lambda: aggregate(points, area=box, cells="h3:9"), args.runs),
+            "loop": (lambda: h3_loop(points), args.runs),
+        }
+    )
+    (t_ours, cells), (t_loop, counts) = timings["gridgeo"], timings["loop"]
     got = cells.set_index("cell_id")["count"]
     assert int(got.sum()) == n_points, "every point lies in the area"
     assert (got[counts.index] == counts).all(), "the same counts as the plain loop"
@@ -224,18 +271,30 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # 2. Gi* with permutations -------------------------------------------------------
+    if figures["numba"]:  # numba compiles esda's engine on its first call: not timed
+        small = square_cells(100, args.seed)
+        esda_gi(small["count"].to_numpy(float), esda_w(spatial_weights(small)), 9, 7)
     perm_cells = square_cells(n_perm, args.seed)
     other = spatial_weights(perm_cells, "queen")
     w = esda_w(other)
     y = perm_cells["count"].to_numpy(float)
     p = args.permutations
-    t_ours, ours = timed(
-        lambda: gi_star(perm_cells, weights=other, permutations=p, seed=7), args.runs
+    timings = alternating(
+        {
+            "gridgeo": (
+                lambda: gi_star(perm_cells, weights=other, permutations=p, seed=7),
+                args.runs,
+            ),
+            "esda": (lambda: esda_gi(y, w, p, 7), args.runs),
+        }
     )
-    t_esda, ref = timed(lambda: esda_gi(y, w, p, 7), args.runs)
+    (t_ours, ours), (t_esda, ref) = timings["gridgeo"], timings["esda"]
     dz = float(np.abs(ours["gi_z"].to_numpy() - ref.Zs).max())
-    dp = float(np.nanmax(np.abs(ours["gi_p_sim"].to_numpy() - ref.p_sim)))
-    assert dz < 1e-9 and dp < 1e-6, (dz, dp)
+    assert dz < 1e-9, dz  # z does not depend on the permutations
+    agreement = pseudo_p_agreement(
+        ours["gi_p_sim"].to_numpy(), np.asarray(ref.p_sim, float), figures["numba"]
+    )
+    dp = agreement["max_abs_diff_p_sim"]
     table = new_table(f"Gi* with {p} permutations, {len(perm_cells):,} cells (queen)")
     base = statistics.median(t_ours)
     figures["gi_permutations"] = {
@@ -243,30 +302,42 @@ def main(argv: list[str] | None = None) -> int:
         "esda": row(table, "esda G_Local (n_jobs=1)", t_esda, base),
         "cells": len(perm_cells),
         "max_abs_diff_z": dz,
-        "max_abs_diff_p_sim": dp,
+        **agreement,
     }
     console.print(table)
+    if agreement["same_stream"]:
+        pseudo = f"pseudo-p to {dp:.1e}"
+    else:
+        pseudo = (
+            f"pseudo-p from another random stream (esda with numba): "
+            f"{agreement['share_within_1e-6']:.1%} of cells within 1e-6, "
+            f"mean difference {agreement['mean_abs_diff_p_sim']:.1e}, largest {dp:.1e}"
+        )
     console.print(
         f"ratio esda / gridgeo (median), Gi* {p} permutations: "
-        f"{statistics.median(t_esda) / base:.2f}x; z agree to {dz:.1e}, pseudo-p to {dp:.1e}"
+        f"{statistics.median(t_esda) / base:.2f}x; z agree to {dz:.1e}, {pseudo}"
     )
 
     # 3. analytic Gi* at 1M ----------------------------------------------------------
     started = time.perf_counter()
     big, other = knn_cells(n_cells, args.seed)
     build = time.perf_counter() - started
-    t_ours, ours = timed(lambda: gi_star(big, weights=other, permutations=0), args.runs)
+    jobs = {"gridgeo": (lambda: gi_star(big, weights=other, permutations=0), args.runs)}
+    if not args.skip_esda_1m:
+        started = time.perf_counter()
+        w = esda_w(other)
+        w_build = time.perf_counter() - started
+        jobs["esda"] = (lambda: esda_gi(big["count"].to_numpy(float), w, 0, 0), 1)
+    timings = alternating(jobs)
+    t_ours, ours = timings["gridgeo"]
     table = new_table(f"analytic Gi*, {n_cells:,} cells (KNN 8)")
     base = statistics.median(t_ours)
     result: dict[str, Any] = {
         "gridgeo": row(table, "gridgeo gi_star (sparse, with FDR bins)", t_ours, base),
         "knn_weights_s": build,
     }
-    if not args.skip_esda_1m:
-        started = time.perf_counter()
-        w = esda_w(other)
-        w_build = time.perf_counter() - started
-        t_esda, ref = timed(lambda: esda_gi(big["count"].to_numpy(float), w, 0, 0), 1)
+    if "esda" in timings:
+        t_esda, ref = timings["esda"]
         dz = float(np.abs(ours["gi_z"].to_numpy() - ref.Zs).max())
         assert dz < 1e-9, dz
         result["esda"] = row(table, "esda G_Local analytic (once)", t_esda, base)

@@ -853,8 +853,10 @@ def hotspots(
     db: DbOption = None,
 ) -> None:
     """Problem hotspots: Gi* hot and cold spots, LISA clusters, density and emerging hot spots."""
-    from gridgeo.analysis.hotspots import hotspot_layers, read_problems
+    from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.hotspot_inputs import read_problems
     from gridgeo.io import read_file, write_file
+    from gridgeo.settings import get_settings
 
     for name, value in (("--from", date_from), ("--to", date_to)):
         _date_option(value, name)
@@ -864,6 +866,7 @@ def hotspots(
     except ValueError:
         pass
     notes: list[str] = []
+    timezone = get_settings().timezone
     grids_file = Path(cells[6:]) if cells.lower().startswith("grids:") else None
     with _progress() as progress:
         progress("reading inputs", 0, 1)
@@ -880,6 +883,7 @@ def hotspots(
                 time_column=time_column,
                 category_column=category_column,
                 crs=crs,
+                timezone=timezone,
             )
         else:
             store = _open(db)
@@ -912,6 +916,7 @@ def hotspots(
             weights=weights,
             bandwidth=band,
             interval=interval,
+            timezone=timezone,
             progress=progress,
         )
         if out_file.exists():
