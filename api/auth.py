@@ -474,10 +474,15 @@ def tile_key_for(request: Request, user: Principal | None) -> str | None:
 
     Valid for ``GRIDGEO_TILE_KEY_SECONDS`` and at most a sixth more: the expiry is
     rounded up to a sixth of that, so the pages made close together write the same tile
-    URLs (and the browser's cache of versioned tiles serves them all).
+    URLs (and the browser's cache of versioned tiles serves them all). A request that
+    came with a tile key and no token gets that key back: a tile key never makes a
+    longer-lived one.
     """
     if user is None or user.token_id is None:
         return None
+    credentials = credentials_of(request.scope)
+    if credentials.tile_key is not None and credentials.token is None:
+        return credentials.tile_key
     seconds = int(getattr(request.app.state.settings, "tile_key_seconds", 3600))
     step = max(1, seconds // 6)
     expires = math.ceil((time.time() + seconds) / step) * step

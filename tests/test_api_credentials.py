@@ -404,6 +404,10 @@ def test_tile_keys_are_signed_short_lived_and_die_with_their_token(people, place
                 r = c.get(f"{base}?tile_key={bad}")
                 assert r.status_code == 401, what
                 assert r.json()["detail"] == c.get(f"{base}?tile_key=abc").json()["detail"]
+            # a tile key never makes a longer-lived one: the TileJSON writes it back as it is
+            soon = access.tile_key(principal, int(time.time()) + 30, auth._tile_secret(app))
+            written = c.get(f"/tiles/basemap.json?tile_key={soon}").json()["tiles"][0]
+            assert parse_qs(urlsplit(written).query)["tile_key"] == [soon]
             expired = access.tile_key(principal, int(time.time()) - 1, auth._tile_secret(app))
             r = c.get(f"{base}?tile_key={expired}")
             assert r.status_code == 401 and "expired" in r.json()["detail"]
