@@ -33,7 +33,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.auth import REFUSALS, UserDep
+from api.auth import REFUSALS, UserDep, read_area
 from api.state import get_store
 from gridgeo import fieldwork
 from gridgeo.access import Area, area_for, check_personal, geography
@@ -404,6 +404,9 @@ def layer_features(
     include_personal: Annotated[
         bool, Query(description="Household names and phone numbers (grid workers, members).")
     ] = False,
+    community: Annotated[
+        str | None, Query(max_length=100, description="Only what lies in this community.")
+    ] = None,
 ) -> JSONResponse:
     """The features of ``layer`` in the caller's area, filtered and paged.
 
@@ -415,7 +418,7 @@ def layer_features(
     box = _parse_bbox(bbox)
     filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
     where, exact = _store_selection(spec, filters)
-    area = area_for(store, user)
+    area = read_area(store, user, community=community or None)
     if area is not None:
         codes = area.codes(layer)
         if codes is None:

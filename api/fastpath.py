@@ -8,22 +8,31 @@ a tenth of the query of a dense zoom-16 tile of buildings on the benchmark city.
 :class:`TileResponses` is an ASGI layer that answers two kinds of ``GET /tiles/…``
 request itself:
 
+Every such request is authenticated first, once, as the routes do it
+(:func:`api.auth.reader_of` on the credentials :func:`api.auth.credentials_of` read,
+token lookups remembered for 30 s), and the principal found is handed on to the route.
+A request without valid, unambiguous credentials is never answered here: the route
+refuses it with its reason.
+
 Repeated requests
-    It keeps the finished responses of tile routes (status 200) and answers an
-    identical request (same path, query and credentials: ``Authorization`` header,
-    ``?token=`` or cookie) from memory, marked ``X-Cache: HIT``, when
+    It keeps the finished responses of tile routes (status 200) and answers a request
+    from memory, marked ``X-Cache: HIT``, when one was kept for the same path, the same
+    query without its credentials (``token``, ``tile_key``) and the same area of the
+    authenticated caller (:func:`api.auth.scope_key`, the key of every tile cache), and
 
     - the store's change counter is still the one read before the response was made
       (so a committed write always makes a new tile: the counter is read for every
       request, concurrent requests sharing one read), and
     - the response is younger than the token check's memory
-      (``api.auth.TOKEN_CACHE_SECONDS``, 30 s), so a revoked token stops getting
-      tiles as soon as it stops passing the token check.
+      (``api.auth.TOKEN_CACHE_SECONDS``, 30 s).
+
+    Nothing of the credentials' text is in the key: the same caller is served the same
+    tile whether its token came as a header, ``?token=``, the cookie or a tile key, and
+    a credential that does not authenticate gets nothing from memory.
 
 Plain tiles of the stored layers
     ``/tiles/{communities|grids|buildings|basemap}/{z}/{x}/{y}.mvt`` with no query
-    parameters other than ``v`` and ``token``: the caller is found as the route's
-    :func:`api.auth.reader` finds it and the answer is
+    parameters other than ``v``, ``token`` and ``tile_key``: the answer is
     :func:`api.tiles.tile_response`, the route's own, without FastAPI's parameter
     handling. On PostGIS such a request that has nothing in memory reads no data
     version beforehand: the tile's own statement reads it.
@@ -45,7 +54,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import analysis_cache, auth, tiles
@@ -53,8 +61,6 @@ from api.tiles import not_modified
 from gridgeo.errors import GridGeoError
 
 __all__ = ["TileResponses"]
-
-_CREDENTIALS = (b"authorization", b"cookie")
 
 
 @dataclass(frozen=True)
@@ -102,35 +108,39 @@ class TileResponses:
         if store is None:  # opened by the first request that needs it
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        key = (
-            scope["path"],
-            scope["query_string"],
-            *(headers.get(name, b"") for name in _CREDENTIALS),
-        )
+        try:  # authenticated once: the route is given the principal found here
+            credentials = auth.credentials_of(scope)
+            user = await auth.reader_of(scope["app"], credentials, tile_key=True)
+        except GridGeoError:  # no, bad or ambiguous credentials: the route says why
+            await self.app(scope, receive, send)
+            return
+        auth.remember_principal(scope, user)
+        key = (scope["path"], credentials.rest_query, auth.scope_key(user))
+        if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
         ttl = auth.TOKEN_CACHE_SECONDS if self.ttl is None else self.ttl
         with self.lock:
             entry = self.entries.get(key)
             if entry is not None and time.monotonic() - entry.made >= ttl:
                 self._drop(key)
                 entry = None
-        plain = _plain_request(scope, headers)
         version: int | None = None
-        # a plain tile of PostGIS learns the version from its own query: read it first
-        # only to answer from memory
-        if entry is not None or plain is None or store.engine.dialect.name != "postgresql":
-            version = await analysis_cache.data_version_async(store)
         if entry is not None:
+            version = await analysis_cache.data_version_async(store)
             if entry.version == version:
                 with self.lock:
                     if key in self.entries:
                         self.entries.move_to_end(key)
-                await _answer(entry, headers.get(b"if-none-match"), send)
+                await _answer(entry, if_none_match, send)
                 return
             with self.lock:
                 self._drop(key)
+        plain = _plain_request(scope, credentials.rest_query, if_none_match)
+        # a plain tile of PostGIS learns the version from its own query: read it first
+        # only to answer from memory
+        if version is None and (plain is None or store.engine.dialect.name != "postgresql"):
+            version = await analysis_cache.data_version_async(store)
         if plain is not None:
-            answered = await _answer_plain(scope["app"], store, plain, version)
+            answered = await _answer_plain(store, user, plain, version)
             if answered is not None:
                 response, made_at = answered
                 await response(scope, receive, self._recorder(key, made_at, send))
@@ -181,7 +191,6 @@ class TileResponses:
 
 
 _PLAIN_TILE = re.compile(r"/tiles/([a-z_]+)/(\d{1,2})/(\d{1,10})/(\d{1,10})\.mvt")
-_PLAIN_PARAMS = frozenset({"v", "token"})
 
 
 @dataclass(frozen=True)
@@ -191,52 +200,42 @@ class _Plain:
     x: int
     y: int
     v: int | None
-    token: str | None
-    how: str
     if_none_match: str | None
 
 
-def _plain_request(scope: Scope, headers: dict[bytes, bytes]) -> _Plain | None:
-    """A plain tile request of a stored layer, parsed (None: leave it to the route)."""
+def _plain_request(scope: Scope, rest_query: bytes, if_none_match: bytes | None) -> _Plain | None:
+    """A plain tile request of a stored layer, parsed (None: leave it to the route).
+
+    ``rest_query``: the query string without its credentials.
+    """
     match = _PLAIN_TILE.fullmatch(scope["path"])
     if match is None or match[1] not in tiles.STORE_TILESETS:
         return None
-    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-    params = dict(query)
-    if len(params) != len(query) or not params.keys() <= _PLAIN_PARAMS:
-        return None
-    v = params.get("v")
-    if v is not None and not v.isdigit():
-        return None
-    # the token where api.auth.reader looks for it
-    bearer = None
-    authorization = headers.get(b"authorization")
-    if authorization is not None:
-        scheme, _, credentials = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            return None  # the route says what is wrong with it
-        bearer = credentials.strip()
-    cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
-    token, how = auth.reader_token(bearer, params.get("token"), cookies.get(auth.TOKEN_COOKIE))
+    v = None
+    if rest_query:
+        query = parse_qsl(rest_query.decode("latin-1"), keep_blank_values=True)
+        if len(query) != 1 or query[0][0] != "v":
+            return None
+        text = query[0][1]
+        if not (text.isascii() and text.isdigit()):  # "²" is a digit int() refuses
+            return None
+        v = int(text)
     return _Plain(
         match[1],
         int(match[2]),
         int(match[3]),
         int(match[4]),
-        None if v is None else int(v),
-        token,
-        how,
-        (headers.get(b"if-none-match") or b"").decode("latin-1") or None,
+        v,
+        (if_none_match or b"").decode("latin-1") or None,
     )
 
 
 async def _answer_plain(
-    app: Any, store: Any, plain: _Plain, version: int | None
+    store: Any, user: Any, plain: _Plain, version: int | None
 ) -> tuple[Any, int] | None:
     """The route's answer to a plain request (None: a refusal, left to the route)."""
     try:
         tiles.check_tile(plain.z, plain.x, plain.y)
-        user = await auth.reader_of(app, plain.token, plain.how)
         return await tiles.tile_response(
             store,
             user,

@@ -24,6 +24,7 @@ import gridgeo
 from api import auth, data, database, maps, reports, tiles
 from api.fastpath import TileResponses
 from gridgeo.errors import (
+    AmbiguousCredentials,
     ConfigError,
     Conflict,
     CRSError,
@@ -44,6 +45,7 @@ __all__ = ["ERROR_STATUS", "app", "create_app"]
 #: HTTP status for each gridgeo error; the most specific class in the MRO wins.
 ERROR_STATUS: dict[type[GridGeoError], int] = {
     NotFound: 404,
+    AmbiguousCredentials: 400,
     Unauthorized: 401,
     PermissionDenied: 403,
     Conflict: 409,
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, maps, tiles, reports, data):
         app.include_router(module.router)
     app.add_middleware(TileResponses)
+    app.add_middleware(auth.CredentialCheck)  # outermost: one reading of the credentials
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

@@ -17,9 +17,12 @@ Labels are Chinese by default and English with ``?lang=en``.
 Who may see them: the pages depend on :func:`api.auth.reader`, so a token comes as
 an ``Authorization: Bearer`` header, as ``?token=`` in the URL or as the
 ``gridgeo_token`` cookie. A browser opens a bookmarked intranet link such as
-``/maps/coverage?token=ggt_...``: the page then sets the cookie, and every tile
-URL, the language link and the filter form it writes carry ``token=`` too, so its
-tiles load and any bookmark of it keeps working. A caller restricted to an area
+``/maps/coverage?token=ggt_...``: the page then sets the cookie (``HttpOnly``,
+``SameSite=Strict``), which its language link and filter form go on with. The page
+itself holds no token: its tile URLs carry a short-lived tile key
+(:func:`api.auth.tile_key_for`, ``?tile_key=``) that opens only tiles, TileJSON and
+static maps, for the same caller and area, so they load even where cookies are
+blocked. Every response says ``Referrer-Policy: no-referrer``. A caller restricted to an area
 sees only that area: the district-wide page shows the area's grids, findings and
 basemap (its tiles are made for the caller's area, see :mod:`api.tiles`), and
 asking for another community or grid is a 403 with the reason. ``/static/...``
@@ -43,7 +46,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import analysis_cache, tiles
-from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, token_query
+from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, tile_key_for
 from api.state import get_store
 from gridgeo import render
 from gridgeo.access import Area, Principal
@@ -396,7 +399,7 @@ class _Page:
     bounds: tuple[float, float, float, float] | None
     version: int
     budget: int = INLINE_MAX_BYTES
-    token: str | None = None
+    tile_key: str | None = None
     layers: list[Any] = field(default_factory=list)
     legend: list[str] = field(default_factory=list)
     controls: str = ""
@@ -451,7 +454,7 @@ class _Page:
 
     def add_basemaps(self) -> None:
         cls = _overlay_class()
-        url = tiles.tile_url(self.base(), "basemap", version=self.version, token=self.token)
+        url = tiles.tile_url(self.base(), "basemap", version=self.version, tile_key=self.tile_key)
         options = {"minZoom": 0, "canvas": True}
         js = (
             f"gridgeo.tiles('basemap', {_script_json(url)}, {_script_json(_BASEMAP_STYLES)}, "
@@ -629,8 +632,8 @@ def coverage_page(
     title = f"{t['coverage_title']} · {where}"
     if score is not None:
         title += f" · {t['coverage_score']} {score:.1f}%"
-    token = token_query(request)
-    page = _Page(request, lang, title, bounds, version, token=token)
+    tile_key = tile_key_for(request, user)
+    page = _Page(request, lang, title, bounds, version, tile_key=tile_key)
     page.add_basemaps()
     base = page.base()
     selection = tiles.Selection(as_of=day, community=community, grid=grid)
@@ -640,7 +643,9 @@ def coverage_page(
         if frame is None or "geometry" not in frame:
             continue
         frame = tiles.restrict(frame, results, community=community, grid=grid)
-        url = tiles.tile_url(base, layer.name, version=version, selection=selection, token=token)
+        url = tiles.tile_url(
+            base, layer.name, version=version, selection=selection, tile_key=tile_key
+        )
         page.add_frame(layer, frame, url, ts.minzoom)
     page.legend = [
         _legend_block(
@@ -683,9 +688,8 @@ def coverage_page(
         "</select></label>"
         f'<label>{t["as_of"]} <input type="date" name="as_of" value="{day.isoformat()}"/></label>'
         f'<input type="hidden" name="lang" value="{lang}"/>'
-        f"{_token_input(token)}"
         f'<button type="submit">{t["apply"]}</button> '
-        f'<a href="?{_query(community=community, grid=grid, as_of=as_of, lang=_other(lang), token=token)}">'
+        f'<a href="?{_query(community=community, grid=grid, as_of=as_of, lang=_other(lang))}">'
         f"{t['other_lang']}</a>"
     )
     return page.render()
@@ -697,12 +701,6 @@ def _single_community(area: Area | None) -> str | None:
         return None
     (community,) = area.communities
     return community if area.visible_communities == area.communities else None
-
-
-def _token_input(token: str | None) -> str:
-    if not token:
-        return ""
-    return f'<input type="hidden" name="token" value="{_escape(token)}"/>'
 
 
 def _page_response(request: Request, html: str) -> HTMLResponse:
@@ -928,8 +926,8 @@ def hotspot_page(
         bounds = tuple(float(b) for b in cells_frame.total_bounds)
     period = " – ".join(str(d) for d in (start, end) if d is not None)
     title = " · ".join(x for x in (t["hotspots_title"], category or t["all"], period) if x)
-    token = token_query(request)
-    page = _Page(request, lang, title, bounds, version, token=token)
+    tile_key = tile_key_for(request, user)
+    page = _Page(request, lang, title, bounds, version, tile_key=tile_key)
     page.add_basemaps()
     for layer in _hotspot_layers():
         ts = tiles.FINDING_TILESETS[layer.name]
@@ -937,7 +935,7 @@ def hotspot_page(
         if frame is None or "geometry" not in frame:
             continue
         url = tiles.tile_url(
-            page.base(), layer.name, version=version, selection=selection, token=token
+            page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
         )
         page.add_frame(layer, frame, url, ts.minzoom)
     confidence = ["99%", "95%", "90%"]
@@ -977,9 +975,6 @@ def hotspot_page(
         )
         + "</select></label>"
         f'<input type="hidden" name="lang" value="{lang}"/>'
-        f"{_token_input(token)}"
-        f'<button type="submit">{t["apply"]}</button> '
-        f'<a href="?{_query(category=category, **{"from": start, "to": end}, cells=cells, lang=_other(lang), token=token)}">'
         f"{t['other_lang']}</a>"
     )
     return page.render()

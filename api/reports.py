@@ -23,9 +23,10 @@ drawing. Rendered tiles stay in a memory cache bounded in bytes, reports and map
 in a small LRU. A URL carrying ``?v=<data version>`` may be cached by browsers for
 a day; otherwise they revalidate each time (``no-cache``).
 
-Who may see them: every route depends on :func:`api.auth.reader` (a Bearer header,
+Who may see them: the reports depend on :func:`api.auth.reader` (a Bearer header,
 ``?token=`` or the ``gridgeo_token`` cookie; a report opened with ``?token=`` sets
-the cookie). A caller restricted to an area gets tiles, maps and reports drawn from
+the cookie), the PNG tiles and static maps on :func:`api.auth.tile_reader` (the same,
+or a ``?tile_key=``). A caller restricted to an area gets tiles, maps and reports drawn from
 its area only: the store is read through :class:`AreaStore`, which keeps the rows of
 the area (and never personal columns), and the check's results through
 :meth:`gridgeo.access.Area.keep_findings`; the district's totals become the area's.
@@ -46,7 +47,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import HTMLResponse
 
 from api import analysis_cache
-from api.auth import REFUSALS, ReaderDep, check_place, reader, remember_token, scope_key
+from api.auth import (
+    REFUSALS,
+    ReaderDep,
+    TileReaderDep,
+    check_place,
+    remember_token,
+    scope_key,
+    tile_reader,
+)
 from api.state import get_store
 from api.tiles import BytesCache, Day, area_results, byte_cache, etag_of, not_modified
 from gridgeo import render
@@ -56,10 +65,11 @@ from gridgeo.store import Store
 
 __all__ = ["ROUTE_DEPENDENCIES", "AreaStore", "png_tile", "router"]
 
-#: Dependencies of every route here: a token (or the open demo mode), see api/auth.py.
-ROUTE_DEPENDENCIES: list[Any] = [Depends(reader)]
+#: Dependencies of the tile and static map routes here: a token or a tile key (or the
+#: open demo mode), see api/auth.py. The reports take a token only (``ReaderDep``).
+ROUTE_DEPENDENCIES: list[Any] = [Depends(tile_reader)]
 
-router = APIRouter(tags=["maps and reports"], dependencies=ROUTE_DEPENDENCIES, responses=REFUSALS)
+router = APIRouter(tags=["maps and reports"], responses=REFUSALS)
 
 #: Columns a layer's rows are placed in an area by (see ``Area.keep``).
 _PLACE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -281,6 +291,7 @@ def _check_tile(z: int, x: int, y: int) -> None:
 
 @router.get(
     "/tiles/{layer}/{z}/{x}/{y}.png",
+    dependencies=ROUTE_DEPENDENCIES,
     response_class=Response,
     responses={
         200: {"content": {"image/png": {}}, "description": "the tile, 256×256 RGBA"},
@@ -292,7 +303,7 @@ def _check_tile(z: int, x: int, y: int) -> None:
 def tile_png(
     request: Request,
     store: StoreDep,
-    user: ReaderDep,
+    user: TileReaderDep,
     layer: str,
     z: Annotated[int, Path(description="zoom")],
     x: Annotated[int, Path(description="column")],
@@ -365,6 +376,7 @@ def _needs_results(layers: list[str] | None) -> bool:
 
 @router.get(
     "/maps/static.png",
+    dependencies=ROUTE_DEPENDENCIES,
     response_class=Response,
     responses={
         200: {"content": {"image/png": {}}, "description": "the map"},
@@ -376,7 +388,7 @@ def _needs_results(layers: list[str] | None) -> bool:
 def static_map(
     request: Request,
     store: StoreDep,
-    user: ReaderDep,
+    user: TileReaderDep,
     community: Annotated[str | None, Query(description="a community's code")] = None,
     grid: Annotated[str | None, Query(description="a grid's code")] = None,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in lon/lat")] = None,

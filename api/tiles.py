@@ -19,9 +19,10 @@ bytes. A tile URL carrying ``?v=<data version>`` (as the TileJSON and the map pa
 write them) may be cached by the browser for a day; without it the browser
 revalidates each time.
 
-Who may read them: every route depends on :func:`api.auth.reader` (a token as an
+Who may read them: every route depends on :func:`api.auth.tile_reader` (a token as an
 ``Authorization: Bearer`` header, a ``?token=`` query parameter or the
-``gridgeo_token`` cookie; see :mod:`api.auth`). A caller restricted to an area gets
+``gridgeo_token`` cookie, or a ``?tile_key=`` as the map pages and the TileJSON write
+into their tile URLs; see :mod:`api.auth`). A caller restricted to an area gets
 tiles holding only the features of that area (the basemap's communities, grids and
 buildings, and the findings that :meth:`gridgeo.access.Area.keep_findings` keeps;
 hotspots are computed from the area's own problems), and asking for another area's
@@ -55,7 +56,7 @@ from pydantic import AfterValidator, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api import analysis_cache, database
-from api.auth import REFUSALS, ReaderDep, check_place, reader, scope_key, token_query
+from api.auth import REFUSALS, TileReaderDep, check_place, scope_key, tile_key_for, tile_reader
 from api.state import get_store
 from gridgeo.access import Area, Principal
 from gridgeo.errors import ValidationError
@@ -79,8 +80,9 @@ __all__ = [
     "tile_url",
 ]
 
-#: Dependencies of every route here: a token (or the open demo mode), see api/auth.py.
-ROUTE_DEPENDENCIES: list[Any] = [Depends(reader)]
+#: Dependencies of every route here: a token or tile key (or the open demo mode), see
+#: api/auth.py.
+ROUTE_DEPENDENCIES: list[Any] = [Depends(tile_reader)]
 
 router = APIRouter(
     prefix="/tiles", tags=["tiles"], dependencies=ROUTE_DEPENDENCIES, responses=REFUSALS
@@ -870,7 +872,7 @@ VersionQ = Annotated[
 async def tile(
     request: Request,
     store: AsyncStoreDep,
-    user: ReaderDep,
+    user: TileReaderDep,
     layer: str,
     z: Annotated[int, Path(description="zoom")],
     x: Annotated[int, Path(description="column")],
@@ -1012,11 +1014,13 @@ def tile_url(
     *,
     version: int,
     selection: Selection | None = None,
-    token: str | None = None,
+    tile_key: str | None = None,
 ) -> str:
     """The ``{z}/{x}/{y}`` URL template of a tileset, with its query parameters.
 
-    ``token``: carried as ``?token=`` (for pages and TileJSON opened with one).
+    ``tile_key``: carried as ``?tile_key=`` (:func:`api.auth.tile_key_for`), so the
+    tiles load without the token in any URL and without cookies. A token is never
+    written into a URL.
     """
     from urllib.parse import urlencode
 
@@ -1024,8 +1028,8 @@ def tile_url(
     ts = TILESETS[layer]
     if isinstance(ts, FindingTileset):
         query.update((selection or Selection()).query(ts.source))
-    if token:
-        query["token"] = token
+    if tile_key:
+        query["tile_key"] = tile_key
     return f"{base.rstrip('/')}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?{urlencode(query)}"
 
 
@@ -1071,7 +1075,7 @@ _STORE_FIELD_TYPES = {"int": "Number", "text": "String", "date": "String", "date
 def tilejson(
     request: Request,
     store: StoreDep,
-    user: ReaderDep,
+    user: TileReaderDep,
     layer: str,
     as_of: AsOf = None,
     community: CommunityQ = None,
@@ -1128,7 +1132,7 @@ def tilejson(
                 layer,
                 version=version,
                 selection=selection,
-                token=token_query(request),
+                tile_key=tile_key_for(request, user),
             )
         ],
         "minzoom": ts.minzoom,

@@ -22,18 +22,28 @@ member     their area (their grids)                     visits and problems of
 
 Household names and phone numbers (:data:`PERSONAL_ROLES`) are given only to grid
 workers and members, who visit the households, and only when asked for.
+
+A *tile key* (:func:`tile_key`) stands for a token's principal in tile URLs without
+holding the token: its id and an expiry, signed with a server secret over the
+principal's role, member and area. It is checked against the principal the id has
+when it is used (:func:`tile_key_matches`), so it dies with its token. Neither tokens
+nor tile keys are written to logs (:class:`RedactCredentials`).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
+import logging
 import secrets
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
 import pandas as pd
 import sqlalchemy as sa
@@ -45,17 +55,24 @@ from gridgeo.store import Store
 __all__ = [
     "API_ROLES",
     "AREA_LAYERS",
+    "CREDENTIAL_PARAMETERS",
     "PERSONAL_ROLES",
     "WRITER_ROLES",
     "Area",
     "Geography",
     "Principal",
+    "RedactCredentials",
     "area_for",
     "authenticate",
     "create_token",
     "geography",
     "hash_token",
+    "principal_of_id",
+    "redact_credentials",
     "revoke_token",
+    "tile_key",
+    "tile_key_matches",
+    "tile_key_parts",
 ]
 
 #: Roles that may see household names and phone numbers (on request).
@@ -216,16 +233,132 @@ def revoke_token(store: Store, token_id: int) -> None:
 
 def authenticate(store: Store, token: str) -> Principal | None:
     """The principal of a token, or None when it is unknown or revoked."""
+    return _principal_where(store, ApiToken.token_hash == hash_token(token))
+
+
+def principal_of_id(store: Store, token_id: int) -> Principal | None:
+    """The principal of the token with this id, or None when it is unknown or revoked."""
+    return _principal_where(store, ApiToken.id == token_id)
+
+
+def _principal_where(store: Store, condition: sa.ColumnElement[bool]) -> Principal | None:
     with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-        ).first()
+        row = conn.execute(sa.select(ApiToken).where(condition)).first()
     if row is None:
         return None
     t = row[0] if not hasattr(row, "role") else row
     if t.revoked_at is not None:
         return None
     return Principal(t.role, t.member, _split(t.communities), _split(t.grids), t.id)
+
+
+# -- tile keys: a token's read access to tiles, signed and short-lived -----------------
+
+
+def _tile_mac(principal: Principal, expires: int, secret: bytes) -> str:
+    message = "|".join(
+        (
+            "gridgeo-tile-key-1",
+            str(principal.token_id),
+            principal.role,
+            principal.member or "",
+            ",".join(principal.communities),
+            ",".join(principal.grids),
+            str(expires),
+        )
+    ).encode("utf-8")
+    digest = hmac.new(secret, message, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def tile_key(principal: Principal, expires: int, secret: bytes) -> str:
+    """A tile key: ``<token id>.<expiry>.<HMAC>`` for a token's principal.
+
+    The HMAC-SHA256 (144 bits kept) covers the token id, its role, member and area, and
+    the expiry (Unix seconds), under the server's ``secret``. A key tells the token
+    apart from no other, holds no secret of the token, and is worth nothing once the
+    token is revoked: :func:`tile_key_matches` is checked against the principal the
+    token id has now.
+
+    Raises
+    ------
+    ValueError
+        A principal without a token (the open demo mode needs no key).
+
+    Examples
+    --------
+    >>> key = tile_key(Principal("leader", communities=("C01",), token_id=7), 2_000_000_000, b"s")
+    >>> key.split(".")[:2]
+    ['7', '2000000000']
+    """
+    if principal.token_id is None:
+        raise ValueError("only a token's principal has tile keys")
+    return f"{principal.token_id}.{expires}.{_tile_mac(principal, expires, secret)}"
+
+
+def tile_key_parts(key: str) -> tuple[int, int] | None:
+    """The token id and expiry a tile key claims (None: not a tile key). Not verified."""
+    token_id, _, rest = key.partition(".")
+    expires, _, mac = rest.partition(".")
+    if not mac or "." in mac or not _number(token_id) or not _number(expires):
+        return None
+    return int(token_id), int(expires)
+
+
+def _number(text: str) -> bool:
+    return 0 < len(text) <= 12 and text.isascii() and text.isdigit()
+
+
+def tile_key_matches(key: str, principal: Principal, secret: bytes) -> bool:
+    """Whether ``key`` was made by :func:`tile_key` for ``principal`` as it is now."""
+    claimed = tile_key_parts(key)
+    if claimed is None or principal.token_id != claimed[0]:
+        return False
+    expected = _tile_mac(principal, claimed[1], secret)
+    return hmac.compare_digest(key.rsplit(".", 1)[1].encode("ascii", "replace"), expected.encode())
+
+
+# -- credentials in logs ----------------------------------------------------------------
+
+#: Query parameters that carry a credential: never written to a log in clear.
+CREDENTIAL_PARAMETERS = frozenset({"token", "tile_key"})
+
+
+def redact_credentials(target: str) -> str:
+    """A URL or request target with the values of :data:`CREDENTIAL_PARAMETERS` as ``***``.
+
+    Parameter names are compared after percent-decoding, as the service reads them.
+
+    Examples
+    --------
+    >>> redact_credentials("/maps/coverage?token=ggt_abc&lang=en&%74oken=x")
+    '/maps/coverage?token=***&lang=en&%74oken=***'
+    """
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    parts = []
+    for part in query.split("&"):
+        name = part.partition("=")[0]
+        parts.append(f"{name}=***" if unquote_plus(name) in CREDENTIAL_PARAMETERS else part)
+    return f"{path}?{'&'.join(parts)}"
+
+
+class RedactCredentials(logging.Filter):
+    """A logging filter: credentials in request targets of access-log lines become ``***``.
+
+    It rewrites every string argument of a record (uvicorn's access log passes the
+    request target as one) and the message itself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_credentials(a) if isinstance(a, str) and "?" in a else a for a in record.args
+            )
+        if isinstance(record.msg, str) and "?" in record.msg:
+            record.msg = redact_credentials(record.msg)
+        return True
 
 
 def _member_grids(store: Store, geo: Geography, member: str, day: dt.date) -> tuple[str, ...]:
@@ -414,6 +547,18 @@ class Area:
         if layer in ("grids", "buildings", "households"):
             return frozenset(getattr(self, layer))
         return None
+
+    def intersection(self, other: Area) -> Area:
+        """What lies in both areas (a caller's area narrowed to a community, say)."""
+        return Area(
+            communities=self.communities & other.communities,
+            visible_communities=self.visible_communities & other.visible_communities,
+            grids=self.grids & other.grids,
+            buildings=self.buildings & other.buildings,
+            households=self.households & other.households,
+            members=self.members & other.members,
+            organisations=self.organisations & other.organisations,
+        )
 
     def keep(self, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of a layer frame (references as codes) that lie in the area."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "database_reason",
+    "AmbiguousCredentials",
     "CRSError",
     "ConfigError",
     "Conflict",
@@ -47,6 +48,10 @@ class PermissionDenied(GridGeoError):
 
 class Unauthorized(GridGeoError):
     """The caller gave no credentials, or credentials that are not valid."""
+
+
+class AmbiguousCredentials(Unauthorized):
+    """The request carries credentials twice, or two that disagree (HTTP 400)."""
 
 
 class Conflict(GridGeoError):

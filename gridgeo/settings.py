@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
@@ -35,6 +36,16 @@ class Settings(BaseSettings):
         district's own data and load nothing from outside the service.
     basemap_attribution
         The credit shown with ``basemap_url`` (provider, licence, 审图号).
+    tile_key_seconds
+        How long the tile keys that map pages and TileJSON write into their tile URLs
+        (``tile_key=``) stay valid, in seconds (default 3600; a key made now is valid
+        for this long and at most a sixth longer, so pages made close together share
+        tile URLs and the browser's cache).
+    tile_key_secret
+        The secret the tile keys are signed with (HMAC-SHA256), at least 32 characters.
+        Unset (default): a random secret made by each server process, so keys end with
+        a restart and are not accepted by another process; set it when several
+        processes or hosts serve the same store.
     cjk_font
         A font file (``.ttf``/``.ttc``/``.otf``) for Chinese text in static maps and
         reports. Unset (default): an installed Noto Sans CJK, Source Han Sans or
@@ -48,6 +59,8 @@ class Settings(BaseSettings):
     auth: Literal["on", "off"] = "on"
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    tile_key_seconds: int = Field(3600, ge=10, le=7 * 86400)
+    tile_key_secret: SecretStr | None = Field(None, min_length=32)
     cjk_font: str | None = None
 
 

@@ -306,7 +306,7 @@ def test_no_token_or_a_bad_one_is_401(client, path):
 
 @on_postgis
 def test_a_bookmarked_link_with_the_token(people, world):
-    """``?token=`` opens a page, sets the cookie, and the page's tile URLs carry it."""
+    """``?token=`` opens a page and sets the cookie; the page's tile URLs carry a tile key."""
     token = people["tokens"]["leader"]
     with TestClient(create_app(Settings(database_url=people["url"], auth="on"))) as c:
         r = c.get(f"/maps/coverage?as_of={AS_OF}&token={token}")
@@ -314,30 +314,34 @@ def test_a_bookmarked_link_with_the_token(people, world):
         cookie = r.headers["set-cookie"]
         assert cookie.startswith(f"{auth.TOKEN_COOKIE}=") and "HttpOnly" in cookie
         assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
+        assert token not in r.text  # the page holds no token: not in URLs, links or form
         urls = re.findall(r'"(/tiles/[^"]+\.mvt\?[^"]+)"', r.text)
-        assert urls and all(parse_qs(urlsplit(u).query)["token"] == [token] for u in urls)
-        assert f'name="token" value="{token}"' in r.text  # the filter form keeps it
+        assert urls and all("tile_key" in parse_qs(urlsplit(u).query) for u in urls)
         # later pages and tiles load with the cookie alone (the browser keeps it)...
         t = world["leader"]["own_tile"]
         assert c.get(f"/tiles/basemap/{t.z}/{t.x}/{t.y}.mvt").status_code == 200
         assert c.get(f"/maps/coverage?as_of={AS_OF}").status_code == 200
-        # ...and without cookies, with the token the page wrote into the tile URLs
+        # ...and without cookies, with the tile key the page wrote into the tile URLs
         c.cookies.clear()
         tile = urls[0].replace("{z}", str(t.z)).replace("{x}", str(t.x)).replace("{y}", str(t.y))
         assert c.get(tile).status_code == 200
         assert c.get(tile.split("?")[0]).status_code == 401
         c.cookies.set(auth.TOKEN_COOKIE, token)
-        # the TileJSON opened with ?token= writes it into its tile URL too
+        # the TileJSON opened with ?token= writes a tile key into its tile URL, not the token
         body = c.get(f"/tiles/grid_coverage.json?token={token}").json()
-        assert f"token={token}" in body["tiles"][0]
-        # a bad token in the URL is refused even with a good cookie
-        assert c.get(f"/maps/coverage?token=bad-{token}").status_code == 401
+        assert "tile_key=" in body["tiles"][0] and token not in body["tiles"][0]
+        # another token in the URL than in the cookie is ambiguous: refused, cookie cleared
+        r = c.get(f"/maps/coverage?token=bad-{token}")
+        assert r.status_code == 400 and r.json()["error"] == "AmbiguousCredentials"
+        cleared = r.headers["set-cookie"].lower()
+        assert cleared.startswith(f"{auth.TOKEN_COOKIE}=") and "max-age=0" in cleared
         # and the area still holds: another community is refused
         r = c.get(f"/maps/coverage?community=C02&token={token}")
         assert r.status_code == 403 and "not in your area" in r.json()["detail"]
     with TestClient(create_app(Settings(database_url=people["url"], auth="on"))) as c:
         r = c.get(f"/reports/coverage?as_of={AS_OF}&token={token}")
         assert r.status_code == 200 and auth.TOKEN_COOKIE in r.headers["set-cookie"]
+        assert token not in r.text
 
 
 @on_postgis

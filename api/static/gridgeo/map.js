@@ -4,6 +4,10 @@
  *
  * window.gridgeo.layers[name] holds each layer, window.gridgeo.drawn[name] counts the
  * features styled (drawn) so far; the browser test reads both.
+ *
+ * Tile URLs come from the page as they are: they carry a short-lived tile key
+ * (tile_key=), never the token. Tiles are fetched from this origin only, with the
+ * page's cookie, and send no referrer.
  */
 (function () {
   "use strict";
@@ -91,6 +95,7 @@
       maxNativeZoom: 22,
       maxZoom: 22,
       attribution: options.attribution || "",
+      fetchOptions: { credentials: "same-origin", referrerPolicy: "no-referrer" },
     });
     if (options.popup) {
       layer.on("click", function (e) {
