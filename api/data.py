@@ -1,4 +1,4 @@
-"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings; field writes.
+"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings.
 
 Reads (every role, within its area):
 
@@ -9,10 +9,7 @@ Reads (every role, within its area):
 - ``GET /findings`` (every finding row), ``GET /findings/{name}`` (one result layer of
   ``gridgeo check``), with ``as_of`` and ``community``; ``GET /findings.{csv,xlsx,gpkg}``.
 
-Writes (grid workers and members, as themselves, in their area), each with an
-``Idempotency-Key`` header: ``POST /visits``, ``POST /meetings``, ``POST /problems``,
-``POST /problems/{code}/resolve|escalate|close``. The logic lives in
-:mod:`gridgeo.fieldwork`; this module only translates HTTP.
+The field writes are in :mod:`api.writes`.
 """
 
 from __future__ import annotations
@@ -28,14 +25,13 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.auth import REFUSALS, UserDep
 from api.state import get_store
-from gridgeo import fieldwork
+from api.writes import Day
 from gridgeo.access import Area, area_for, check_personal, geography
 from gridgeo.errors import NotFound, PermissionDenied, ValidationError
 from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec, get_layer
@@ -64,156 +60,6 @@ _ERR = {
     },
 }
 _READ_ERRORS: dict[int | str, dict[str, Any]] = {404: _ERR, 422: _ERR}
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The body is not JSON."},
-    404: _ERR,
-    409: _ERR,
-    422: _ERR,
-}
-
-
-# -- validation of inputs ------------------------------------------------------------------
-
-
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
-def _sane_time(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and not (1900 <= value.year <= 2200):
-        raise ValueError("the year must lie between 1900 and 2200")
-    return value
-
-
-def _sane_date(value: dt.date | None) -> dt.date | None:
-    if value is not None and not (1900 <= value.year <= 2200):
-        raise ValueError("the year must lie between 1900 and 2200")
-    return value
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, dt.date) or (
-        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
-    ):
-        return value
-    raise ValueError("write the date as YYYY-MM-DD")
-
-
-def _iso_time(value: Any) -> Any:
-    if isinstance(value, dt.datetime) or (
-        isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value)
-    ):
-        return value
-    raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
-
-
-Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
-Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_nul)]
-Time = Annotated[dt.datetime, BeforeValidator(_iso_time), AfterValidator(_sane_time)]
-Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_sane_date)]
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A unique key per write (e.g. a UUID); a retry with the same key and "
-        "body returns the first result instead of writing again.",
-    ),
-]
-ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
-
-
-class PointIn(BaseModel):
-    """A GeoJSON Point in longitude/latitude (EPSG:4326)."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["Point"]
-    coordinates: tuple[Lon, Lat]
-
-    def shape(self) -> shapely.Point:
-        return shapely.Point(*self.coordinates)
-
-
-class VisitIn(BaseModel):
-    """A visit: the member defaults to the token's member; the time to now."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    member: Code | None = None
-    household: Code | None = None
-    building: Code | None = None
-    visited_at: Time | None = Field(None, description="Without an offset: local time.")
-    note: Text | None = None
-    geometry: PointIn | None = None
-
-
-class MeetingIn(BaseModel):
-    """A grid council meeting."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    grid: Code
-    held_on: Day | None = None
-    attendance: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    topic: Text | None = None
-
-
-class ProblemIn(BaseModel):
-    """A new problem (it starts open)."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    category: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
-    description: Text | None = None
-    household: Code | None = None
-    building: Code | None = None
-    visit: Code | None = None
-    responsible: Code | None = None
-    reported_at: Time | None = None
-    deadline: Day | None = None
-    geometry: PointIn | None = None
-
-
-class ResolveIn(BaseModel):
-    """Solved on the spot."""
-
-    model_config = ConfigDict(extra="forbid")
-    at: Time | None = Field(None, description="When; default now.")
-
-
-class EscalateIn(BaseModel):
-    """Escalated to the community party committee."""
-
-    model_config = ConfigDict(extra="forbid")
-    at: Time | None = None
-    deadline: Day | None = None
-
-
-class CloseIn(BaseModel):
-    """Closed, with the feedback given to the resident (required)."""
-
-    model_config = ConfigDict(extra="forbid")
-    feedback: Text | None = Field(None, description="What the resident was told; required.")
-    at: Time | None = None
-
-
-def _row(model: BaseModel) -> dict[str, Any]:
-    row = model.model_dump(exclude_none=True)
-    geometry = getattr(model, "geometry", None)
-    if geometry is not None:
-        row["geometry"] = geometry.shape()
-    return row
-
-
-def _answer(outcome: fieldwork.WriteOutcome) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return JSONResponse(status_code=outcome.status, content=outcome.body, headers=headers)
 
 
 # -- JSON of frames ------------------------------------------------------------------------
@@ -639,65 +485,3 @@ def findings_layer(
     frame = results[name]
     frame = _apply_filters(frame, _filters(request, [str(c) for c in frame.columns]))
     return _geojson(_frame_page(request, frame, limit, offset))
-
-
-# -- field writes ----------------------------------------------------------------------------
-
-_CREATED = {201: {"description": "Stored (or, on a retry, the first result)."}}
-_MOVED = {200: {"description": "Moved (or, on a retry, the first result)."}}
-
-
-@router.post("/visits", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_visit(body: VisitIn, user: UserDep, store: StoreDep, key: IdempotencyKey) -> JSONResponse:
-    """Record a visit to a household within the member's assignments."""
-    return _answer(fieldwork.record_visit(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/meetings", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_meeting(
-    body: MeetingIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Record a grid council meeting (grid workers, for their grids)."""
-    return _answer(fieldwork.record_meeting(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/problems", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_problem(
-    body: ProblemIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Put a problem on the list; it starts open."""
-    return _answer(fieldwork.report_problem(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/problems/{code}/resolve", responses={**_MOVED, **_WRITE_ERRORS})
-def resolve(
-    code: ProblemCode, body: ResolveIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Solved on the spot: an open problem becomes ``resolved_on_site``."""
-    return _answer(
-        fieldwork.resolve_problem(store, code, at=body.at, principal=user, idempotency_key=key)
-    )
-
-
-@router.post("/problems/{code}/escalate", responses={**_MOVED, **_WRITE_ERRORS})
-def escalate(
-    code: ProblemCode, body: EscalateIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Escalated to the community party committee: an open problem becomes ``escalated``."""
-    return _answer(
-        fieldwork.escalate_problem(
-            store, code, at=body.at, deadline=body.deadline, principal=user, idempotency_key=key
-        )
-    )
-
-
-@router.post("/problems/{code}/close", responses={**_MOVED, **_WRITE_ERRORS})
-def close(
-    code: ProblemCode, body: CloseIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Closed with feedback to the resident (销号); the feedback text is required."""
-    return _answer(
-        fieldwork.close_problem(
-            store, code, feedback=body.feedback, at=body.at, principal=user, idempotency_key=key
-        )
-    )

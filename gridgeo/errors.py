@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "database_reason",
+    "BadRequest",
     "CRSError",
     "ConfigError",
     "Conflict",
@@ -19,6 +20,7 @@ __all__ = [
     "Issue",
     "NotFound",
     "PermissionDenied",
+    "RequestTooLarge",
     "StoreError",
     "Unauthorized",
     "ValidationError",
@@ -47,6 +49,14 @@ class PermissionDenied(GridGeoError):
 
 class Unauthorized(GridGeoError):
     """The caller gave no credentials, or credentials that are not valid."""
+
+
+class BadRequest(GridGeoError):
+    """A request that cannot be read as sent (duplicate headers, a malformed length)."""
+
+
+class RequestTooLarge(GridGeoError):
+    """A request body larger than the service accepts."""
 
 
 class Conflict(GridGeoError):
