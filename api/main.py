@@ -101,6 +101,25 @@ async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONRespon
 #: The most field errors a 422 lists.
 SHOWN_FIELD_ERRORS = 20
 
+#: The OpenAPI schema of a 422 from the checks of parameters, headers and bodies.
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ValidationRefusal",
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["ValidationError"]},
+        "detail": {"type": "string", "description": "Each bad field and what it must be."},
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["error", "detail"],
+}
+
 
 def _field(loc: Sequence[Any]) -> str:
     """Where a request error is, in words: ``body geometry.coordinates[0]``."""
@@ -299,6 +318,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
     for module in (auth, maps, tiles, reports, data, writes):
         app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the 422 answers in the shape this app gives them."""
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            schemas = document.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(TileResponses)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # the outermost layer
 
