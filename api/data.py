@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -146,10 +147,22 @@ def _filters(request: Request, columns: list[str]) -> dict[str, str]:
     return filters
 
 
-def _apply_filters(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
+def _apply_filters(
+    frame: pd.DataFrame, filters: dict[str, str], timezone: str | None = None
+) -> pd.DataFrame:
+    """The rows of a frame in memory whose columns match ``column=value`` filters.
+
+    Text is compared whole; a date or time column matches when its ISO text starts with
+    the value, times written in local time in ``timezone`` (the district's), so
+    ``visited_at=2025-03-04`` is that local day (:func:`_time_range` selects the same
+    rows in the store).
+    """
     for column, value in filters.items():
-        values = pd.Series(_json_column(frame[column]), index=frame.index, dtype=object)
-        text = values.map(lambda v: None if v is None else str(v))
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype) and timezone is not None:
+            values = values.dt.tz_convert(timezone)
+        texts = pd.Series(_json_column(values), index=frame.index, dtype=object)
+        text = texts.map(lambda v: None if v is None else str(v))
         is_time = pd.api.types.is_datetime64_any_dtype(frame[column].dtype)
         mask = text.str.startswith(value) if is_time else text.eq(value)
         frame = frame.loc[mask.fillna(False).to_numpy(dtype=bool)]
@@ -254,13 +267,17 @@ def layer_features(
     """The features of ``layer`` in the caller's area, filtered and paged.
 
     Any other query parameter ``column=value`` keeps the rows whose column equals the
-    value (dates and times: starts with it, e.g. ``visited_at=2025-03-03``).
+    value; for dates and times, whose local ISO text starts with it
+    (``visited_at=2025-03``: March 2025; ``reported_at=2025-03-04``: that day;
+    ``held_on=2025``; down to ``visited_at=2025-03-04T09:30:15``).
     """
     spec = get_layer(layer)
     check_personal(user, include_personal)
     box = _parse_bbox(bbox)
     filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
-    where, exact = _store_selection(spec, filters)
+    timezone = request.app.state.settings.timezone
+    where, ranges, rest = _store_selection(spec, filters, timezone)
+    exact = not rest
     area = area_for(store, user)
     if area is not None:
         codes = area.codes(layer)
@@ -274,40 +291,95 @@ def layer_features(
             bbox=box,
             include_personal=include_personal,
             where=where,
+            ranges=ranges,
             limit=limit,
             offset=offset,
         )
-        matched = store.count_layer(layer, bbox=box, where=where)
+        matched = store.count_layer(layer, bbox=box, where=where, ranges=ranges)
         return _geojson(_page(request, page, limit, offset, matched))
-    frame = store.read_layer(layer, bbox=box, include_personal=include_personal, where=where)
+    frame = store.read_layer(
+        layer, bbox=box, include_personal=include_personal, where=where, ranges=ranges
+    )
     if area is not None:
         frame = area.keep(layer, frame)
-    frame = _apply_filters(frame, filters)
+    frame = _apply_filters(frame, rest, timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
 
 
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+#: The prefixes of ISO text that are a whole period: a year down to a second.
+_STEPS = tuple(dt.timedelta(**{unit: 1}) for unit in ("days", "hours", "minutes", "seconds"))
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?)?)?")
 
 
-def _store_selection(spec: LayerSpec, filters: dict[str, str]) -> tuple[dict[str, list[Any]], bool]:
-    """The ``column=value`` filters the store can select on, and whether that is all.
+def _store_selection(
+    spec: LayerSpec, filters: dict[str, str], timezone: str
+) -> tuple[dict[str, list[Any]], dict[str, tuple[Any, Any]], dict[str, str]]:
+    """The ``column=value`` filters split into what the store selects and what is left.
 
     A filter on a text column (codes and references too) is the store's equality; one
     on an integer column is too when the value is written as the integer would be
-    (``5``; ``05`` or ``5.0`` match nothing). Date and time filters (a prefix of the
-    ISO text) are left to :func:`_apply_filters`, after the store's selection.
+    (``5``; ``05`` or ``5.0`` match nothing). A date or time filter that names a whole
+    period (``2025``, ``2025-03``, ``2025-03-04``, ``2025-03-04T09``...) is the range
+    of that period (:func:`_time_range`). Anything else (``2025-0``, a time with an
+    offset) is left to :func:`_apply_filters`, after the store's selection.
+
+    Returns
+    -------
+    tuple
+        ``where`` (column → values), ``ranges`` (column → ``[low, high)``) and the
+        filters left.
     """
     where: dict[str, list[Any]] = {}
-    exact = True
+    ranges: dict[str, tuple[Any, Any]] = {}
+    rest: dict[str, str] = {}
     for column, value in filters.items():
         kind = spec.field(column).kind
         if kind == "text":
             where[column] = [value]
         elif kind == "int":
             where[column] = [int(value)] if _CANONICAL_INT.fullmatch(value) else []
+        elif (period := _time_range(kind, value, timezone)) is not None:
+            ranges[column] = period
         else:
-            exact = False
-    return where, exact
+            rest[column] = value
+    return where, ranges, rest
+
+
+def _time_range(kind: str, value: str, timezone: str) -> tuple[Any, Any] | None:
+    """``[low, high)`` of the period a filter value names (None: not a whole period).
+
+    For a ``date`` column, dates (``2025-03`` is 1 March to 1 April); for a time column,
+    UTC instants of the local period in ``timezone``. A period whose bounds fall in a
+    daylight-saving change (a local time that is skipped or happens twice) is None:
+    the text comparison handles it.
+    """
+    match = _PERIOD.fullmatch(value)
+    if match is None:
+        return None
+    parts = [int(p) for p in match.groups() if p is not None]
+    if kind == "date" and len(parts) > 3:
+        return None
+    try:
+        start = dt.datetime(*parts, *([1] * max(0, 3 - len(parts))))  # type: ignore[misc]
+        if len(parts) == 1:
+            end = start.replace(year=start.year + 1)
+        elif len(parts) == 2:
+            end = (start + dt.timedelta(days=32)).replace(day=1)
+        else:
+            end = start + _STEPS[len(parts) - 3]
+    except (ValueError, OverflowError):
+        return None  # no such period (2025-13, 2025-02-30): the text matches nothing either
+    if kind == "date":
+        return start.date(), end.date()
+    zone = ZoneInfo(timezone)
+    bounds = []
+    for wall in (start, end):
+        early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            return None
+        bounds.append(early.astimezone(dt.UTC))
+    return bounds[0], bounds[1]
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -395,7 +467,7 @@ def all_findings(
         frame = pd.concat(parts, ignore_index=True)
     else:
         frame = pd.DataFrame(columns=columns)
-    frame = _apply_filters(frame, filters)
+    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
 
 
@@ -483,5 +555,6 @@ def findings_layer(
     if name not in results:
         raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
     frame = results[name]
-    frame = _apply_filters(frame, _filters(request, [str(c) for c in frame.columns]))
+    filters = _filters(request, [str(c) for c in frame.columns])
+    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
