@@ -9,8 +9,8 @@ analysis, a PDF a Chromium run), so they get fewer examples than the rest.
 
 The writes also run as a state machine: schemathesis follows the OpenAPI links from a
 new problem (``POST /problems`` answers its ``id``) to its resolve, escalate and close
-steps, as a grid worker and as a member, so the lifecycle's later states are reached.
-The whole module stays under about two minutes.
+steps, as a grid worker and as a member, so the lifecycle's later states are reached
+(15 scenarios of up to 6 steps each: about 25 s).
 """
 
 from __future__ import annotations
