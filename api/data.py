@@ -1,4 +1,4 @@
-"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings; field writes.
+"""GeoJSON, CSV, XLSX and GeoPackage of layers and findings.
 
 Reads (every role, within its area):
 
@@ -9,10 +9,7 @@ Reads (every role, within its area):
 - ``GET /findings`` (every finding row), ``GET /findings/{name}`` (one result layer of
   ``gridgeo check``), with ``as_of`` and ``community``; ``GET /findings.{csv,xlsx,gpkg}``.
 
-Writes (grid workers and members, as themselves, in their area), each with an
-``Idempotency-Key`` header: ``POST /visits``, ``POST /meetings``, ``POST /problems``,
-``POST /problems/{code}/resolve|escalate|close``. The logic lives in
-:mod:`gridgeo.fieldwork`; this module only translates HTTP.
+The field writes are in :mod:`api.writes`.
 """
 
 from __future__ import annotations
@@ -24,18 +21,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.auth import REFUSALS, UserDep, read_area
 from api.state import get_store
-from gridgeo import fieldwork
+from api.writes import Day
 from gridgeo.access import Area, area_for, check_personal, geography
 from gridgeo.errors import NotFound, PermissionDenied, ValidationError
 from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec, get_layer
@@ -64,156 +61,6 @@ _ERR = {
     },
 }
 _READ_ERRORS: dict[int | str, dict[str, Any]] = {404: _ERR, 422: _ERR}
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The body is not JSON."},
-    404: _ERR,
-    409: _ERR,
-    422: _ERR,
-}
-
-
-# -- validation of inputs ------------------------------------------------------------------
-
-
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
-def _sane_time(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and not (1900 <= value.year <= 2200):
-        raise ValueError("the year must lie between 1900 and 2200")
-    return value
-
-
-def _sane_date(value: dt.date | None) -> dt.date | None:
-    if value is not None and not (1900 <= value.year <= 2200):
-        raise ValueError("the year must lie between 1900 and 2200")
-    return value
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, dt.date) or (
-        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
-    ):
-        return value
-    raise ValueError("write the date as YYYY-MM-DD")
-
-
-def _iso_time(value: Any) -> Any:
-    if isinstance(value, dt.datetime) or (
-        isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value)
-    ):
-        return value
-    raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
-
-
-Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
-Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_nul)]
-Time = Annotated[dt.datetime, BeforeValidator(_iso_time), AfterValidator(_sane_time)]
-Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_sane_date)]
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A unique key per write (e.g. a UUID); a retry with the same key and "
-        "body returns the first result instead of writing again.",
-    ),
-]
-ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
-
-
-class PointIn(BaseModel):
-    """A GeoJSON Point in longitude/latitude (EPSG:4326)."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["Point"]
-    coordinates: tuple[Lon, Lat]
-
-    def shape(self) -> shapely.Point:
-        return shapely.Point(*self.coordinates)
-
-
-class VisitIn(BaseModel):
-    """A visit: the member defaults to the token's member; the time to now."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    member: Code | None = None
-    household: Code | None = None
-    building: Code | None = None
-    visited_at: Time | None = Field(None, description="Without an offset: local time.")
-    note: Text | None = None
-    geometry: PointIn | None = None
-
-
-class MeetingIn(BaseModel):
-    """A grid council meeting."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    grid: Code
-    held_on: Day | None = None
-    attendance: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    topic: Text | None = None
-
-
-class ProblemIn(BaseModel):
-    """A new problem (it starts open)."""
-
-    model_config = ConfigDict(extra="forbid")
-    code: Code | None = None
-    category: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
-    description: Text | None = None
-    household: Code | None = None
-    building: Code | None = None
-    visit: Code | None = None
-    responsible: Code | None = None
-    reported_at: Time | None = None
-    deadline: Day | None = None
-    geometry: PointIn | None = None
-
-
-class ResolveIn(BaseModel):
-    """Solved on the spot."""
-
-    model_config = ConfigDict(extra="forbid")
-    at: Time | None = Field(None, description="When; default now.")
-
-
-class EscalateIn(BaseModel):
-    """Escalated to the community party committee."""
-
-    model_config = ConfigDict(extra="forbid")
-    at: Time | None = None
-    deadline: Day | None = None
-
-
-class CloseIn(BaseModel):
-    """Closed, with the feedback given to the resident (required)."""
-
-    model_config = ConfigDict(extra="forbid")
-    feedback: Text | None = Field(None, description="What the resident was told; required.")
-    at: Time | None = None
-
-
-def _row(model: BaseModel) -> dict[str, Any]:
-    row = model.model_dump(exclude_none=True)
-    geometry = getattr(model, "geometry", None)
-    if geometry is not None:
-        row["geometry"] = geometry.shape()
-    return row
-
-
-def _answer(outcome: fieldwork.WriteOutcome) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return JSONResponse(status_code=outcome.status, content=outcome.body, headers=headers)
 
 
 # -- JSON of frames ------------------------------------------------------------------------
@@ -300,10 +147,22 @@ def _filters(request: Request, columns: list[str]) -> dict[str, str]:
     return filters
 
 
-def _apply_filters(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
+def _apply_filters(
+    frame: pd.DataFrame, filters: dict[str, str], timezone: str | None = None
+) -> pd.DataFrame:
+    """The rows of a frame in memory whose columns match ``column=value`` filters.
+
+    Text is compared whole; a date or time column matches when its ISO text starts with
+    the value, times written in local time in ``timezone`` (the district's), so
+    ``visited_at=2025-03-04`` is that local day (:func:`_time_range` selects the same
+    rows in the store).
+    """
     for column, value in filters.items():
-        values = pd.Series(_json_column(frame[column]), index=frame.index, dtype=object)
-        text = values.map(lambda v: None if v is None else str(v))
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype) and timezone is not None:
+            values = values.dt.tz_convert(timezone)
+        texts = pd.Series(_json_column(values), index=frame.index, dtype=object)
+        text = texts.map(lambda v: None if v is None else str(v))
         is_time = pd.api.types.is_datetime64_any_dtype(frame[column].dtype)
         mask = text.str.startswith(value) if is_time else text.eq(value)
         frame = frame.loc[mask.fillna(False).to_numpy(dtype=bool)]
@@ -411,13 +270,17 @@ def layer_features(
     """The features of ``layer`` in the caller's area, filtered and paged.
 
     Any other query parameter ``column=value`` keeps the rows whose column equals the
-    value (dates and times: starts with it, e.g. ``visited_at=2025-03-03``).
+    value; for dates and times, whose local ISO text starts with it
+    (``visited_at=2025-03``: March 2025; ``reported_at=2025-03-04``: that day;
+    ``held_on=2025``; down to ``visited_at=2025-03-04T09:30:15``).
     """
     spec = get_layer(layer)
     check_personal(user, include_personal)
     box = _parse_bbox(bbox)
     filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
-    where, exact = _store_selection(spec, filters)
+    timezone = request.app.state.settings.timezone
+    where, ranges, rest = _store_selection(spec, filters, timezone)
+    exact = not rest
     area = read_area(store, user, community=community or None)
     if area is not None:
         codes = area.codes(layer)
@@ -431,40 +294,95 @@ def layer_features(
             bbox=box,
             include_personal=include_personal,
             where=where,
+            ranges=ranges,
             limit=limit,
             offset=offset,
         )
-        matched = store.count_layer(layer, bbox=box, where=where)
+        matched = store.count_layer(layer, bbox=box, where=where, ranges=ranges)
         return _geojson(_page(request, page, limit, offset, matched))
-    frame = store.read_layer(layer, bbox=box, include_personal=include_personal, where=where)
+    frame = store.read_layer(
+        layer, bbox=box, include_personal=include_personal, where=where, ranges=ranges
+    )
     if area is not None:
         frame = area.keep(layer, frame)
-    frame = _apply_filters(frame, filters)
+    frame = _apply_filters(frame, rest, timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
 
 
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+#: The prefixes of ISO text that are a whole period: a year down to a second.
+_STEPS = tuple(dt.timedelta(**{unit: 1}) for unit in ("days", "hours", "minutes", "seconds"))
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?)?)?")
 
 
-def _store_selection(spec: LayerSpec, filters: dict[str, str]) -> tuple[dict[str, list[Any]], bool]:
-    """The ``column=value`` filters the store can select on, and whether that is all.
+def _store_selection(
+    spec: LayerSpec, filters: dict[str, str], timezone: str
+) -> tuple[dict[str, list[Any]], dict[str, tuple[Any, Any]], dict[str, str]]:
+    """The ``column=value`` filters split into what the store selects and what is left.
 
     A filter on a text column (codes and references too) is the store's equality; one
     on an integer column is too when the value is written as the integer would be
-    (``5``; ``05`` or ``5.0`` match nothing). Date and time filters (a prefix of the
-    ISO text) are left to :func:`_apply_filters`, after the store's selection.
+    (``5``; ``05`` or ``5.0`` match nothing). A date or time filter that names a whole
+    period (``2025``, ``2025-03``, ``2025-03-04``, ``2025-03-04T09``...) is the range
+    of that period (:func:`_time_range`). Anything else (``2025-0``, a time with an
+    offset) is left to :func:`_apply_filters`, after the store's selection.
+
+    Returns
+    -------
+    tuple
+        ``where`` (column → values), ``ranges`` (column → ``[low, high)``) and the
+        filters left.
     """
     where: dict[str, list[Any]] = {}
-    exact = True
+    ranges: dict[str, tuple[Any, Any]] = {}
+    rest: dict[str, str] = {}
     for column, value in filters.items():
         kind = spec.field(column).kind
         if kind == "text":
             where[column] = [value]
         elif kind == "int":
             where[column] = [int(value)] if _CANONICAL_INT.fullmatch(value) else []
+        elif (period := _time_range(kind, value, timezone)) is not None:
+            ranges[column] = period
         else:
-            exact = False
-    return where, exact
+            rest[column] = value
+    return where, ranges, rest
+
+
+def _time_range(kind: str, value: str, timezone: str) -> tuple[Any, Any] | None:
+    """``[low, high)`` of the period a filter value names (None: not a whole period).
+
+    For a ``date`` column, dates (``2025-03`` is 1 March to 1 April); for a time column,
+    UTC instants of the local period in ``timezone``. A period whose bounds fall in a
+    daylight-saving change (a local time that is skipped or happens twice) is None:
+    the text comparison handles it.
+    """
+    match = _PERIOD.fullmatch(value)
+    if match is None:
+        return None
+    parts = [int(p) for p in match.groups() if p is not None]
+    if kind == "date" and len(parts) > 3:
+        return None
+    try:
+        start = dt.datetime(*parts, *([1] * max(0, 3 - len(parts))))  # type: ignore[misc]
+        if len(parts) == 1:
+            end = start.replace(year=start.year + 1)
+        elif len(parts) == 2:
+            end = (start + dt.timedelta(days=32)).replace(day=1)
+        else:
+            end = start + _STEPS[len(parts) - 3]
+    except (ValueError, OverflowError):
+        return None  # no such period (2025-13, 2025-02-30): the text matches nothing either
+    if kind == "date":
+        return start.date(), end.date()
+    zone = ZoneInfo(timezone)
+    bounds = []
+    for wall in (start, end):
+        early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            return None
+        bounds.append(early.astimezone(dt.UTC))
+    return bounds[0], bounds[1]
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -552,7 +470,7 @@ def all_findings(
         frame = pd.concat(parts, ignore_index=True)
     else:
         frame = pd.DataFrame(columns=columns)
-    frame = _apply_filters(frame, filters)
+    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
 
 
@@ -640,67 +558,6 @@ def findings_layer(
     if name not in results:
         raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
     frame = results[name]
-    frame = _apply_filters(frame, _filters(request, [str(c) for c in frame.columns]))
+    filters = _filters(request, [str(c) for c in frame.columns])
+    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
     return _geojson(_frame_page(request, frame, limit, offset))
-
-
-# -- field writes ----------------------------------------------------------------------------
-
-_CREATED = {201: {"description": "Stored (or, on a retry, the first result)."}}
-_MOVED = {200: {"description": "Moved (or, on a retry, the first result)."}}
-
-
-@router.post("/visits", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_visit(body: VisitIn, user: UserDep, store: StoreDep, key: IdempotencyKey) -> JSONResponse:
-    """Record a visit to a household within the member's assignments."""
-    return _answer(fieldwork.record_visit(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/meetings", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_meeting(
-    body: MeetingIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Record a grid council meeting (grid workers, for their grids)."""
-    return _answer(fieldwork.record_meeting(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/problems", status_code=201, responses={**_CREATED, **_WRITE_ERRORS})
-def post_problem(
-    body: ProblemIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Put a problem on the list; it starts open."""
-    return _answer(fieldwork.report_problem(store, _row(body), principal=user, idempotency_key=key))
-
-
-@router.post("/problems/{code}/resolve", responses={**_MOVED, **_WRITE_ERRORS})
-def resolve(
-    code: ProblemCode, body: ResolveIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Solved on the spot: an open problem becomes ``resolved_on_site``."""
-    return _answer(
-        fieldwork.resolve_problem(store, code, at=body.at, principal=user, idempotency_key=key)
-    )
-
-
-@router.post("/problems/{code}/escalate", responses={**_MOVED, **_WRITE_ERRORS})
-def escalate(
-    code: ProblemCode, body: EscalateIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Escalated to the community party committee: an open problem becomes ``escalated``."""
-    return _answer(
-        fieldwork.escalate_problem(
-            store, code, at=body.at, deadline=body.deadline, principal=user, idempotency_key=key
-        )
-    )
-
-
-@router.post("/problems/{code}/close", responses={**_MOVED, **_WRITE_ERRORS})
-def close(
-    code: ProblemCode, body: CloseIn, user: UserDep, store: StoreDep, key: IdempotencyKey
-) -> JSONResponse:
-    """Closed with feedback to the resident (销号); the feedback text is required."""
-    return _answer(
-        fieldwork.close_problem(
-            store, code, feedback=body.feedback, at=body.at, principal=user, idempotency_key=key
-        )
-    )

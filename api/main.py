@@ -4,27 +4,35 @@ Run it with ``gridgeo serve`` or ``uvicorn api.main:app``. Nothing here connects
 the database at import time, nor at start-up: the first request that needs the store
 opens it (``api.state.get_store``; a database that does not answer is a 503 with the
 reason), and it is closed at shutdown. The routes live in one module per concern (``maps``, ``tiles``,
-``reports``, ``data``, ``auth``); library errors become HTTP statuses here, in
-one place.
+``reports``, ``data``, ``writes``, ``auth``); library errors become HTTP statuses here, in
+one place, and every refusal has the same shape, ``{"error": ..., "detail": ...}``.
+
+:class:`BodyLimit` is the outermost layer: a request whose body is larger than
+``GRIDGEO_MAX_BODY_BYTES`` is refused (413) before any other work.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
 
 import psycopg
 import sqlalchemy
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gridgeo
-from api import auth, data, database, maps, reports, tiles
+from api import auth, data, database, maps, reports, tiles, writes
 from api.fastpath import TileResponses
 from gridgeo.errors import (
-    AmbiguousCredentials,
+    BadRequest,
     ConfigError,
     Conflict,
     CRSError,
@@ -32,6 +40,7 @@ from gridgeo.errors import (
     GridGeoError,
     NotFound,
     PermissionDenied,
+    RequestTooLarge,
     StoreError,
     Unauthorized,
     ValidationError,
@@ -40,12 +49,13 @@ from gridgeo.errors import (
 from gridgeo.settings import Settings
 from gridgeo.store import make_engine
 
-__all__ = ["ERROR_STATUS", "app", "create_app"]
+__all__ = ["ERROR_STATUS", "BodyLimit", "app", "create_app"]
 
 #: HTTP status for each gridgeo error; the most specific class in the MRO wins.
 ERROR_STATUS: dict[type[GridGeoError], int] = {
+    BadRequest: 400,
+    RequestTooLarge: 413,
     NotFound: 404,
-    AmbiguousCredentials: 400,
     Unauthorized: 401,
     PermissionDenied: 403,
     Conflict: 409,
@@ -65,13 +75,190 @@ def _status_for(exc: GridGeoError) -> int:
     return 500
 
 
-async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GridGeoError)
+def _text(value: object, limit: int = 2000) -> str:
+    """Text that can go into a JSON answer: lone surrogates escaped, at most ``limit`` long."""
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def refusal(exc: GridGeoError) -> JSONResponse:
+    """The answer to a gridgeo error: its status, ``{"error": kind, "detail": reason}``."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
+    if isinstance(exc, RequestTooLarge | BadRequest):
+        headers["Connection"] = "close"  # the rest of the body is not read
     return JSONResponse(
         status_code=_status_for(exc),
-        content={"error": type(exc).__name__, "detail": str(exc)},
-        headers={"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None,
+        content={"error": type(exc).__name__, "detail": _text(exc, 20_000)},
+        headers=headers or None,
     )
+
+
+async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GridGeoError)
+    return refusal(exc)
+
+
+#: The most field errors a 422 lists.
+SHOWN_FIELD_ERRORS = 20
+
+#: The OpenAPI schema of a 422 from the checks of parameters, headers and bodies.
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ValidationRefusal",
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "enum": ["ValidationError"]},
+        "detail": {"type": "string", "description": "Each bad field and what it must be."},
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["error", "detail"],
+}
+
+
+def _field(loc: Sequence[Any]) -> str:
+    """Where a request error is, in words: ``body geometry.coordinates[0]``."""
+    if not loc:
+        return "request"
+    where, path = str(loc[0]), ""
+    for part in loc[1:]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    names = {"body": "body", "query": "query parameter", "path": "path parameter",
+             "header": "header", "cookie": "cookie"}  # fmt: skip
+    return _text(f"{names.get(where, where)} {path}".strip(), 120)
+
+
+async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's checks of parameters and bodies, without echoing the input back.
+
+    A body that is not JSON is a 400; every other refusal a 422 whose detail names each
+    bad field and what it must be, and whose ``fields`` list the same for programs.
+    """
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        reason = (broken.get("ctx") or {}).get("error", "not JSON")
+        position = broken["loc"][1] if len(broken.get("loc", ())) > 1 else "?"
+        return refusal(
+            BadRequest(
+                f"the body is not valid JSON ({_text(reason, 200)} at character {position}): "
+                "send one JSON object with Content-Type: application/json"
+            )
+        )
+    fields = []
+    for error in errors[:SHOWN_FIELD_ERRORS]:
+        message = str(error.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        fields.append({"field": _field(error.get("loc", ())), "message": _text(message, 300)})
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    if len(errors) > SHOWN_FIELD_ERRORS:
+        detail += f"; ... and {len(errors) - SHOWN_FIELD_ERRORS} more"
+    return JSONResponse(
+        status_code=422, content={"error": "ValidationError", "detail": detail, "fields": fields}
+    )
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's and FastAPI's own refusals (no such route, wrong method...) in our shape."""
+    assert isinstance(exc, HTTPException)
+    try:
+        kind = "".join(HTTPStatus(exc.status_code).phrase.title().split())
+    except ValueError:
+        kind = "HTTPError"
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"error": kind, "detail": _text(exc.detail)},
+        headers=getattr(exc, "headers", None),
+    )
+
+
+class BodyLimit:
+    """ASGI middleware: request bodies of at most ``limit`` bytes, counted as they come.
+
+    A ``Content-Length`` over the limit is refused (413) at once, before the request
+    reaches anything else (no token lookup, no parsing); a body sent without one
+    (chunked) is cut off as soon as the bytes received pass the limit, and only what
+    was received until then was held. Two ``Content-Length`` headers, or one that is
+    not a number, are a 400. Refusals close the connection, so the rest of a big body
+    is never read.
+
+    Parameters
+    ----------
+    app
+        The application.
+    limit
+        The most bytes a body may have (``GRIDGEO_MAX_BODY_BYTES``).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def too_large(self, size: int | None) -> RequestTooLarge:
+        """The refusal of a body of ``size`` bytes (None: unknown, cut off)."""
+        what = f"of {size:,} bytes" if size is not None else "sent"
+        return RequestTooLarge(
+            f"the request body {what} is larger than the limit of {self.limit:,} bytes "
+            "(GRIDGEO_MAX_BODY_BYTES); a field write is a few kilobytes"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lengths = [v for k, v in scope["headers"] if k == b"content-length"]
+        if len(lengths) > 1 or (lengths and not lengths[0].strip().isdigit()):
+            error: GridGeoError = BadRequest(
+                "send one Content-Length header holding the body's size in bytes"
+            )
+            await refusal(error)(scope, receive, send)
+            return
+        if lengths:
+            digits = lengths[0].strip()
+            size = int(digits) if len(digits) <= 30 else self.limit + 1
+            if size > self.limit:
+                await refusal(self.too_large(size))(scope, receive, send)
+                return
+        received = 0
+        over: RequestTooLarge | None = None
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = self.too_large(None)
+                    raise over
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over is not None and not started:
+                # the app turned the cut-off into an answer of its own (FastAPI makes any
+                # error while reading a body a 400): the answer is the 413
+                started = True
+                await refusal(over)(scope, receive, send)
+                return
+            if over is not None:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except RequestTooLarge as exc:
+            if started:
+                raise
+            await refusal(exc)(scope, receive, send)
 
 
 async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -125,12 +312,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
+    app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
-    for module in (auth, maps, tiles, reports, data):
+    for module in (auth, maps, tiles, reports, data, writes):
         app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the 422 answers in the shape this app gives them."""
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            schemas = document.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(TileResponses)
-    app.add_middleware(auth.CredentialCheck)  # outermost: one reading of the credentials
+    app.add_middleware(auth.CredentialCheck)  # one reading of the credentials
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # the outermost layer
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

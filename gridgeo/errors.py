@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "database_reason",
     "AmbiguousCredentials",
+    "BadRequest",
     "CRSError",
     "ConfigError",
     "Conflict",
@@ -20,6 +21,7 @@ __all__ = [
     "Issue",
     "NotFound",
     "PermissionDenied",
+    "RequestTooLarge",
     "StoreError",
     "Unauthorized",
     "ValidationError",
@@ -50,8 +52,16 @@ class Unauthorized(GridGeoError):
     """The caller gave no credentials, or credentials that are not valid."""
 
 
-class AmbiguousCredentials(Unauthorized):
+class BadRequest(GridGeoError):
+    """A request that cannot be read as sent (duplicate headers, a malformed length)."""
+
+
+class AmbiguousCredentials(BadRequest):
     """The request carries credentials twice, or two that disagree (HTTP 400)."""
+
+
+class RequestTooLarge(GridGeoError):
+    """A request body larger than the service accepts."""
 
 
 class Conflict(GridGeoError):

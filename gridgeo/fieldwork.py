@@ -15,7 +15,11 @@ Every write is
   (:meth:`gridgeo.store.Store.bump_version`) in that same transaction.
 
 When a :class:`gridgeo.access.Principal` is given, its role and area are checked too
-(``PermissionDenied``); without one (scripts, notebooks) only the data rules apply.
+(``PermissionDenied``), **before anything else**: every reference of the write (the
+household, building, visit, responsible member, grid or problem it names) must lie in
+the caller's area, and a code that exists elsewhere gets the same answer, word for word,
+as a code that exists nowhere, so refusals tell nothing about other areas. Without a
+principal (scripts, notebooks) only the data rules apply.
 """
 
 from __future__ import annotations
@@ -122,6 +126,9 @@ def record_visit(
         if principal is not None:
             _require_writer(principal, "record visits")
             row["member"] = _as_member(principal, row.get("member"), "visits")
+            _check_area(
+                store, principal, household=row.get("household"), building=row.get("building")
+            )
         if not row.get("household") and not row.get("building"):
             raise ValidationError(Issue("a visit needs a household or a building", layer="visits"))
         if row.get("visited_at") is None:
@@ -132,10 +139,7 @@ def record_visit(
         _not_future(rec["visited_at"], "visited_at", "visits")
         # where things lie is read before a connection is held: its loading needs the pool
         geo = geography(store)
-        area = area_for(store, principal) if principal is not None else None
         with store.engine.connect() as conn:
-            if principal is not None:  # before the lookup: unknown and elsewhere look alike
-                _in_area(area, principal, rec.get("household"), rec.get("building"))
             household, building = _place(conn, rec.get("household"), rec.get("building"))
             _exists(conn, "members", rec["member"], "member")
             day = _local_day(rec["visited_at"])
@@ -188,6 +192,7 @@ def record_meeting(
                 raise PermissionDenied(
                     f"role {principal.role} may not record council meetings; grid workers do"
                 )
+            _check_area(store, principal, grid=row.get("grid"))
         if row.get("held_on") is None:
             row["held_on"] = _local_day(pd.Timestamp(_now()))
         row.setdefault("code", _new_code("MT"))
@@ -197,10 +202,6 @@ def record_meeting(
             raise ValidationError(
                 Issue("held_on is in the future", layer="meetings", column="held_on")
             )
-        if principal is not None:
-            area = area_for(store, principal)
-            if area is not None and not area.holds("grids", rec["grid"]):
-                raise PermissionDenied(_outside("grid", rec["grid"], principal))
         with store.engine.connect() as conn:
             _exists(conn, "grids", rec["grid"], "grid")
         return _values(frame, "meetings")
@@ -236,6 +237,14 @@ def report_problem(
             _require_writer(principal, "report problems")
             if row.get("responsible") is None and principal.member:
                 row["responsible"] = principal.member
+            _check_area(
+                store,
+                principal,
+                household=row.get("household"),
+                building=row.get("building"),
+                visit=row.get("visit"),
+                responsible=row.get("responsible"),
+            )
         if row.get("reported_at") is None:
             row["reported_at"] = _now()
         row.setdefault("code", _new_code("P"))
@@ -246,33 +255,34 @@ def report_problem(
         rec = frame.iloc[0]
         _not_future(rec["reported_at"], "reported_at", "problems")
         geo = geography(store)
-        area = area_for(store, principal) if principal is not None else None
         with store.engine.connect() as conn:
             household, building = rec.get("household"), rec.get("building")
             visit = rec.get("visit")
             if visit:
-                found = conn.execute(
-                    sa.text(
-                        "SELECT h.code, b.code FROM visits v "
-                        "LEFT JOIN households h ON h.id = v.household_id "
-                        "LEFT JOIN buildings b ON b.id = v.building_id WHERE v.code = :code"
-                    ),
-                    {"code": visit},
-                ).first()
+                found = _place_of(conn, "visits", visit)
                 if found is None:
-                    if area is not None:
-                        raise PermissionDenied(_outside("visit", visit, principal))
                     raise ValidationError(
                         Issue(f"unknown visit {visit!r}", layer="problems", column="visit")
                     )
+                for column, given, theirs in (
+                    ("household", household, found[0]),
+                    ("building", building, found[1]),
+                ):
+                    if given and theirs and given != theirs:
+                        raise ValidationError(
+                            Issue(
+                                f"visit {visit} was to {column} {theirs}, not {given}",
+                                layer="problems",
+                                column=column,
+                                hint=f"leave {column} out, or correct it",
+                            )
+                        )
                 household = household or found[0]
                 building = building or found[1]
             if not household and not building:
                 raise ValidationError(
                     Issue("a problem needs a household, a building or a visit", layer="problems")
                 )
-            if principal is not None:
-                _in_area(area, principal, household, building)
             household, building = _place(conn, household, building)
             if rec.get("responsible"):
                 _exists(conn, "members", rec["responsible"], "responsible")
@@ -465,6 +475,7 @@ def _transition(
     def check() -> dict[str, Any]:
         if principal is not None:
             _require_writer(principal, "move problems through their lifecycle")
+            _check_area(store, principal, problem=code)
         values: dict[str, Any] = {}
         if action == "close":
             feedback = (params.get("feedback") or "").strip()
@@ -486,7 +497,6 @@ def _transition(
         if params.get("deadline") is not None:
             values["deadline"] = params["deadline"]
         geo = geography(store)
-        area = area_for(store, principal) if principal is not None else None
         with store.engine.connect() as conn:
             found = conn.execute(
                 sa.text(
@@ -499,16 +509,10 @@ def _transition(
                 {"code": code},
             ).first()
             if found is None:
-                if area is not None:  # the same answer as for another area's problem
-                    raise PermissionDenied(_outside("problem", code, principal))
                 raise NotFound(f"no problem with code {code!r}")
             household, building, responsible = found[1], found[2], found[3]
             if building is None and household is not None:
                 building = geo.building_of_household.get(household)
-            if area is not None and not (
-                area.holds("households", household) or area.holds("buildings", building)
-            ):
-                raise PermissionDenied(_outside("problem", code, principal))
             if principal is not None and principal.role == "member" and principal.member:
                 if responsible != principal.member and member_responsibility(
                     store,
@@ -909,12 +913,95 @@ def _outside(kind: str, code: str | None, principal: Principal | None) -> str:
     return f"{kind} {code!r} is not in your area ({principal.describe()})"
 
 
-def _in_area(
-    area: Area | None, principal: Principal, household: str | None, building: str | None
-) -> None:
+#: The layer of each reference a write can name, for :func:`_check_area`.
+_REFERENCES = {
+    "household": "households",
+    "building": "buildings",
+    "grid": "grids",
+    "visit": "visits",
+    "problem": "problems",
+    "responsible": "members",
+}
+
+
+def _check_area(store: Store, principal: Principal, **references: Any) -> Area | None:
+    """Refuse a write naming anything outside the caller's area; return the area.
+
+    Called before any other check of the write. Every reference given (``household``,
+    ``building``, ``grid``, ``visit``, ``problem``, ``responsible``) must lie in the
+    area; one that lies elsewhere and one that does not exist get the same
+    ``PermissionDenied``, word for word (:func:`_outside`). A visit or problem lies in
+    the area when its household or building does; a member when the area holds it
+    (its community), it is the caller's own member, or one of its assignments is to
+    a community, grid, building or household of the area (what ``/layers/members`` and
+    ``/layers/assignments`` show the caller). Whole-district callers pass.
+    """
+    area = area_for(store, principal)
     if area is None:
-        return
-    if household is not None and not area.holds("households", household):
-        raise PermissionDenied(_outside("household", household, principal))
-    if household is None and building is not None and not area.holds("buildings", building):
-        raise PermissionDenied(_outside("building", building, principal))
+        return None
+    given = {kind: code for kind, code in references.items() if code is not None and code != ""}
+    for kind, code in given.items():
+        layer = _REFERENCES[kind]
+        if layer in ("households", "buildings", "grids") and not area.holds(layer, code):
+            raise PermissionDenied(_outside(kind, code, principal))
+    looked_up = {k: v for k, v in given.items() if _REFERENCES[k] in ("visits", "problems")}
+    member = given.get("responsible")
+    if not looked_up and (member is None or _plainly_in_area(area, principal, member)):
+        return area
+    with store.engine.connect() as conn:
+        for kind, code in looked_up.items():
+            place = _place_of(conn, _REFERENCES[kind], code)
+            if place is None or not (
+                area.holds("households", place[0]) or area.holds("buildings", place[1])
+            ):
+                raise PermissionDenied(_outside(kind, code, principal))
+        if member is not None and not _member_in_area(conn, area, principal, member):
+            raise PermissionDenied(_outside("responsible member", member, principal))
+    return area
+
+
+def _plainly_in_area(area: Area, principal: Principal, member: Any) -> bool:
+    return member == principal.member or area.holds("members", member)
+
+
+def _member_in_area(conn: sa.Connection, area: Area, principal: Principal, member: Any) -> bool:
+    """Whether a member lies in the area (see :func:`_check_area`)."""
+    if _plainly_in_area(area, principal, member):
+        return True
+    if not isinstance(member, str):
+        return False
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.code, g.code, b.code, h.code FROM assignments a "
+            "JOIN members m ON m.id = a.member_id "
+            "LEFT JOIN communities c ON c.id = a.community_id "
+            "LEFT JOIN grids g ON g.id = a.grid_id "
+            "LEFT JOIN buildings b ON b.id = a.building_id "
+            "LEFT JOIN households h ON h.id = a.household_id "
+            "WHERE m.code = :member"
+        ),
+        {"member": member},
+    ).all()
+    return any(
+        (c is not None and c in area.visible_communities)
+        or area.holds("grids", g)
+        or area.holds("buildings", b)
+        or area.holds("households", h)
+        for c, g, b, h in rows
+    )
+
+
+def _place_of(conn: sa.Connection, layer: str, code: Any) -> tuple[str | None, str | None] | None:
+    """The household and building codes a visit or problem refers to (None: no such row)."""
+    if not isinstance(code, str):
+        return None
+    table = LAYERS[layer].table
+    found = conn.execute(
+        sa.text(
+            f'SELECT h.code, b.code FROM "{table}" x '
+            "LEFT JOIN households h ON h.id = x.household_id "
+            "LEFT JOIN buildings b ON b.id = x.building_id WHERE x.code = :code"
+        ),
+        {"code": code},
+    ).first()
+    return None if found is None else (found[0], found[1])

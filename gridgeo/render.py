@@ -732,7 +732,8 @@ def static_map(
     else:
         area, name = area_bbox(store, community=community, grid=grid)
         name = name or text["district_title"]
-    legend_px = 230 if lang == "zh" else 250
+    # the legend panel takes at most a third of the image, so a narrow image keeps a map
+    legend_px = min(230 if lang == "zh" else 250, width // 3)
     map_w, map_h = width - legend_px, height
     # the area in Web Mercator, padded and stretched to the map panel's aspect
     (x0, y0), (x1, y1) = to_mercator(np.array([[area[0], area[1]], [area[2], area[3]]]))

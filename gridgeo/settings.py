@@ -8,9 +8,11 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "get_settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_MAX_BODY_BYTES", "Settings", "get_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///gridgeo.sqlite"
+#: The largest request body the web API reads by default: 1 MiB.
+DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
 class Settings(BaseSettings):
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
         A font file (``.ttf``/``.ttc``/``.otf``) for Chinese text in static maps and
         reports. Unset (default): an installed Noto Sans CJK, Source Han Sans or
         WenQuanYi font is used (Debian: ``fonts-noto-cjk``).
+    max_body_bytes
+        The largest request body the web API accepts, in bytes (default 1 MiB, far
+        more than any field write needs). A larger ``Content-Length`` is refused (413)
+        before anything else is done; a body sent without one is cut off as soon as it
+        passes the limit.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", env_file=".env", extra="ignore")
@@ -62,6 +69,7 @@ class Settings(BaseSettings):
     tile_key_seconds: int = Field(3600, ge=10, le=7 * 86400)
     tile_key_secret: SecretStr | None = Field(None, min_length=32)
     cjk_font: str | None = None
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
 
 
 @lru_cache

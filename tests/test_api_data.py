@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections.abc import Iterator
 
 import openpyxl
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from gridgeo.errors import ValidationError
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
@@ -219,3 +222,140 @@ def test_the_openapi_document_lists_every_route(client):
     ):
         assert path in paths
     assert client.get("/docs").status_code == 200
+
+
+# -- date and time filters: ranges selected by the store --------------------------------------
+
+TIMEZONE = "Asia/Shanghai"
+#: Layer → (column, filter values): whole periods (selected by the store as ranges)
+#: and other prefixes of the ISO text (compared as text, as before).
+TIME_FILTERS = {
+    "visits": ("visited_at", [
+        "2025", "2025-03", "2025-03-04", "2025-03-03", "2025-03-04T00", "2025-03-04T00:30",
+        "2025-03-04T00:30:00", "2025-03-03T23:59:59", "2025-03-31", "2025-04",
+        "2025-0", "2025-03-04T00:30:00+08:00", "2025-02-30", "2024-13",
+    ]),
+    "problems": ("reported_at", ["2025", "2025-03", "2025-03-04", "2025-03-04T09", "2025-3"]),
+    "meetings": ("held_on", ["2025", "2025-03", "2025-03-09", "2025-03-0", "2025-03-09T00"]),
+}  # fmt: skip
+PERIODS = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?)?)?")
+
+
+@pytest.fixture(scope="module")
+def night_visits(people: dict) -> list[str]:
+    """Visits at the edges of local days, where the UTC date is another day."""
+    s = open_store(people["url"])
+    try:
+        rows = s.read_layer("visits").iloc[:5].copy()
+        rows["code"] = [f"VN-{uuid.uuid4().hex[:8]}-{i}" for i in range(5)]
+        rows["visited_at"] = pd.to_datetime(
+            [
+                "2025-03-04T00:00:00+08:00",  # 2025-03-03T16:00Z
+                "2025-03-04T00:30:00+08:00",
+                "2025-03-03T23:59:59.500000+08:00",
+                "2025-03-31T23:30:00+08:00",  # 2025-03-31T15:30Z
+                "2025-04-01T07:59:00+08:00",  # 2025-03-31T23:59Z
+            ],
+            utc=True,
+            format="ISO8601",
+        )
+        s.write_layers({"visits": rows})
+    finally:
+        s.close()
+    return list(rows["code"])
+
+
+def _local_text(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(TIMEZONE).map(lambda t: None if pd.isna(t) else t.isoformat())
+    return values.map(lambda t: None if pd.isna(t) else t.date().isoformat())
+
+
+@pytest.mark.parametrize("layer", list(TIME_FILTERS))
+def test_date_and_time_filters_are_ranges_with_the_answers_of_a_text_filter(
+    client, planner, people, night_visits, monkeypatch, layer
+):
+    """Every filter value answers what comparing the local ISO text gives; whole
+    periods (a year down to a second) are selected by the store as ranges."""
+    column, values = TIME_FILTERS[layer]
+    s = open_store(people["url"])
+    try:
+        frame = s.read_layer(layer, geometry=False)
+    finally:
+        s.close()
+    text = _local_text(frame[column])
+    assert client.get("/layers/grids?limit=1", headers=planner).status_code == 200
+    store = client.app.state.store
+    reads: list[dict] = []
+    read = store.read_layer
+
+    def spy(name, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs)
+        return read(name, **kwargs)
+
+    monkeypatch.setattr(store, "read_layer", spy)
+    for value in values:
+        reads.clear()
+        expected = list(frame.loc[text.str.startswith(value).fillna(False), "code"])
+        params = {column: value, "limit": "10000"}
+        body = client.get(f"/layers/{layer}", params=params, headers=planner).json()
+        assert body["numberMatched"] == len(expected), value
+        assert [f["id"] for f in body["features"]] == expected[:10000], value
+        whole_period = bool(PERIODS.fullmatch(value)) and value not in ("2025-02-30", "2024-13")
+        if layer == "meetings" and "T" in value:
+            whole_period = False  # a date column has no hours
+        if whole_period:  # the store selected the range and the page
+            # (SQLite counts by reading the column: a second read, with the same range)
+            assert {frozenset(r.get("ranges") or ()) for r in reads} == {frozenset([column])}
+            assert reads[0]["limit"] == 10000, (value, reads)
+    if layer == "visits":
+        days = {v: set(frame.loc[text.str.startswith(v).fillna(False), "code"])
+                for v in ("2025-03-04", "2025-03-03", "2025-03-31", "2025-04")}  # fmt: skip
+        # local days: the visit at 00:30 in Shanghai is on the 4th, not the UTC 3rd
+        assert set(night_visits[:2]) <= days["2025-03-04"]
+        assert night_visits[2] in days["2025-03-03"] and night_visits[3] in days["2025-03-31"]
+        assert night_visits[4] in days["2025-04"]
+
+
+def test_a_leaders_time_filter_is_cut_to_their_area(client, people, night_visits):
+    leader = {"Authorization": f"Bearer {people['tokens']['leader']}"}
+    s = open_store(people["url"])
+    try:
+        from gridgeo.access import area_for
+
+        frame = area_for(s, people["principals"]["leader"]).keep("visits", s.read_layer("visits"))
+    finally:
+        s.close()
+    expected = frame.loc[
+        _local_text(frame["visited_at"]).str.startswith("2025-03-04").fillna(False)
+    ]
+    body = client.get("/layers/visits?visited_at=2025-03-04&limit=10000", headers=leader).json()
+    assert [f["id"] for f in body["features"]] == list(expected["code"])
+    assert body["numberMatched"] == len(expected) > 0
+
+
+def test_the_store_selects_ranges_on_both_stores(people, night_visits):
+    import datetime as dt
+
+    s = open_store(people["url"])
+    try:
+        low = dt.datetime(2025, 3, 3, 16, tzinfo=dt.UTC)
+        high = dt.datetime(2025, 3, 4, 16, tzinfo=dt.UTC)
+        visits = s.read_layer("visits", geometry=False)
+        inside = visits[(visits["visited_at"] >= low) & (visits["visited_at"] < high)]
+        got = s.read_layer("visits", ranges={"visited_at": (low, high)}, geometry=False)
+        assert list(got["code"]) == list(inside["code"])
+        assert s.count_layer("visits", ranges={"visited_at": (low, high)}) == len(inside)
+        page = s.read_layer("visits", ranges={"visited_at": (low, high)}, limit=3, offset=2)
+        assert list(page["code"]) == list(inside["code"].iloc[2:5])
+        meetings = s.read_layer("meetings")
+        march = (dt.date(2025, 3, 1), dt.date(2025, 4, 1))
+        held = s.read_layer("meetings", ranges={"held_on": march})
+        expected = meetings[
+            (meetings["held_on"] >= "2025-03-01") & (meetings["held_on"] < "2025-04-01")
+        ]
+        assert list(held["code"]) == list(expected["code"]) and len(held) > 0
+        with pytest.raises(ValidationError, match="no date, time or integer column"):
+            s.read_layer("visits", ranges={"note": ("a", "b")})
+    finally:
+        s.close()

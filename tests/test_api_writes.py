@@ -151,14 +151,37 @@ def test_bad_values_are_refused_and_nothing_is_stored(client, people):
     )
     assert r.status_code == 422
     assert "in the future" in r.json()["detail"]
+    other_building = _another_building_in_area(people)
+    r = client.post(
+        "/visits",
+        json={"household": people["own"]["member"], "building": other_building, "note": note},
+        headers=_h(people, "member"),
+    )
+    assert r.status_code == 422
+    assert f"not {other_building}" in r.json()["detail"]
+    # a building that exists nowhere is refused as one outside the area, before the rest
     r = client.post(
         "/visits",
         json={"household": people["own"]["member"], "building": "B999999", "note": note},
         headers=_h(people, "member"),
     )
-    assert r.status_code == 422
-    assert "not B999999" in r.json()["detail"]
+    assert r.status_code == 403
+    assert "building 'B999999' is not in your area" in r.json()["detail"]
     assert _visits_with_note(people["url"], note) == 0
+
+
+def _another_building_in_area(people: dict) -> str:
+    """A building of the member's area that is not the building of their own household."""
+    from gridgeo.access import area_for, geography
+
+    s = open_store(people["url"])
+    try:
+        geo = geography(s)
+        area = area_for(s, people["principals"]["member"])
+        own = geo.building_of_household[people["own"]["member"]]
+        return sorted(area.buildings - {own})[0]
+    finally:
+        s.close()
 
 
 def _problem(client, people, role: str = "member") -> str:

@@ -110,3 +110,17 @@ def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert "cached tiles, 32 concurrent clients" in output, output
     assert "errors 0" in output, output
     assert figures.is_file()
+
+
+def test_request_bodies_benchmark_runs(tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("request_bodies.py", "--mb", "3", "--clients", "2", "--json", str(figures))
+    assert "peak above idle (largest case)" in output, output
+    assert "no token, Content-Length: status [413]" in output, output
+    assert "member token, chunked: status [413]" in output, output
+    assert figures.is_file()
+
+
+def test_layer_filters_benchmark_runs() -> None:
+    output = run("layer_filters.py", "--runs", "1")
+    assert output.count("(same rows and page)") == 4, output

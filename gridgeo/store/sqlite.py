@@ -38,11 +38,15 @@ class SQLiteStore(Store):
         where: Mapping[str, Iterable[Any]] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        ranges: Mapping[str, tuple[Any, Any]] | None = None,
         **kwargs: Any,
     ) -> pd.DataFrame:
-        """:meth:`Store.read_layer`; bbox, column values and pages are kept in memory."""
+        """:meth:`Store.read_layer`; bbox, column values, ranges and pages are kept in memory.
+
+        Values and ranges are selected by vectorised comparisons on the columns read.
+        """
         spec = get_layer(layer)
-        selection = _Selection.of(spec, bbox, where, limit, offset)
+        selection = _Selection.of(spec, bbox, where, limit, offset, ranges)
         if bbox is None:
             frame = super().read_layer(layer, geometry=geometry, **kwargs)
         else:
@@ -51,9 +55,10 @@ class SQLiteStore(Store):
             frame = frame.loc[hit].reset_index(drop=True)
             if not geometry:
                 frame = pd.DataFrame(frame.drop(columns="geometry"))
-        if not selection.where and selection.limit is None and not selection.offset:
+        if not selection.selects_rows and selection.limit is None and not selection.offset:
             return frame
-        missing = [f.name for f, _ in selection.where if f.name not in frame.columns]
+        selected = [f for f, _ in selection.where] + [f for f, _, _ in selection.ranges]
+        missing = [f.name for f in selected if f.name not in frame.columns]
         if missing:
             raise ValidationError(
                 f"to select on {missing}, read them too (columns=...) or leave columns out"
@@ -66,10 +71,13 @@ class SQLiteStore(Store):
         *,
         bbox: tuple[float, float, float, float] | None = None,
         where: Mapping[str, Iterable[Any]] | None = None,
+        ranges: Mapping[str, tuple[Any, Any]] | None = None,
     ) -> int:
         """:meth:`Store.count_layer`, counted in memory."""
-        columns = list(where or {})
-        frame = self.read_layer(layer, bbox=bbox, where=where, columns=columns, geometry=False)
+        columns = [*(where or {}), *(ranges or {})]
+        frame = self.read_layer(
+            layer, bbox=bbox, where=where, ranges=ranges, columns=columns, geometry=False
+        )
         return len(frame)
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
