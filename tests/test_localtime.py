@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,6 +21,8 @@ from gridgeo.localtime import (
     utc_times,
 )
 from gridgeo.settings import Settings
+
+ANALYSIS = Path(__file__).resolve().parent.parent / "gridgeo" / "analysis"
 
 
 def test_the_default_zone_is_the_settings_default() -> None:
@@ -60,3 +64,18 @@ def test_calendar_units_are_clipped_to_the_period_and_days_fall_in_them() -> Non
     with pytest.raises(ValueError, match="must be after"):
         calendar_units("2026-01-07", "2026-01-07", freq="M")
     assert as_day("2026-03-09T17:45") == pd.Timestamp("2026-03-09")
+
+
+def test_no_analysis_looks_up_the_settings() -> None:
+    """The analyses take the time zone and the policy as arguments (hotspots aside, for now)."""
+    found = []
+    for path in sorted(ANALYSIS.rglob("*.py")):
+        if "hotspots" in path.parts or path.name == "hotspots.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.ImportFrom) and (
+                (node.module or "").startswith("gridgeo.settings") or "get_settings" in names
+            ):
+                found.append(f"{path.relative_to(ANALYSIS)}:{node.lineno}")
+    assert not found
