@@ -36,9 +36,14 @@ def _households(c: Context) -> pd.DataFrame:
     return counted if counted is not None else pd.DataFrame({"code": [], "building": []})
 
 
+def _by_code(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a layer by code; of a code on several rows (files may have that), the first."""
+    return frame.drop_duplicates("code").set_index("code")
+
+
 def _with_geometry(table: pd.DataFrame, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
     """``table`` with the geometry of the ``frame`` row whose code is in its ``key`` column."""
-    geoms = frame.drop_duplicates("code").set_index("code").geometry
+    geoms = _by_code(frame).geometry
     return gpd.GeoDataFrame(
         table, geometry=geoms.reindex(table[key].astype(str)).to_numpy(), crs=frame.crs
     )
@@ -279,7 +284,7 @@ def grid_of_building(c: Context) -> pd.Series:
 @step(needs=("grid_of_building", "grids"), internal=True)
 def community_of_building(c: Context) -> pd.Series:
     """Community code by building code, through its grid, for the visit shares."""
-    return c["grid_of_building"].map(c["grids"].set_index("code")["community"])
+    return c["grid_of_building"].map(_by_code(c["grids"])["community"])
 
 
 @step(needs=("households", "local_visits"), internal=True)
@@ -353,7 +358,7 @@ def meeting_months(c: Context) -> gpd.GeoDataFrame:
     )  # fmt: skip
     return _missed(months, "R9", "grids", "grid_id", "months_missed",
                    "{n} 个月未召开网格议事会", "no council meeting in {n} month(s)",
-                   geometry=c["grids"].set_index("code").geometry)  # fmt: skip
+                   geometry=_by_code(c["grids"]).geometry)  # fmt: skip
 
 
 # ------------------------------------------------------------------ about the inputs, summary

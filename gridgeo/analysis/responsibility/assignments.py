@@ -79,7 +79,8 @@ def building_community(building_grid: pd.DataFrame, grids: pd.DataFrame) -> pd.S
         Frame with ``building_id``, ``grid_id`` and ``share`` (as
         ``gridgeo.analysis.coverage.building_grid`` returns it).
     grids
-        The ``grids`` layer frame (``code``, ``community``).
+        The ``grids`` layer frame (``code``, ``community``); of a code on several rows,
+        the first row's community counts.
 
     Returns
     -------
@@ -97,6 +98,7 @@ def building_community(building_grid: pd.DataFrame, grids: pd.DataFrame) -> pd.S
     best = building_grid.sort_values(["building_id", "share"], ascending=[True, False])
     best = best.drop_duplicates("building_id")
     grid_comm = pd.Series(as_str(grids["community"]).to_numpy(), index=as_str(grids["code"]))
+    grid_comm = grid_comm[~grid_comm.index.duplicated()]  # a code twice: its first row
     out = as_str(best["grid_id"]).map(grid_comm)
     out.index = pd.Index(as_str(best["building_id"]), name="building_id")
     return out.rename("community")

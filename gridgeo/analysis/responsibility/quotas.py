@@ -185,6 +185,7 @@ def shared_grids(
     geometry, crs = None, 4326
     if isinstance(grids, gpd.GeoDataFrame):
         geom = pd.Series(grids.geometry.to_numpy(), index=as_str(grids["code"]))
+        geom = geom[~geom.index.duplicated()]  # a code twice: its first row
         geometry, crs = sel["grid_id"].map(geom).to_numpy(), grids.crs
     return findings(
         "R4", "info", "grids", sel["grid_id"],
