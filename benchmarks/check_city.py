@@ -5,7 +5,8 @@ buildings, 5,000,000 households, 10,000,000 visits), for one run that measures
 
 1. ``load``: reading every layer from the store (``inputs_from_store``), the floor any
    check on the store pays; timed per layer as well;
-2. ``check``: ``run_check`` on the loaded inputs, and ``end-to-end`` = load + check;
+2. ``check``: ``run_check`` on the loaded inputs, timed per step by the step names its
+   progress callback is given, and ``end-to-end`` = load + check;
 3. ``SQL``: the building → grid (largest overlap, ``DISTINCT ON`` + ``ST_Intersection``)
    and unassigned-building queries a GIS analyst would write in PostGIS, results fetched
    to the client, in a fresh connection and a transaction that is rolled back;
@@ -28,20 +29,14 @@ The database is only read: nothing is written to it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import functools
 import gc
-import importlib
-import inspect
 import json
-import pkgutil
 import platform
 import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +45,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from gridgeo.check import Inputs, inputs_from_store, run_check
+from gridgeo.check import STEPS, Inputs, inputs_from_store, run_check
 from gridgeo.layers import LAYER_ORDER
 from gridgeo.store import open_store
 
@@ -184,53 +179,28 @@ def load_inputs(store: Any) -> tuple[Inputs, dict[str, float]]:
         del store.read_layer  # back to the class's method
 
 
-@contextlib.contextmanager
-def timed_steps() -> Iterator[dict[str, float]]:
-    """Time every public function of the gridgeo.analysis modules (outermost calls only).
+class StepClock:
+    """run_check's progress callback: the seconds of each step, by the step names it is told.
 
-    run_check looks them up on their modules when it calls them, so replacing the
-    module attributes for the duration times each step, whatever steps it has.
+    run_check calls ``progress("checking: <step>", done, total)`` as each step starts
+    and ``progress("checking", total, total)`` at the end, so each step lasts until
+    the next call.
     """
-    import gridgeo.analysis as analysis
 
-    seconds: dict[str, float] = {}
-    depth = [0]
-    saved: list[tuple[Any, str, Callable[..., Any]]] = []
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.first: float | None = None
+        self.last: float | None = None
+        self._running: str | None = None
 
-    def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            depth[0] += 1
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-                if depth[0] == 0:
-                    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
-
-        return timed
-
-    for info in pkgutil.iter_modules(analysis.__path__):
-        module = importlib.import_module(f"{analysis.__name__}.{info.name}")
-        for name, fn in list(vars(module).items()):
-            if (
-                not name.startswith("_")
-                and inspect.isfunction(fn)
-                and fn.__module__ == module.__name__
-            ):
-                saved.append((module, name, fn))
-                setattr(module, name, wrap(f"{info.name}.{name}", fn))
-    try:
-        yield seconds
-    finally:
-        for module, name, fn in saved:
-            setattr(module, name, fn)
-
-
-def _mark(marks: list[float], *_: object) -> None:
-    """run_check's progress callback: note when each step starts."""
-    marks.append(time.perf_counter())
+    def __call__(self, description: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self._running is not None and self.last is not None:
+            self.seconds[self._running] = self.seconds.get(self._running, 0.0) + now - self.last
+        self.first = now if self.first is None else self.first
+        self.last = now
+        _, _, name = description.partition(": ")
+        self._running = name or None
 
 
 def _median(values: list[float]) -> float:
@@ -294,16 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         rss_after["load"] = max(rss_after.get("load", 0.0), current_rss_mb())
         for name, secs in per_layer.items():
             layer_times[name].append(secs)
-        marks: list[float] = []
-        with timed_steps() as steps:
-            t1 = time.perf_counter()
-            results = run_check(inputs, as_of=args.as_of, progress=functools.partial(_mark, marks))
-            check = time.perf_counter() - t1
-        # run_check's own work around the analysis functions (frames, lambdas, returns)
-        steps["(outside the analysis functions)"] = check - sum(steps.values())
-        if marks:
-            steps["(before the first step)"] = marks[0] - t1
-            steps["(after the last step)"] = t1 + check - marks[-1]
+        clock = StepClock()
+        t1 = time.perf_counter()
+        results = run_check(inputs, as_of=args.as_of, progress=clock)
+        check = time.perf_counter() - t1
+        steps = dict(clock.seconds)
+        if clock.first is not None and clock.last is not None:
+            # run_check's own work around the steps (the inputs handed over, the results)
+            steps["(outside the steps)"] = check - (clock.last - clock.first)
         rss_after["check"] = max(rss_after.get("check", 0.0), current_rss_mb())
         for name, secs in steps.items():
             step_times.setdefault(name, []).append(secs)
@@ -354,10 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     detail.add_column("rows", justify="right")
     for name, ts in layer_times.items():
         detail.add_row(f"read {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
+    declared = {step.name: step for step in STEPS}
     for name, ts in sorted(step_times.items(), key=lambda kv: -_median(kv[1])):
-        detail.add_row(
-            f"check {name}", f"{_median(ts):.2f}", f"{result_rows.get(name.split('.')[-1], 0):,}"
+        step = declared.get(name)
+        rows = (
+            ""
+            if step is None or step.internal
+            else sum(result_rows.get(o, 0) for o in step.outputs)
         )
+        label = f"check {name}" + (" (internal)" if step is not None and step.internal else "")
+        detail.add_row(label, f"{_median(ts):.2f}", f"{rows:,}" if rows != "" else "")
     if sql_runs:
         for part in ("building_grid", "unassigned"):
             detail.add_row(

@@ -80,9 +80,10 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
     tasks: dict[str, Any] = {}
 
     def update(description: str, done: int, total: int) -> None:
-        if description not in tasks:
-            tasks[description] = bar.add_task(description, total=total)
-        bar.update(tasks[description], completed=done, total=total)
+        key = description.split(": ", 1)[0]  # "checking: gaps", "checking: overlaps": one bar
+        if key not in tasks:
+            tasks[key] = bar.add_task(description, total=total)
+        bar.update(tasks[key], completed=done, total=total, description=description)
 
     with bar:
         yield update
@@ -432,6 +433,7 @@ def check(
     for row in summary_counts(results).itertuples(index=False):
         table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
     out.print(table)
+    _print_not_computed(results.not_computed)
     district = results["summary_district"].iloc[0]
     out.print(
         f"district coverage score: {district['coverage_score']:.1f}% of {int(district['buildings']):,} "
@@ -439,6 +441,15 @@ def check(
         highlight=False,
     )
     out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _print_not_computed(not_computed: dict[str, str]) -> None:
+    """The result layers the inputs did not allow, one line per reason."""
+    by_reason: dict[str, list[str]] = {}
+    for layer, reason in not_computed.items():
+        by_reason.setdefault(reason, []).append(layer)
+    for reason, layers in by_reason.items():
+        out.print(f"not computed ({reason}): {', '.join(layers)}", highlight=False)
 
 
 @app.command()
@@ -485,6 +496,7 @@ def lifecycle(
     from gridgeo.analysis.lifecycle import LEVELS, lifecycle_results
     from gridgeo.check import read_inputs, write_results
     from gridgeo.policy import load_policy
+    from gridgeo.settings import get_settings
 
     rules = load_policy(policy)
     if level not in LEVELS:
@@ -536,6 +548,7 @@ def lifecycle(
             freq=freq,
             as_of=day,
             policy=rules,
+            timezone=get_settings().timezone,
         )
         progress("analysing", 1, 1)
     key = f"lifecycle_{level}"

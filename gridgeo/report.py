@@ -190,7 +190,9 @@ def coverage_report(
     import jinja2
 
     from gridgeo.check import summary_counts
+    from gridgeo.localtime import local_now
     from gridgeo.render import coverage_color, static_map
+    from gridgeo.settings import get_settings
 
     if lang not in _TEXT:
         raise ValidationError(f"lang={lang!r}: use 'zh' or 'en'")
@@ -274,7 +276,7 @@ def coverage_report(
         t=t,
         district=district,
         as_of=as_of.isoformat(),
-        generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        generated=local_now(get_settings().timezone).strftime("%Y-%m-%d %H:%M"),
         data_version=_data_version(store),
         summary=district_row,
         columns=_COLUMNS,

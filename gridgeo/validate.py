@@ -24,7 +24,7 @@ from gridgeo.schema import ASSIGNMENT_KINDS
 from gridgeo.settings import get_settings
 from gridgeo.store.base import ROW_COLUMN
 
-__all__ = ["Prepared", "prepare_layer", "ALIASES"]
+__all__ = ["Prepared", "prepare_layer", "ALIASES", "as_text"]
 
 #: Other names a column goes by in the files planners keep (compared lower-case).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -253,7 +253,7 @@ def prepare_layer(
     if len(id_columns) > 1:
         code = pd.Series([None] * n, dtype=object)
         for col in id_columns:
-            vals = _as_text(frame[col].reset_index(drop=True))
+            vals = as_text(frame[col].reset_index(drop=True))
             code = code.where(code.notna(), vals)
         out["code"] = code
         unused = [c for c in unused if c not in id_columns]
@@ -269,7 +269,7 @@ def prepare_layer(
                 "or number the rows with --generate-ids PREFIX",
             )
         )
-    out["code"] = _as_text(out["code"])
+    out["code"] = as_text(out["code"])
     issues = _Issues(source, spec.name, rows, out["code"])
 
     if spec.name == "assignments" and "kind" not in out:
@@ -325,7 +325,7 @@ def prepare_layer(
     return prepared
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Values as trimmed strings; empty → None. Whole floats lose their '.0'."""
 
     def conv(v: object) -> object:
@@ -350,7 +350,7 @@ def _empty(f: Field, n: int) -> pd.Series:
 
 
 def _convert(values: pd.Series, f: Field, issues: _Issues, tz: ZoneInfo) -> pd.Series:
-    text = _as_text(values)
+    text = as_text(values)
     present = text.notna().to_numpy()
     if f.required:
         issues.each(

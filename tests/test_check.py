@@ -164,3 +164,38 @@ def test_check_before_any_assignment_is_in_force(tiny) -> None:
     assert len(results["multi_assigned_buildings"]) == 0
     assert results["last_visits"]["never_visited"].all()
     assert len(inside) > 0 and len(results["visit_weeks"]) == 0
+
+
+def test_a_grid_code_twice_in_the_files_is_reported_and_every_analysis_still_runs(
+    tiny, tmp_path: Path
+) -> None:
+    """Files are read leniently: a duplicated grid code is a finding, not a traceback."""
+    from gridgeo.check import read_inputs, run_check
+
+    layers = tiny.layers
+    grids = layers["grids"]
+    twice = pd.concat([grids, grids.iloc[[0]]], ignore_index=True)
+    twice.to_file(tmp_path / "grids.gpkg")
+    layers["buildings"].to_file(tmp_path / "buildings.gpkg")
+    extra = {}
+    for name in ("communities", "assignments", "households", "visits", "meetings"):
+        frame = layers[name]
+        if not isinstance(frame, gpd.GeoDataFrame):
+            frame = gpd.GeoDataFrame(frame)
+        frame.to_file(tmp_path / f"{name}.gpkg")
+        extra[name] = tmp_path / f"{name}.gpkg"
+    inputs = read_inputs(grids=tmp_path / "grids.gpkg", buildings=tmp_path / "buildings.gpkg",
+                         extra=extra)  # fmt: skip
+    results = run_check(inputs, as_of=tiny.defects["period"]["end"], timezone="Asia/Shanghai")
+    assert results.not_computed == {}
+    issues = results["input_issues"]
+    assert issues["issue"].tolist() == ["duplicate_code"] * 2
+    assert set(issues["code"]) == {grids["code"].iloc[0]}
+    # the grid's first row gives its community, as for any code
+    first = grids.iloc[0]
+    unassigned = results["unassigned_buildings"]
+    in_first = results["building_grid"].query("grid_id == @first.code")["building_id"]
+    assert set(unassigned.loc[unassigned["building_id"].isin(in_first), "community"]) <= {
+        first["community"]
+    }
+    assert set(results["meeting_months"]["grid_id"]) <= set(grids["code"])

@@ -1,14 +1,25 @@
-"""The analyses: pure functions from GeoDataFrames to GeoDataFrames or named Series."""
+"""The analyses: pure functions from GeoDataFrames to GeoDataFrames or named Series.
 
-from gridgeo.analysis.coverage import (
-    building_grid,
-    buildings_outside,
-    grid_communities,
-    grid_gaps,
-    grid_overlaps,
-    metric_crs,
-    straddling_buildings,
-)
+Every function takes its frames first and its options as keywords (the date, the
+:class:`~gridgeo.policy.Policy`, the time zone), reads no settings, files or
+databases, and returns a frame or a named Series. The packages, one per group of
+rules:
+
+- :mod:`~gridgeo.analysis.coverage`: gaps, overlaps, grids in communities and
+  buildings in grids (R1–R3);
+- :mod:`~gridgeo.analysis.responsibility`: assignments, unassigned and
+  multi-assigned buildings, quotas, leaders (R4–R7, R12);
+- :mod:`~gridgeo.analysis.visits`: visits and meetings per period (R8, R9, R12);
+- :mod:`~gridgeo.analysis.lifecycle`: the problem list over time (R10, R11);
+- :mod:`~gridgeo.analysis.hotspots`: problem hotspots;
+
+and beside them :mod:`~gridgeo.analysis.findings` (the shape of every finding),
+:mod:`~gridgeo.analysis.summary` (counts per area) and
+:mod:`~gridgeo.analysis.frames` (helpers the analyses share).
+"""
+
+from gridgeo.analysis import coverage, lifecycle, responsibility, visits
+from gridgeo.analysis.coverage import *  # noqa: F403
 from gridgeo.analysis.findings import FINDING_COLUMNS, RULES, findings
 from gridgeo.analysis.hotspots import (
     DensitySurface,
@@ -21,69 +32,17 @@ from gridgeo.analysis.hotspots import (
     mann_kendall,
     spatial_weights,
 )
-from gridgeo.analysis.lifecycle import (
-    lifecycle_findings,
-    lifecycle_table,
-    overdue_problems,
-    problem_areas,
-    problem_lifecycle,
-    problems_without_feedback,
-    repeat_problems,
-    unowned_problems,
-)
-from gridgeo.analysis.responsibility import (
-    active_assignments,
-    building_community,
-    building_responsibility,
-    community_leaders,
-    household_responsibility,
-    member_households,
-    member_quota,
-    multi_assigned_buildings,
-    organisation_quota,
-    shared_grids,
-    unassigned_buildings,
-)
-from gridgeo.analysis.visits import (
-    last_visits,
-    leader_quarters,
-    meeting_months,
-    member_visit_weeks,
-    visit_share,
-    weekly_visit_share,
-)
+from gridgeo.analysis.lifecycle import *  # noqa: F403
+from gridgeo.analysis.responsibility import *  # noqa: F403
+from gridgeo.analysis.visits import *  # noqa: F403
 
 __all__ = [
     "FINDING_COLUMNS",
     "RULES",
     "findings",
-    # coverage (R1–R3)
-    "building_grid",
-    "buildings_outside",
-    "grid_communities",
-    "grid_gaps",
-    "grid_overlaps",
-    "metric_crs",
-    "straddling_buildings",
-    # responsibility (R4–R7, R12)
-    "active_assignments",
-    "building_community",
-    "building_responsibility",
-    "community_leaders",
-    "household_responsibility",
-    "member_households",
-    "member_quota",
-    "multi_assigned_buildings",
-    "organisation_quota",
-    "shared_grids",
-    "unassigned_buildings",
-    # visits (R8, R9, R12)
-    "last_visits",
-    "leader_quarters",
-    "meeting_months",
-    "member_visit_weeks",
-    "visit_share",
-    "weekly_visit_share",
+    *coverage.__all__,  # R1–R3
+    *responsibility.__all__,  # R4–R7, R12
+    *visits.__all__,  # R8, R9, R12
     # problem hotspots
     "DensitySurface",
     "aggregate",
@@ -94,13 +53,5 @@ __all__ = [
     "local_moran",
     "mann_kendall",
     "spatial_weights",
-    # problem-list lifecycle (R10, R11)
-    "lifecycle_findings",
-    "lifecycle_table",
-    "overdue_problems",
-    "problem_areas",
-    "problem_lifecycle",
-    "problems_without_feedback",
-    "repeat_problems",
-    "unowned_problems",
+    *lifecycle.__all__,  # R10, R11
 ]

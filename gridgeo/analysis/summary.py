@@ -61,37 +61,7 @@ def area_summary(
     >>> s["summary_grids"][["code", "buildings", "unassigned", "coverage_score"]].values.tolist()
     [['G1', 2, 1, 50.0]]
     """
-    bg = results["building_grid"]
-    per_building = pd.DataFrame(
-        {"grid": bg["grid_id"].to_numpy()}, index=bg["building_id"].to_numpy()
-    )
-    per_building = per_building[~per_building.index.duplicated()]
-    flags = pd.DataFrame(index=per_building.index)
-    for layer, column in _BUILDING_FINDINGS.items():
-        frame = results.get(layer)
-        ids = set() if frame is None or frame.empty else set(frame["building_id"].astype(str))
-        flags[column] = per_building.index.astype(str).isin(ids)
-    good = ~(flags["unassigned"] | flags["multi_assigned"] | flags["straddling"])
-    table = pd.concat([per_building, flags, good.rename("good")], axis=1).dropna(subset=["grid"])
-    per_grid = table.groupby("grid").agg(
-        buildings=("good", "size"),
-        unassigned=("unassigned", "sum"),
-        multi_assigned=("multi_assigned", "sum"),
-        straddling=("straddling", "sum"),
-        good=("good", "sum"),
-    )
-    gaps = results.get("gaps")
-    gap_counts = (
-        _split_codes(gaps["grids"]).value_counts()
-        if gaps is not None and len(gaps)
-        else pd.Series(dtype=int)
-    )
-    overlaps = results.get("overlaps")
-    overlap_counts = (
-        pd.concat([overlaps["grid_a"], overlaps["grid_b"]]).astype(str).value_counts()
-        if overlaps is not None and len(overlaps)
-        else pd.Series(dtype=int)
-    )
+    per_grid = _per_grid(results)
     out = gpd.GeoDataFrame(
         {"code": grids["code"].astype(str).to_numpy()},
         geometry=grids.geometry.to_numpy(),
@@ -101,8 +71,8 @@ def area_summary(
     counts = per_grid.reindex(out["code"]).fillna(0).astype("int64")
     for col in ("buildings", "unassigned", "multi_assigned", "straddling"):
         out[col] = counts[col].to_numpy()
-    out["gaps"] = gap_counts.reindex(out["code"]).fillna(0).astype("int64").to_numpy()
-    out["overlaps"] = overlap_counts.reindex(out["code"]).fillna(0).astype("int64").to_numpy()
+    for col, touched in _grids_touched(results).items():
+        out[col] = touched.reindex(out["code"]).fillna(0).astype("int64").to_numpy()
     out["coverage_score"] = _score(counts["good"].to_numpy(), counts["buildings"].to_numpy())
     cols = ["buildings", "unassigned", "multi_assigned", "straddling", "gaps", "overlaps"]
     by_community = (
@@ -124,6 +94,46 @@ def area_summary(
         "summary_communities": communities.drop(columns="good"),
         "summary_district": district.drop(columns="good"),
     }
+
+
+def _per_grid(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per grid code: its buildings, those with each finding, and the good ones."""
+    bg = results["building_grid"]
+    per_building = pd.DataFrame(
+        {"grid": bg["grid_id"].to_numpy()}, index=bg["building_id"].to_numpy()
+    )
+    per_building = per_building[~per_building.index.duplicated()]
+    flags = pd.DataFrame(index=per_building.index)
+    for layer, column in _BUILDING_FINDINGS.items():
+        frame = results.get(layer)
+        ids = set() if frame is None or frame.empty else set(frame["building_id"].astype(str))
+        flags[column] = per_building.index.astype(str).isin(ids)
+    good = ~(flags["unassigned"] | flags["multi_assigned"] | flags["straddling"])
+    table = pd.concat([per_building, flags, good.rename("good")], axis=1).dropna(subset=["grid"])
+    return table.groupby("grid").agg(
+        buildings=("good", "size"),
+        unassigned=("unassigned", "sum"),
+        multi_assigned=("multi_assigned", "sum"),
+        straddling=("straddling", "sum"),
+        good=("good", "sum"),
+    )
+
+
+def _grids_touched(results: Mapping[str, pd.DataFrame]) -> dict[str, pd.Series]:
+    """How many gaps and overlaps touch each grid (by grid code)."""
+    gaps = results.get("gaps")
+    gap_counts = (
+        _split_codes(gaps["grids"]).value_counts()
+        if gaps is not None and len(gaps)
+        else pd.Series(dtype=int)
+    )
+    overlaps = results.get("overlaps")
+    overlap_counts = (
+        pd.concat([overlaps["grid_a"], overlaps["grid_b"]]).astype(str).value_counts()
+        if overlaps is not None and len(overlaps)
+        else pd.Series(dtype=int)
+    )
+    return {"gaps": gap_counts, "overlaps": overlap_counts}
 
 
 def _score(good: np.ndarray, total: np.ndarray) -> np.ndarray:

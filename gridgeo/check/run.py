@@ -1,0 +1,81 @@
+"""``run_check``: every step of the check its inputs allow, on the inputs given."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from gridgeo.check.engine import CheckResults, Step, run_steps
+from gridgeo.check.inputs import Inputs
+from gridgeo.check.steps import STEPS
+from gridgeo.policy import Policy
+from gridgeo.store.base import Progress
+
+__all__ = ["run_check"]
+
+
+def run_check(
+    inputs: Inputs,
+    *,
+    policy: Policy | None = None,
+    as_of: dt.date | None = None,
+    timezone: str | None = None,
+    progress: Progress | None = None,
+    steps: Sequence[Step] = STEPS,
+) -> CheckResults:
+    """Run every analysis the inputs allow; return result layers by name.
+
+    Always: ``gaps``, ``overlaps``, ``building_grid``, ``straddling_buildings``,
+    ``buildings_outside``; with communities: ``grid_communities``; with assignments:
+    ``unassigned_buildings``, ``multi_assigned_buildings``, ``member_quota``,
+    ``organisation_quota``, ``shared_grids`` (and ``community_leaders`` with
+    communities); with visits: ``last_visits``, the visit shares (with households),
+    ``visit_weeks`` and ``leader_quarters``; with meetings: ``meeting_months``;
+    ``input_issues`` when the inputs themselves had problems; then
+    ``summary_grids``, ``summary_communities`` and ``summary_district``.
+
+    Parameters
+    ----------
+    inputs
+        What :func:`~gridgeo.check.read_inputs` or
+        :func:`~gridgeo.check.inputs_from_store` returned.
+    policy
+        The rules' numbers; default the plan's.
+    as_of
+        The date assignments are in force at and the review period ends on; today
+        by default.
+    timezone
+        The district's time zone; default the ``GRIDGEO_TIMEZONE`` setting.
+    progress
+        ``progress(description, done, total)``, told the name of each step
+        (``"checking: gaps"``) as it starts.
+    steps
+        The steps to run (:data:`~gridgeo.check.steps.STEPS`).
+
+    Returns
+    -------
+    CheckResults
+        A dict of the result layers, with ``ran`` (the steps that ran) and
+        ``skipped`` (step → why it did not run or had nothing to write).
+
+    Raises
+    ------
+    ValidationError
+        Assignments of members to households without the households.
+    """
+    if timezone is None:
+        from gridgeo.settings import get_settings
+
+        timezone = get_settings().timezone
+    layers = {"grids": inputs.grids, "buildings": inputs.buildings, **inputs.layers}
+    if inputs.input_findings:
+        layers["input_findings"] = inputs.input_findings
+    return run_steps(
+        steps,
+        layers,
+        policy=policy or Policy(),
+        as_of=as_of or dt.date.today(),
+        timezone=timezone,
+        sources=inputs.sources,
+        progress=progress,
+    )
