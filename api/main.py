@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gridgeo
-from api import auth, data, database, maps, reports, tiles, writes
+from api import auth, data, database, docs, maps, reports, tiles, writes
 from api.fastpath import TileResponses
 from gridgeo.errors import (
     BadRequest,
@@ -309,14 +309,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine.dispose()
             del app.state.engine, app.state.store
 
-    app = FastAPI(title="gridgeo", version=gridgeo.__version__, lifespan=lifespan)
+    # /docs and /redoc come from api/docs.py, with their scripts served locally.
+    app = FastAPI(
+        title="gridgeo",
+        version=gridgeo.__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.add_exception_handler(GridGeoError, _gridgeo_error_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
-    for module in (auth, maps, tiles, reports, data, writes):
+    for module in (auth, maps, tiles, reports, data, writes, docs):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

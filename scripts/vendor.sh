@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch the third-party browser assets the map pages use (Leaflet, its plugins, jQuery,
-# Bootstrap, Font Awesome) from the npm registry, at pinned versions, into the git-ignored
-# api/static/vendor/<package>/ folders. The service serves them itself at /static/vendor/...,
+# Bootstrap, Font Awesome) and the API documentation pages use (Swagger UI, ReDoc) from
+# the npm registry, at pinned versions, into the git-ignored api/static/vendor/<package>/
+# folders. The service serves them itself at /static/vendor/...,
 # so a page loads nothing from outside. Idempotent: a package already unpacked at its pinned
 # version is skipped. Needs `npm` (Debian: apt-get install npm) and the registry, at install
 # time only. Env: VENDOR_DIR (api/static/vendor), NPM (npm).
@@ -15,7 +16,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 VENDOR_DIR="${VENDOR_DIR:-api/static/vendor}"
 NPM="${NPM:-npm}"
 
-# package@version; keep in step with api/maps.py (VENDOR_ASSETS)
+# package@version; keep in step with api/maps.py (VENDOR_ASSETS) and api/docs.py (DOCS_ASSETS)
 PACKAGES=(
     leaflet@1.9.4
     leaflet.vectorgrid@1.3.0
@@ -23,6 +24,8 @@ PACKAGES=(
     bootstrap@5.2.2
     @fortawesome/fontawesome-free@6.2.0
     leaflet.awesome-markers@2.0.5
+    swagger-ui-dist@5.35.0
+    redoc@3.0.1
 )
 
 missing=()
