@@ -48,6 +48,9 @@ class Policy(BaseModel):
     min_member_households: int = Field(
         10, ge=0, description="households each member is responsible for (R5)"
     )
+    max_member_households: int = Field(
+        30, gt=0, description="households a proposal may give one member at most (gridgeo fix)"
+    )
     # R8, R9, R12: visit and meeting frequency
     visit_interval_days: int = Field(
         7, gt=0, description="members visit at least once in this many days (R8)"
@@ -75,6 +78,10 @@ class Policy(BaseModel):
         gt=0,
         description="a problem is a repeat when its building had one of the same category "
         "reported within this many days before it",
+    )
+    # gridgeo fix grids
+    fix_snap_distance_m: float = Field(
+        0.1, ge=0, description="vertices and edges this close are snapped together (gridgeo fix)"
     )
     # where metres are needed
     metric_crs: str | None = Field(

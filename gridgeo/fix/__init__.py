@@ -1,6 +1,9 @@
 """From findings to fixes: proposals a planner reviews before applying them.
 
-Pure functions, like the analyses: frames in, frames out, no store and no settings.
+The proposals are pure functions, like the analyses: frames in, frames out, no store
+and no settings. :mod:`gridgeo.fix.jobs` runs them on a check's inputs with the policy's
+thresholds and writes the proposal files; :mod:`gridgeo.fix.apply` applies an accepted
+(perhaps edited) proposal file to a store, all rows or none.
 
 - :func:`repair_grids`: a repaired grid coverage (seams and slivers closed, overlaps
   settled, grids kept inside their community), the edits, and what is left to decide.
