@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-__all__ = ["environment", "messages", "render_template"]
+__all__ = ["environment", "messages", "render_template", "template_source"]
 
 
 @cache
@@ -21,13 +21,14 @@ def environment() -> Any:
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FunctionLoader(_template_source),
+        loader=jinja2.FunctionLoader(template_source),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
 
 
-def _template_source(name: str) -> str:
+def template_source(name: str) -> str:
+    """The text of the template ``name`` (for engines that compile it themselves, e.g. folium)."""
     return (files("gridgeo") / "templates" / name).read_text(encoding="utf-8")
 
 
