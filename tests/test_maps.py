@@ -167,6 +167,10 @@ def test_hotspot_map(client: TestClient, vendored: None, monkeypatch: pytest.Mon
     assert "Problem hotspots · 停车 · 2025-03-01 – 2025-05-31" in html
     assert "Hot spots (Gi*)" in html and "热点（Gi*）" not in html
     assert '<option value="停车" selected>' in html
+    # the form submits, and the language link keeps the selection
+    assert '<button type="submit">Apply</button>' in html
+    assert "category=%E5%81%9C%E8%BD%A6&amp;from=2025-03-01&amp;to=2025-05-31" in html
+    assert 'lang=zh">中文</a>' in html
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
     html = _page(client, "/maps/hotspots?cells=square:250")
     assert "/tiles/hotspot_cells/{z}/{x}/{y}.mvt?v=" in html and "cells=square%3A250" in html

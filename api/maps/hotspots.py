@@ -12,8 +12,8 @@ from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
 from api.maps.layers import hotspot_layers, hotspot_legend
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_response
-from api.maps.text import TEXT, Lang, LangQ
+from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
 
@@ -99,7 +99,7 @@ def hotspot_page(
         page.add_frame(layer, frame, url, ts.minzoom)
     page.legend = hotspot_legend(t, lang)
     page.filters = "hotspot_filters.html.j2"
-    page.form = _form(store, version, mine, category, start, end, cells)
+    page.form = _form(store, version, mine, category, start, end, cells, lang)
     return page.render()
 
 
@@ -111,6 +111,7 @@ def _form(
     start: dt.date | None,
     end: dt.date | None,
     cells: str,
+    lang: Lang,
 ) -> dict[str, Any]:
     """The filter form's choices and values (``hotspot_filters.html.j2``)."""
     return {
@@ -120,6 +121,9 @@ def _form(
         "end": end or "",
         "cell_choices": list(dict.fromkeys((*CELL_CHOICES, cells))),
         "cells": cells,
+        "other_lang_query": page_query(
+            category=category, **{"from": start, "to": end}, cells=cells, lang=other_lang(lang)
+        ),
     }
 
 
