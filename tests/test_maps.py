@@ -192,8 +192,8 @@ def test_static_files(client: TestClient, vendored: None) -> None:
     r = client.get("/static/vendor/@fortawesome/fontawesome-free/webfonts/fa-solid-900.woff2")
     assert r.status_code == 200
     assert client.get("/static/nothing.js").status_code == 404
-    assert client.get("/static/../maps.py").status_code == 404
-    assert client.get("/static/%2e%2e/maps.py").status_code == 404
+    assert client.get("/static/../maps/__init__.py").status_code == 404
+    assert client.get("/static/%2e%2e/maps/__init__.py").status_code == 404
 
 
 @embedded

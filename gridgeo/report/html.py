@@ -119,22 +119,9 @@ def coverage_report(
         maps["district"] = district_png
     communities = _community_table(results, name_of)
     ranked = communities[communities["buildings"] > 0].sort_values(["coverage_score", "code"])
-    community_maps = []
-    for row in ranked.head(max_community_maps).to_dict("records"):
-        if row["code"] not in name_of:
-            continue
-        png = static_map(
-            store,
-            community=row["code"],
-            layers=COMMUNITY_MAP_LAYERS,
-            results=results,
-            lang=lang,
-            width=width,
-            height=height,
-        )
-        if maps is not None:
-            maps[row["code"]] = png
-        community_maps.append({**row, "map": _data(png)})
+    community_maps = _community_maps(
+        store, ranked.head(max_community_maps), results, name_of, lang, map_size, maps
+    )
 
     return render_template(
         "coverage_report.html.j2",
@@ -155,6 +142,36 @@ def coverage_report(
         fmt_int=_fmt_int,
         fmt_score=_fmt_score,
     )
+
+
+def _community_maps(
+    store: Store,
+    rows: pd.DataFrame,
+    results: Mapping[str, pd.DataFrame],
+    name_of: dict[str, str],
+    lang: str,
+    map_size: tuple[int, int],
+    maps: dict[str, bytes] | None,
+) -> list[dict[str, Any]]:
+    """A map of each community of ``rows`` (known by name), inlined; also put in ``maps``."""
+    width, height = map_size
+    community_maps = []
+    for row in rows.to_dict("records"):
+        if row["code"] not in name_of:
+            continue
+        png = static_map(
+            store,
+            community=row["code"],
+            layers=COMMUNITY_MAP_LAYERS,
+            results=results,
+            lang=lang,
+            width=width,
+            height=height,
+        )
+        if maps is not None:
+            maps[row["code"]] = png
+        community_maps.append({**row, "map": _data(png)})
+    return community_maps
 
 
 def _community_table(results: Mapping[str, pd.DataFrame], name_of: dict[str, str]) -> pd.DataFrame:
