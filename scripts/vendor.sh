@@ -16,7 +16,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 VENDOR_DIR="${VENDOR_DIR:-api/static/vendor}"
 NPM="${NPM:-npm}"
 
-# package@version; keep in step with api/maps.py (VENDOR_ASSETS) and api/docs.py (DOCS_ASSETS)
+# package@version; keep in step with api/maps/assets.py (VENDOR_ASSETS) and api/docs.py (DOCS_ASSETS)
 PACKAGES=(
     leaflet@1.9.4
     leaflet.vectorgrid@1.3.0

@@ -1,4 +1,10 @@
-"""The map pages in a real headless Chromium, offline, against a real uvicorn server."""
+"""The map pages in a real headless Chromium, offline, against a real uvicorn server.
+
+On a loaded machine the first page of a server is slow (the check and the hotspot
+analysis run for it), so the server is warmed with the pages the tests open before
+the browser sees it, and every navigation and wait may take up to :data:`TIMEOUT_MS`;
+the tests still wait on what the page shows (selectors, tiles drawn, network idle).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AS_OF = "2025-06-01"
+COVERAGE = f"/maps/coverage?as_of={AS_OF}"
+HOTSPOTS = "/maps/hotspots?lang=en"
+#: How long a navigation or a wait for the page may take.
+TIMEOUT_MS = 120_000
+#: How long the server may take to start, and to answer a warming request.
+START_S, WARM_S = 120, 300
 
 embedded = pytest.mark.parametrize("sample_store_url", ["sqlite"], indirect=True)
 
@@ -68,7 +80,7 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_S
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
@@ -80,6 +92,7 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                 log.flush()
                 pytest.fail(f"uvicorn did not start: {Path(log.name).read_text()[-2000:]}")
             time.sleep(0.2)
+        _warm(base, [COVERAGE, HOTSPOTS])
         yield base
     finally:
         proc.terminate()
@@ -91,6 +104,14 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         log.close()
 
 
+def _warm(base: str, paths: list[str]) -> None:
+    """Ask for each page once, so the server's caches hold what the browser will ask for."""
+    for path in paths:
+        with urllib.request.urlopen(base + path, timeout=WARM_S) as r:
+            assert r.status == 200, path
+            r.read()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
@@ -98,7 +119,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
         try:
             yield b
         finally:
@@ -108,6 +129,8 @@ def browser() -> Iterator[object]:
 def _open(browser: object, base: str, path: str) -> tuple[object, list[str], list[str]]:
     """A page on ``path`` that may load only from ``base``; the outside requests and errors."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.set_default_navigation_timeout(TIMEOUT_MS)
+    page.set_default_timeout(TIMEOUT_MS)
     outside: list[str] = []
     errors: list[str] = []
 
@@ -158,7 +181,7 @@ def _not_blank(path: Path) -> None:
 
 @embedded
 def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
-    page, outside, errors = _open(browser, server, f"/maps/coverage?as_of={AS_OF}")
+    page, outside, errors = _open(browser, server, COVERAGE)
     try:
         assert outside == [], f"the page tried to load from outside: {outside[:5]}"
         assert errors == []
@@ -210,7 +233,7 @@ def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Pa
 
 @embedded
 def test_hotspot_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
-    page, outside, errors = _open(browser, server, "/maps/hotspots?lang=en")
+    page, outside, errors = _open(browser, server, HOTSPOTS)
     try:
         assert outside == [] and errors == []
         assert _drawn(page, "hotspot_cells") > 10

@@ -131,7 +131,7 @@ def test_large_layers_go_to_vector_tiles(
 ) -> None:
     """At city size no layer is inlined: the page stays small and draws from tiles."""
     small = len(_page(client, f"/maps/coverage?as_of={AS_OF}"))
-    monkeypatch.setattr(maps, "INLINE_MAX_FEATURES", 0)
+    monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
     html = _page(client, f"/maps/coverage?as_of={AS_OF}")
     assert len(html) < small and len(html) < 200_000
     for layer in ("grid_coverage", "gaps", "unassigned_buildings", "multi_assigned_buildings"):
@@ -167,7 +167,11 @@ def test_hotspot_map(client: TestClient, vendored: None, monkeypatch: pytest.Mon
     assert "Problem hotspots · 停车 · 2025-03-01 – 2025-05-31" in html
     assert "Hot spots (Gi*)" in html and "热点（Gi*）" not in html
     assert '<option value="停车" selected>' in html
-    monkeypatch.setattr(maps, "INLINE_MAX_FEATURES", 0)
+    # the form submits, and the language link keeps the selection
+    assert '<button type="submit">Apply</button>' in html
+    assert "category=%E5%81%9C%E8%BD%A6&amp;from=2025-03-01&amp;to=2025-05-31" in html
+    assert 'lang=zh">中文</a>' in html
+    monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
     html = _page(client, "/maps/hotspots?cells=square:250")
     assert "/tiles/hotspot_cells/{z}/{x}/{y}.mvt?v=" in html and "cells=square%3A250" in html
     r = client.get("/maps/hotspots?cells=nonsense")
@@ -188,8 +192,8 @@ def test_static_files(client: TestClient, vendored: None) -> None:
     r = client.get("/static/vendor/@fortawesome/fontawesome-free/webfonts/fa-solid-900.woff2")
     assert r.status_code == 200
     assert client.get("/static/nothing.js").status_code == 404
-    assert client.get("/static/../maps.py").status_code == 404
-    assert client.get("/static/%2e%2e/maps.py").status_code == 404
+    assert client.get("/static/../maps/__init__.py").status_code == 404
+    assert client.get("/static/%2e%2e/maps/__init__.py").status_code == 404
 
 
 @embedded

@@ -22,6 +22,7 @@ from gridgeo import render
 from gridgeo.check import inputs_from_store, run_check
 from gridgeo.cli import app
 from gridgeo.errors import ConfigError, NotFound, ValidationError
+from gridgeo.render import fonts, styles
 from gridgeo.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ def _glyph(text: str) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with rc_context(render._rc()):
+    with rc_context(fonts.rc_params()):
         fig = Figure(figsize=(1.2, 0.8), dpi=100)
         canvas = FigureCanvasAgg(fig)
         fig.text(0.1, 0.2, text, fontsize=40)
@@ -115,8 +116,8 @@ def test_tofu_box_is_detected_by_the_same_check() -> None:
 
 def test_missing_cjk_font_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     render.cjk_font.cache_clear()
-    monkeypatch.setattr(render, "CJK_FAMILIES", ("No Such Font",))
-    monkeypatch.setattr(render, "_CJK_FILES", ())
+    monkeypatch.setattr(fonts, "CJK_FAMILIES", ("No Such Font",))
+    monkeypatch.setattr(fonts, "CJK_FILES", ())
     try:
         with pytest.raises(ConfigError, match="apt-get install fonts-noto-cjk"):
             render.cjk_font()
@@ -134,7 +135,7 @@ def test_basemap_tile_has_the_district(sample: Store) -> None:
     assert image.mode == "RGBA"
     rgba = np.asarray(image)
     assert (rgba[:, :, 3] == 255).all(), "the basemap is opaque by default"
-    colour = render._rgba(render.STYLES["buildings"].fill, 1.0)[:3]
+    colour = styles.rgba(render.STYLES["buildings"].fill, 1.0)[:3]
     building = np.all(np.abs(rgba[:, :, :3].astype(int) - colour) < 12, axis=2)
     assert building.mean() > 0.05, "buildings are drawn in their colour"
     assert len(np.unique(rgba.reshape(-1, 4), axis=0)) > 50
@@ -167,7 +168,7 @@ def test_coverage_tile_colours_grids_by_score(sample: Store, results: dict) -> N
     image = np.asarray(
         _png(render.tile_png(sample, "grid_coverage", t.z, t.x, t.y, results=results))
     )
-    colours = {render._rgba(c, 1.0)[:3] for _, c, _ in render.COVERAGE_CLASSES}
+    colours = {styles.rgba(c, 1.0)[:3] for _, c, _ in render.COVERAGE_CLASSES}
     # the fills are translucent over transparency: compare the colour only
     opaque = image[image[:, :, 3] > 80][:, :3].astype(int)
     near = [np.all(np.abs(opaque - c) < 10, axis=1).sum() for c in colours]
@@ -208,7 +209,7 @@ def test_static_map_has_legend_scale_bar_and_map(sample: Store, results: dict) -
     assert scale.sum() > 100
     # the coverage classes appear in the map panel
     coloured = [
-        np.all(np.abs(map_panel - render._rgba(c, 1.0)[:3]) < 60, axis=2).sum()
+        np.all(np.abs(map_panel - styles.rgba(c, 1.0)[:3]) < 60, axis=2).sum()
         for _, c, _ in render.COVERAGE_CLASSES
     ]
     assert sum(coloured) > 0.05 * map_panel.shape[0] * map_panel.shape[1]

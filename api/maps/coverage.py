@@ -1,0 +1,217 @@
+"""The coverage map, ``/maps/coverage``: grids by coverage score, gaps, overlaps, building findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api import analysis_cache, tiles
+from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
+from api.maps.layers import coverage_layers, coverage_legend
+from api.maps.page import MapPage
+from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.text import TEXT, Lang, LangQ, other_lang
+from gridgeo.access import Area, Principal
+from gridgeo.store import Store
+
+__all__ = ["community_names", "coverage", "coverage_page", "router"]
+
+router = APIRouter()
+
+
+def coverage_page(
+    request: Request,
+    store: Store,
+    *,
+    community: str | None = None,
+    grid: str | None = None,
+    as_of: dt.date | None = None,
+    lang: Lang = "zh",
+    user: Principal | None = None,
+) -> str:
+    """The coverage map's HTML.
+
+    Parameters
+    ----------
+    request
+        The request (for the service's own URLs).
+    store
+        The store to check.
+    community, grid
+        Keep one community or one grid (codes).
+    as_of
+        The check's date (default today).
+    lang
+        ``zh`` (default) or ``en``.
+    user
+        The caller: a caller restricted to an area sees only it (None: the district).
+
+    Returns
+    -------
+    str
+        A self-contained page that loads only from this service.
+
+    Raises
+    ------
+    PermissionDenied
+        ``community`` or ``grid`` is outside the caller's area.
+    """
+    day = analysis_cache.resolve_as_of(as_of)
+    mine = check_place(store, user, community=community, grid=grid) if user else None
+    results = tiles.area_results(store, mine, day)
+    version = analysis_cache.data_version(store)
+    area = analysis_cache.area_of(results, community=community, grid=grid)
+    grids = results["summary_grids"]
+    if area is not None:
+        bounds = tuple(float(b) for b in shapely.bounds(area))
+    elif len(grids):
+        bounds = tuple(float(b) for b in grids.total_bounds)
+    else:
+        bounds = None
+    names = community_names(store, version)
+    title = _title(results, names, mine, user, community, grid, lang)
+    tile_key = tile_key_for(request, user)
+    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
+    page.add_basemaps()
+    selection = tiles.Selection(as_of=day, community=community, grid=grid)
+    for layer in coverage_layers():
+        ts = tiles.FINDING_TILESETS[layer.name]
+        frame = results.get(ts.result)
+        if frame is None or "geometry" not in frame:
+            continue
+        frame = tiles.restrict(frame, results, community=community, grid=grid)
+        url = tiles.tile_url(
+            page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
+        )
+        page.add_frame(layer, frame, url, ts.minzoom)
+    page.legend = coverage_legend(TEXT[lang], lang)
+    page.filters = "coverage_filters.html.j2"
+    page.form = _form(grids, names, mine, community, grid, day, as_of, lang)
+    return page.render()
+
+
+def _title(
+    results: dict[str, pd.DataFrame],
+    names: dict[str, str],
+    mine: Area | None,
+    user: Principal | None,
+    community: str | None,
+    grid: str | None,
+    lang: Lang,
+) -> str:
+    """The page's title: the place shown and, where there is one, its coverage score."""
+    t = TEXT[lang]
+    where = t["district"]
+    own = _single_community(mine)
+    if community is not None:
+        where = names.get(community, community)
+    elif mine is not None:
+        where = " · ".join(
+            [names.get(c, c) for c in sorted(mine.communities)]
+            + [g for g in sorted(set(user.grids if user else ()))]
+        )
+    if grid is not None:
+        where = f"{where} · {grid}"
+    score = _score(results, community or (own if grid is None else None), grid)
+    title = f"{t['coverage_title']} · {where}"
+    if score is not None:
+        title += f" · {t['coverage_score']} {score:.1f}%"
+    return title
+
+
+def _form(
+    grids: pd.DataFrame,
+    names: dict[str, str],
+    mine: Area | None,
+    community: str | None,
+    grid: str | None,
+    day: dt.date,
+    as_of: dt.date | None,
+    lang: Lang,
+) -> dict[str, Any]:
+    """The filter form's choices and values (``coverage_filters.html.j2``)."""
+    communities = sorted(set(grids["community"].dropna().astype(str))) if len(grids) else []
+    if mine is not None:
+        communities = [c for c in communities if c in mine.communities]
+    in_scope = grids if community is None else grids[grids["community"].astype(str) == community]
+    return {
+        "communities": [(c, names.get(c, c)) for c in communities],
+        "community": community,
+        "grids": [(g, g) for g in sorted(in_scope["code"].astype(str))],
+        "grid": grid,
+        "as_of": day.isoformat(),
+        "other_lang_query": page_query(
+            community=community, grid=grid, as_of=as_of, lang=other_lang(lang)
+        ),
+    }
+
+
+def _single_community(area: Area | None) -> str | None:
+    """The community an area is, when it is exactly one community (for its score)."""
+    if area is None or len(area.communities) != 1:
+        return None
+    (community,) = area.communities
+    return community if area.visible_communities == area.communities else None
+
+
+def _score(
+    results: dict[str, pd.DataFrame], community: str | None, grid: str | None
+) -> float | None:
+    if grid is not None:
+        table = results["summary_grids"]
+        row = table[table["code"].astype(str) == grid]
+    elif community is not None:
+        table = results.get("summary_communities", pd.DataFrame())
+        row = table[table["community"].astype(str) == community] if len(table) else table
+    else:
+        row = results.get("summary_district", pd.DataFrame())
+    if not len(row) or "coverage_score" not in row:
+        return None
+    value = row["coverage_score"].iloc[0]
+    return None if pd.isna(value) else float(value)
+
+
+def community_names(store: Store, version: int) -> dict[str, str]:
+    """Community code → name (the code where a community has no name), per data version."""
+
+    def read() -> dict[str, str]:
+        frame = store.read_layer("communities", columns=["name"])
+        return {
+            str(c): str(n) if isinstance(n, str) and n else str(c)
+            for c, n in zip(frame["code"], frame["name"], strict=True)
+        }
+
+    return analysis_cache.memo(store, "community-names", version, read)
+
+
+@router.get(
+    "/maps/coverage",
+    response_class=HTMLResponse,
+    dependencies=ROUTE_DEPENDENCIES,
+    responses={404: {"description": "no such community or grid"}, **REFUSALS},
+)
+def coverage(
+    request: Request,
+    store: StoreDep,
+    user: ReaderDep,
+    community: Annotated[str | None, Query(description="community code")] = None,
+    grid: Annotated[str | None, Query(description="grid code")] = None,
+    as_of: tiles.AsOf = None,
+    lang: LangQ = "zh",
+) -> HTMLResponse:
+    """Coverage map: grids by coverage score, gaps, overlaps and building findings."""
+    html = coverage_page(
+        request,
+        store,
+        community=community or None,
+        grid=grid or None,
+        as_of=as_of,
+        lang=lang,
+        user=user,
+    )
+    return page_response(request, html)

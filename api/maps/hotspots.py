@@ -1,0 +1,150 @@
+"""The hotspot map, ``/maps/hotspots``: Gi* bins, LISA clusters, density, emerging hot spots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api import analysis_cache, tiles
+from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
+from api.maps.layers import hotspot_layers, hotspot_legend
+from api.maps.page import MapPage
+from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.text import TEXT, Lang, LangQ, other_lang
+from gridgeo.access import Area, Principal
+from gridgeo.store import Store
+
+__all__ = ["CELL_CHOICES", "hotspot_page", "hotspots", "problem_categories", "router"]
+
+router = APIRouter()
+
+#: The cells offered by the page's form (the page's own choice is added when other).
+CELL_CHOICES = ("h3:8", "h3:9", "h3:10", "square:250", "square:500")
+
+
+def problem_categories(store: Store, version: int, area: Area | None = None) -> list[str]:
+    """The problems' categories (of those in ``area``), per data version."""
+
+    def read() -> list[str]:
+        frame = store.read_layer("problems", columns=["category", "household", "building"])
+        if area is not None:
+            frame = area.keep("problems", frame)
+        return sorted(set(frame["category"].dropna().astype(str)))
+
+    return analysis_cache.memo(store, "problem-categories", (version, area), read)
+
+
+def hotspot_page(
+    request: Request,
+    store: Store,
+    *,
+    category: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    cells: str = "h3:9",
+    lang: Lang = "zh",
+    user: Principal | None = None,
+) -> str:
+    """The hotspot map's HTML: Gi* bins, LISA clusters, density and emerging hot spots.
+
+    Parameters
+    ----------
+    request
+        The request (for the service's own URLs).
+    store
+        The store whose problems are analysed.
+    category
+        Only problems of this category (default: all).
+    start, end
+        Only problems reported in this period (days included).
+    cells
+        ``h3:RES`` hexagons or ``square:METRES`` squares.
+    lang
+        ``zh`` (default) or ``en``.
+    user
+        The caller: for a caller restricted to an area, the hot spots of the problems
+        in it, over its grids (None: the district).
+
+    Returns
+    -------
+    str
+        A self-contained page that loads only from this service.
+    """
+    t = TEXT[lang]
+    tiles.check_cells(cells)
+    selection = tiles.Selection(category=category, start=start, end=end, cells=cells)
+    mine = check_place(store, user) if user else None
+    layers = tiles.area_hotspots(store, mine, **selection.hotspot_params())
+    version = analysis_cache.data_version(store)
+    cells_frame = layers.get("cells")
+    bounds = None
+    if cells_frame is not None and len(cells_frame):
+        bounds = tuple(float(b) for b in cells_frame.total_bounds)
+    period = " – ".join(str(d) for d in (start, end) if d is not None)
+    title = " · ".join(x for x in (t["hotspots_title"], category or t["all"], period) if x)
+    tile_key = tile_key_for(request, user)
+    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
+    page.add_basemaps()
+    for layer in hotspot_layers():
+        ts = tiles.FINDING_TILESETS[layer.name]
+        frame = layers.get(ts.result)
+        if frame is None or "geometry" not in frame:
+            continue
+        url = tiles.tile_url(
+            page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
+        )
+        page.add_frame(layer, frame, url, ts.minzoom)
+    page.legend = hotspot_legend(t, lang)
+    page.filters = "hotspot_filters.html.j2"
+    page.form = _form(store, version, mine, category, start, end, cells, lang)
+    return page.render()
+
+
+def _form(
+    store: Store,
+    version: int,
+    mine: Area | None,
+    category: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    cells: str,
+    lang: Lang,
+) -> dict[str, Any]:
+    """The filter form's choices and values (``hotspot_filters.html.j2``)."""
+    return {
+        "categories": [(c, c) for c in problem_categories(store, version, mine)],
+        "category": category,
+        "start": start or "",
+        "end": end or "",
+        "cell_choices": list(dict.fromkeys((*CELL_CHOICES, cells))),
+        "cells": cells,
+        "other_lang_query": page_query(
+            category=category, **{"from": start, "to": end}, cells=cells, lang=other_lang(lang)
+        ),
+    }
+
+
+@router.get(
+    "/maps/hotspots",
+    response_class=HTMLResponse,
+    dependencies=ROUTE_DEPENDENCIES,
+    responses=REFUSALS,
+)
+def hotspots(
+    request: Request,
+    store: StoreDep,
+    user: ReaderDep,
+    category: Annotated[str | None, Query(description="problem category")] = None,
+    start: tiles.FromQ = None,
+    end: tiles.ToQ = None,
+    cells: Annotated[str, Query(description="cells: h3:RES or square:METRES")] = "h3:9",
+    lang: LangQ = "zh",
+) -> HTMLResponse:
+    """Hotspot map of problems by category and period."""
+    html = hotspot_page(
+        request, store, category=category, start=start, end=end, cells=cells, lang=lang, user=user
+    )
+    return page_response(request, html)

@@ -1,0 +1,189 @@
+"""A map page: folium's Leaflet map with the service's basemap, overlays and panels.
+
+:class:`MapPage` collects what a page is made of (its overlays, legend and filter
+form) and renders it with folium; the panels come from the Jinja templates
+``gridgeo/templates/map_*.html.j2``. Each overlay is small enough to be put in the page
+as GeoJSON (:mod:`api.maps.inline`), or drawn from the service's vector tiles.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from api import tiles
+from api.maps import inline
+from api.maps.assets import CSS, JS, offline, static_url
+from api.maps.layers import BASEMAP_STYLES, LayerDef, Legend
+from api.maps.text import TEXT, Lang
+from gridgeo.render.templates import render_template, template_source
+
+__all__ = ["MapPage", "external_basemap", "overlay_class"]
+
+
+@functools.cache
+def overlay_class() -> type:
+    """Folium's layer class for a layer made by the page's script (``map_layer.js.j2``)."""
+    from folium.elements import JSCSSMixin
+    from folium.map import Layer
+    from folium.template import Template
+
+    class GridgeoLayer(JSCSSMixin, Layer):  # type: ignore[misc]
+        """A layer made by the page's own script (static/gridgeo/map.js)."""
+
+        _template = Template(template_source("map_layer.js.j2"))
+
+        def __init__(self, js: str, name: str, *, overlay: bool = True, show: bool = True):
+            super().__init__(name=name, overlay=overlay, control=True, show=show)
+            self._name = "GridgeoLayer"
+            self.js = js
+
+    return GridgeoLayer
+
+
+def external_basemap(request: Request) -> tuple[str, str] | None:
+    """The app settings' ``basemap_url`` and ``basemap_attribution``, or None when unset."""
+    settings = request.app.state.settings
+    if not settings.basemap_url:
+        return None
+    return settings.basemap_url, settings.basemap_attribution
+
+
+@dataclass
+class MapPage:
+    """What a map page is made of, before folium renders it.
+
+    ``filters`` names the template of the page's filter form, ``form`` its values.
+    """
+
+    request: Request
+    lang: Lang
+    title: str
+    bounds: tuple[float, float, float, float] | None
+    version: int
+    budget: int = field(default_factory=lambda: inline.INLINE_MAX_BYTES)
+    tile_key: str | None = None
+    layers: list[Any] = field(default_factory=list)
+    legend: list[Legend] = field(default_factory=list)
+    filters: str = ""
+    form: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def t(self) -> dict[str, str]:
+        return TEXT[self.lang]
+
+    def base(self) -> str:
+        """The app's root path, for the service's own URLs."""
+        return str(self.request.scope.get("root_path", ""))
+
+    def popup_fields(self, names: list[str]) -> list[list[str]]:
+        """``[property, heading]`` of each popup row, in the page's language."""
+        out = []
+        for name in names:
+            prop = name
+            if name == "explanation":
+                prop = f"explanation_{self.lang}"
+            elif name == "pattern_label":
+                prop = "label_zh" if self.lang == "zh" else "label"
+            out.append([prop, self.t.get(name, name)])
+        return out
+
+    def _script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
+        """An overlay made by ``js`` with map.js (and VectorGrid when it draws tiles)."""
+        element = overlay_class()(js, label, **kwargs)
+        offline(element, self.request, ("vectorGrid",) if vector_tiles else (), ())
+        element.default_js = [
+            *element.default_js,
+            ("gridgeo_map", static_url(self.request, "gridgeo/map.js")),
+        ]
+        return element
+
+    def add_frame(
+        self, layer: LayerDef, frame: Any, tile_url: str, minzoom: int, *, canvas: bool = False
+    ) -> str:
+        """Add a layer inline when it is small, from tiles otherwise; return how."""
+        label = self.t.get(layer.name, layer.name)
+        popup = self.popup_fields(layer.popup)
+        data = inline.geojson(frame, [p for p, _ in popup] + [layer.spec.get("field") or "code"])
+        size = len(data.encode()) if data is not None else 0
+        name = inline.script_json(layer.name)
+        if data is not None and size <= self.budget:
+            self.budget -= size
+            spec = {**layer.spec, "popup": popup, "title": label}
+            js = f"gridgeo.geojson({name}, {data}, {inline.script_json(spec)})"
+            how = "inline"
+        else:
+            options = {"popup": popup, "title": label, "minZoom": minzoom, "canvas": canvas}
+            js = (
+                f"gridgeo.tiles({name}, {inline.script_json(tile_url)}, "
+                f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
+            )
+            how = "tiles"
+        self.layers.append(
+            self._script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
+        )
+        return how
+
+    def add_basemaps(self) -> None:
+        """The service's own basemap (shown), an external one if set, and none."""
+        cls = overlay_class()
+        url = tiles.tile_url(self.base(), "basemap", version=self.version, tile_key=self.tile_key)
+        options = {"minZoom": 0, "canvas": True}
+        js = (
+            f"gridgeo.tiles('basemap', {inline.script_json(url)}, "
+            f"{inline.script_json(BASEMAP_STYLES)}, {inline.script_json(options)})"
+        )
+        own = self._script_layer(js, self.t["basemap"], vector_tiles=True, overlay=False)
+        self.layers.append(own)
+        external = external_basemap(self.request)
+        if external is not None:
+            ext_url, attribution = external
+            js = (
+                f"L.tileLayer({inline.script_json(ext_url)}, "
+                f"{inline.script_json({'attribution': attribution, 'maxZoom': 19})})"
+            )
+            self.layers.append(cls(js, self.t["external_basemap"], overlay=False, show=False))
+        self.layers.append(cls("L.layerGroup()", self.t["no_basemap"], overlay=False, show=False))
+
+    def render(self) -> str:
+        """The page's HTML."""
+        import folium
+        from branca.element import Element
+
+        m = folium.Map(
+            location=None if self.bounds else [0, 0],
+            zoom_start=2,
+            tiles=None,
+            prefer_canvas=True,
+            control_scale=True,
+            max_zoom=tiles.MAX_ZOOM,
+        )
+        offline(m, self.request, JS, CSS)
+        root = m.get_root()
+        head = render_template(
+            "map_head.html.j2",
+            stylesheet=static_url(self.request, "gridgeo/map.css"),
+            title=self.title,
+        )
+        root.header.add_child(Element(head), name="gridgeo_head")
+        for element in self.layers:
+            element.add_to(m)
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        if self.bounds is not None:
+            minx, miny, maxx, maxy = self.bounds
+            m.fit_bounds([[miny, minx], [maxy, maxx]])
+        panels = render_template(
+            "map_panels.html.j2",
+            title=self.title,
+            t=self.t,
+            lang=self.lang,
+            legend=self.legend,
+            filters=self.filters,
+            form=self.form,
+        )
+        root.html.add_child(Element(panels), name="gridgeo_panels")
+        html = root.render()
+        return html.replace("<html>", f'<html lang="{"zh-CN" if self.lang == "zh" else "en"}">', 1)

@@ -1,0 +1,218 @@
+"""The coverage report as one self-contained HTML document.
+
+The district's coverage score and counts, a district map coloured by coverage score, a
+table per community, the findings, the grids with the lowest score, and a map of each
+community (the lowest scores first); maps inlined as PNG data, no external resources.
+Chinese by default, English with ``lang="en"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from gridgeo.errors import ValidationError
+from gridgeo.render import coverage_color, static_map
+from gridgeo.render.templates import messages, render_template
+
+if TYPE_CHECKING:
+    from gridgeo.store import Store
+
+__all__ = ["COLUMNS", "DISTRICT_MAP_LAYERS", "COMMUNITY_MAP_LAYERS", "coverage_report"]
+
+#: The count columns of the community and grid tables.
+COLUMNS = ["buildings", "unassigned", "multi_assigned", "straddling", "gaps", "overlaps"]
+#: The layers of the district map and of each community's map.
+DISTRICT_MAP_LAYERS = ["communities", "grid_coverage", "grids", "gaps", "overlaps"]
+COMMUNITY_MAP_LAYERS = [
+    "communities",
+    "grid_coverage",
+    "buildings",
+    "grids",
+    "gaps",
+    "overlaps",
+    "straddling_buildings",
+    "multi_assigned_buildings",
+    "unassigned_buildings",
+]
+
+
+def _text(lang: str) -> dict[str, Any]:
+    catalogue = messages("gridgeo.report")
+    if lang not in catalogue:
+        raise ValidationError(f"lang={lang!r}: use 'zh' or 'en'")
+    return catalogue[lang]
+
+
+def _results_for(
+    store: Store, results: Mapping[str, pd.DataFrame] | None, as_of: dt.date | None
+) -> Mapping[str, pd.DataFrame]:
+    if results is not None:
+        return results
+    from gridgeo.check import inputs_from_store, run_check
+
+    return run_check(inputs_from_store(store), as_of=as_of)
+
+
+def coverage_report(
+    store: Store,
+    *,
+    results: Mapping[str, pd.DataFrame] | None = None,
+    as_of: dt.date | None = None,
+    lang: str = "zh",
+    max_community_maps: int = 12,
+    map_size: tuple[int, int] = (1100, 760),
+    maps: dict[str, bytes] | None = None,
+) -> str:
+    """Build the coverage report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    store
+        The store the district is in (for names and the maps).
+    results
+        What :func:`gridgeo.check.run_check` returned; run on the store when None.
+    as_of
+        The day the check is (or was) run at; today by default.
+    lang
+        ``zh`` (default) or ``en``.
+    max_community_maps
+        At most this many community maps, the lowest coverage scores first.
+    map_size
+        Width and height of the maps in pixels.
+    maps
+        When a dict is given, the PNG of each map is put in it too (``district``,
+        then community codes), e.g. to write them as files.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    from gridgeo.check import summary_counts
+    from gridgeo.localtime import local_now
+    from gridgeo.settings import get_settings
+
+    t = _text(lang)
+    as_of = as_of or dt.date.today()
+    results = _results_for(store, results, as_of)
+    names = store.read_layer("communities", columns=["name", "district"])
+    name_of = dict(zip(names["code"], names["name"].fillna(names["code"]), strict=True))
+    districts = names["district"].dropna()
+    district = str(districts.mode().iloc[0]) if len(districts) else ""
+
+    width, height = map_size
+    district_png = static_map(
+        store,
+        layers=DISTRICT_MAP_LAYERS,
+        results=results,
+        lang=lang,
+        width=width,
+        height=height,
+        title=f"{district} {t['district_map']}".strip(),
+    )
+    if maps is not None:
+        maps["district"] = district_png
+    communities = _community_table(results, name_of)
+    ranked = communities[communities["buildings"] > 0].sort_values(["coverage_score", "code"])
+    community_maps = _community_maps(
+        store, ranked.head(max_community_maps), results, name_of, lang, map_size, maps
+    )
+
+    return render_template(
+        "coverage_report.html.j2",
+        lang=lang,
+        t=t,
+        district=district,
+        as_of=as_of.isoformat(),
+        generated=local_now(get_settings().timezone).strftime("%Y-%m-%d %H:%M"),
+        data_version=_data_version(store),
+        summary=results["summary_district"].iloc[0],
+        columns=COLUMNS,
+        district_map=_data(district_png),
+        communities=communities.to_dict("records"),
+        findings=_findings(summary_counts(results), t),
+        worst_grids=_worst_grids(results, name_of).to_dict("records"),
+        community_maps=community_maps,
+        more_communities=max(0, len(ranked) - len(community_maps)),
+        fmt_int=_fmt_int,
+        fmt_score=_fmt_score,
+    )
+
+
+def _community_maps(
+    store: Store,
+    rows: pd.DataFrame,
+    results: Mapping[str, pd.DataFrame],
+    name_of: dict[str, str],
+    lang: str,
+    map_size: tuple[int, int],
+    maps: dict[str, bytes] | None,
+) -> list[dict[str, Any]]:
+    """A map of each community of ``rows`` (known by name), inlined; also put in ``maps``."""
+    width, height = map_size
+    community_maps = []
+    for row in rows.to_dict("records"):
+        if row["code"] not in name_of:
+            continue
+        png = static_map(
+            store,
+            community=row["code"],
+            layers=COMMUNITY_MAP_LAYERS,
+            results=results,
+            lang=lang,
+            width=width,
+            height=height,
+        )
+        if maps is not None:
+            maps[row["code"]] = png
+        community_maps.append({**row, "map": _data(png)})
+    return community_maps
+
+
+def _community_table(results: Mapping[str, pd.DataFrame], name_of: dict[str, str]) -> pd.DataFrame:
+    """The communities' summary rows with their names and score colours, by code."""
+    communities = results["summary_communities"].copy()
+    communities["code"] = communities["community"].astype(str)
+    communities["name"] = communities["code"].map(name_of).fillna("")
+    communities["color"] = communities["coverage_score"].map(coverage_color)
+    return communities.sort_values("code")
+
+
+def _worst_grids(results: Mapping[str, pd.DataFrame], name_of: dict[str, str]) -> pd.DataFrame:
+    """The 15 grids with buildings and the lowest scores, with community names."""
+    grids = pd.DataFrame(results["summary_grids"].drop(columns="geometry", errors="ignore"))
+    grids = grids[grids["buildings"] > 0].sort_values(["coverage_score", "code"]).head(15)
+    grids["community"] = grids["community"].map(name_of).fillna(grids["community"])
+    grids["color"] = grids["coverage_score"].map(coverage_color)
+    return grids
+
+
+def _findings(counts: pd.DataFrame, t: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The findings table: each named finding layer's rules and row count."""
+    return [
+        {"label": t["layers"][row.layer], "rules": row.rules, "rows": row.rows}
+        for row in counts.itertuples(index=False)
+        if row.layer in t["layers"]
+    ]
+
+
+def _data(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _data_version(store: Store) -> int | str:
+    version = getattr(store, "data_version", None)
+    return version() if callable(version) else "-"
+
+
+def _fmt_int(value: Any) -> str:
+    return "–" if pd.isna(value) else f"{int(value):,}"
+
+
+def _fmt_score(value: Any) -> str:
+    return "–" if pd.isna(value) else f"{float(value):.1f}%"
