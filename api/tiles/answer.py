@@ -171,27 +171,7 @@ async def tile_response(
     kept = cache.newest(key)
     data = kept[1] if kept is not None and version is not None and kept[0] == version else None
     if data is None:
-        # made (and the caller's right to it checked) before any 304: an ETag alone
-        # never answers for a tile the caller was not given
-        area = None
-        if not user.district_wide:  # the area's codes may have to be read: in a thread
-            area = await run_in_threadpool(
-                check_place, store, user, community=selection.community, grid=selection.grid
-            )
-        parts = store_parts(ts, z)
-        if parts and store.engine.dialect.name == "postgresql":
-            known = None if kept is None else int(kept[0])  # type: ignore[call-overload]
-            version, data = await postgis_tile(store, parts, z, x, y, area, known)
-            if data is None:  # the kept tile is still the data's
-                assert kept is not None
-                data = kept[1]
-        else:
-            if version is None:
-                version = await analysis_cache.data_version_async(store)
-            if kept is not None and kept[0] == version:
-                data = kept[1]
-            else:
-                data = await render_tile(store, layer, z, x, y, selection, area)
+        version, data = await _made_tile(store, user, layer, z, x, y, selection, version, kept)
         cache.put(key, data, version)
     assert version is not None
     etag = etag_of((layer, z, x, y, version, *params, scope_key(user)))
@@ -199,3 +179,39 @@ async def tile_response(
     if not_modified(if_none_match, etag):
         return Response(status_code=304, headers=headers), version
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers), version
+
+
+async def _made_tile(
+    store: Store,
+    user: Principal,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    selection: Selection,
+    version: int | None,
+    kept: tuple[Any, bytes] | None,
+) -> tuple[int, bytes]:
+    """The data version and the tile, made now unless ``kept`` is still the data's.
+
+    Made (and the caller's right to it checked) before any 304: an ETag alone never
+    answers for a tile the caller was not given.
+    """
+    area = None
+    if not user.district_wide:  # the area's codes may have to be read: in a thread
+        area = await run_in_threadpool(
+            check_place, store, user, community=selection.community, grid=selection.grid
+        )
+    parts = store_parts(TILESETS[layer], z)
+    if parts and store.engine.dialect.name == "postgresql":
+        known = None if kept is None else int(kept[0])
+        version, data = await postgis_tile(store, parts, z, x, y, area, known)
+        if data is None:  # the kept tile is still the data's
+            assert kept is not None
+            data = kept[1]
+        return version, data
+    if version is None:
+        version = await analysis_cache.data_version_async(store)
+    if kept is not None and kept[0] == version:
+        return version, kept[1]
+    return version, await render_tile(store, layer, z, x, y, selection, area)
