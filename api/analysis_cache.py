@@ -17,13 +17,16 @@ import asyncio
 import datetime as dt
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import pandas as pd
 
+from api.cache import Memo, store_cache
+from api.state import settings_of
 from gridgeo.store import Store
+from gridgeo.store.areas import study_area
+from gridgeo.store.versions import data_version_sql, read_data_version
 
 __all__ = [
     "VERSION_SQL",
@@ -36,55 +39,23 @@ __all__ = [
     "resolve_as_of",
 ]
 
-#: Results kept per store (each is the full set of result layers of one run).
-MAX_ENTRIES = 4
+_lock = threading.Lock()
 
 
-class _Results:
-    """A small LRU of computed results with one computation per key at a time."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
-        self.lock = threading.Lock()
-        self.pending: dict[Hashable, threading.Lock] = {}
-
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
-            running = self.pending.setdefault(key, threading.Lock())
-        with running:
-            with self.lock:
-                if key in self.entries:
-                    return self.entries[key]
-            value = compute()
-            with self.lock:
-                self.entries[key] = value
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
-                self.pending.pop(key, None)
-            return value
-
-
-_caches: weakref.WeakKeyDictionary[Store, dict[str, _Results]] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _cache(store: Store, kind: str, size: int = MAX_ENTRIES) -> _Results:
-    with _caches_lock:
-        per_store = _caches.setdefault(store, {})
-        return per_store.setdefault(kind, _Results(size))
+def _cache(store: Store, kind: str, size: int | None = None) -> Memo:
+    """The store's memo of one kind (``size``: values kept, set by the first call)."""
+    kept = settings_of(store).analysis_cache_entries if size is None else size
+    return store_cache(store, f"memo:{kind}", lambda: Memo(kept))
 
 
 def memo(
-    store: Store, kind: str, key: Hashable, compute: Callable[[], Any], *, size: int = MAX_ENTRIES
+    store: Store, kind: str, key: Hashable, compute: Callable[[], Any], *, size: int | None = None
 ) -> Any:
     """A value cached for ``store`` under ``(kind, key)``; ``compute()`` makes it once.
 
     Put the data version in ``key`` for anything derived from the data. ``size`` is how
-    many values of this kind are kept (set by the first call).
+    many values of this kind are kept (set by the first call; default
+    ``GRIDGEO_ANALYSIS_CACHE_ENTRIES``).
     """
     return _cache(store, kind, size).get(key, compute)
 
@@ -136,8 +107,8 @@ _readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDict
 
 
 _version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
-#: One query for the store's change counter (the sum of the per-layer counters).
-VERSION_SQL = "SELECT coalesce(sum(version), 0)::bigint FROM data_versions"
+#: One query for a PostGIS store's change counter (the sum of the per-layer counters).
+VERSION_SQL = data_version_sql(postgres=True)
 
 
 def _version_query(store: Store) -> Callable[[], int]:
@@ -151,7 +122,7 @@ def _version_query(store: Store) -> Callable[[], int]:
         return lambda: int(store.data_version())
     import sqlalchemy as sa
 
-    with _caches_lock:
+    with _lock:
         engine = _version_engines.get(store)
         if engine is None:
             engine = sa.create_engine(
@@ -159,11 +130,10 @@ def _version_query(store: Store) -> Callable[[], int]:
             )
             weakref.finalize(store, engine.dispose)
             _version_engines[store] = engine
-    sql = sa.text(VERSION_SQL)
 
     def read() -> int:
         with engine.connect() as conn:
-            return int(conn.execute(sql).scalar_one())
+            return read_data_version(conn)
 
     return read
 
@@ -175,11 +145,11 @@ def data_version(store: Store) -> int:
     """
     if not callable(getattr(store, "data_version", None)):
         return 0
-    with _caches_lock:
+    with _lock:
         reader = _readers.get(store)
     if reader is None:
         query = _version_query(store)
-        with _caches_lock:
+        with _lock:
             reader = _readers.setdefault(store, _VersionReader(query))
     return reader.get()
 
@@ -250,11 +220,11 @@ async def data_version_async(store: Store) -> int:
     if not callable(getattr(store, "data_version", None)):
         return 0
     loop = asyncio.get_running_loop()
-    with _caches_lock:
+    with _lock:
         reader = _async_readers.get(store, {}).get(loop)
     if reader is None:
         query = _async_version_query(store)
-        with _caches_lock:
+        with _lock:
             per_loop = _async_readers.setdefault(store, {})
             for old in [k for k in per_loop if k.is_closed()]:
                 del per_loop[old]
@@ -316,9 +286,7 @@ def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:
 
     def compute() -> dict[str, pd.DataFrame]:
         problems = store.read_layer("problems")
-        area = store.read_layer("communities", columns=["name"])
-        if not len(area) or not area.geometry.notna().any():
-            area = store.read_layer("grids", columns=["name"])
+        area = study_area(store, columns=["name"])
         return hotspot_layers(problems, area=area, timezone=get_settings().timezone, **params)
 
     return dict(_cache(store, "hotspots").get(key, compute))

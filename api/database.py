@@ -17,8 +17,9 @@ again for every feature (measured: z15 31 → 37 ms).
 
 One pool per store and event loop (an asyncio pool belongs to the loop it was opened
 in): :func:`pool` opens it on first use, :func:`close` closes it when the application
-stops. Stores other than PostGIS have no pool (``None``); their routes keep using the
-store in a worker thread.
+stops. Its size and connect timeout are ``GRIDGEO_POOL_SIZE`` and
+``GRIDGEO_CONNECT_TIMEOUT``. Stores other than PostGIS have no pool (``None``); their
+routes keep using the store in a worker thread.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import threading
 import weakref
 from typing import Any
 
+from api.state import settings_of
 from gridgeo.errors import StoreError, database_reason
 from gridgeo.store import Store
 
@@ -35,11 +37,6 @@ __all__ = ["SESSION_OPTIONS", "close", "fetch_row", "pool"]
 
 #: The session settings of the pool's connections (libpq ``options``).
 SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
-#: Connections kept per pool.
-MAX_CONNECTIONS = 8
-#: Seconds a request waits for the database to answer when the pool opens.
-CONNECT_TIMEOUT = 10.0
-
 _pools: weakref.WeakKeyDictionary[Store, dict[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -54,24 +51,24 @@ def _conninfo(store: Store) -> str | None:
     return str(url.render_as_string(hide_password=False))
 
 
-async def _open(conninfo: str) -> Any:
+async def _open(conninfo: str, size: int, timeout: float) -> Any:
     from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
     pool = AsyncConnectionPool(
         conninfo,
         min_size=1,
-        max_size=MAX_CONNECTIONS,
+        max_size=size,
         kwargs={"autocommit": True, "options": SESSION_OPTIONS, "prepare_threshold": None},
         max_idle=600,
         open=False,
         name="gridgeo-tiles",
     )
     try:
-        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        await pool.open(wait=True, timeout=timeout)
     except PoolTimeout as exc:
         await pool.close()
         raise StoreError(
-            f"the database does not answer: no connection within {CONNECT_TIMEOUT:g} s"
+            f"the database does not answer: no connection within {timeout:g} s"
         ) from exc
     return pool
 
@@ -96,7 +93,10 @@ async def pool(store: Store) -> Any:
                 del per_loop[old]
             opening = per_loop.get(loop)
             if opening is None:
-                opening = per_loop[loop] = asyncio.ensure_future(_open(conninfo))
+                settings = settings_of(store)
+                opening = per_loop[loop] = asyncio.ensure_future(
+                    _open(conninfo, settings.pool_size, settings.connect_timeout)
+                )
     elif opening.done() and not opening.cancelled() and opening.exception() is None:
         return opening.result()
     try:

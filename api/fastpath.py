@@ -2,7 +2,7 @@
 
 A map pans over the same tiles again and again, from many clients at once, and a new
 tile of a stored layer should cost little more than its ``ST_AsMVT`` query. The tile
-routes (``api.tiles``, ``api.reports``) validate their many query parameters and
+routes (:mod:`api.tiles`) validate their many query parameters and
 resolve their dependencies through FastAPI, which costs about a millisecond per request:
 a tenth of the query of a dense zoom-16 tile of buildings on the benchmark city.
 :class:`TileResponses` is an ASGI layer that answers two kinds of ``GET /tiles/…``
@@ -33,7 +33,7 @@ Repeated requests
 Plain tiles of the stored layers
     ``/tiles/{communities|grids|buildings|basemap}/{z}/{x}/{y}.mvt`` with no query
     parameters other than ``v``, ``token`` and ``tile_key``: the answer is
-    :func:`api.tiles.tile_response`, the route's own, without FastAPI's parameter
+    :func:`api.tiles.answer.tile_response`, the route's own, without FastAPI's parameter
     handling. On PostGIS such a request that has nothing in memory reads no data
     version beforehand: the tile's own statement reads it.
 
@@ -46,9 +46,7 @@ would.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -56,9 +54,14 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import analysis_cache, auth, tiles
-from api.tiles import not_modified
+from api import analysis_cache, auth
+from api.cache import BoundedCache
+from api.dependencies import check_tile
+from api.tiles.answer import tile_response
+from api.tiles.caching import not_modified
+from api.tiles.catalogue import STORE_TILESETS, Selection
 from gridgeo.errors import GridGeoError
+from gridgeo.settings import get_settings
 
 __all__ = ["TileResponses"]
 
@@ -82,18 +85,15 @@ class TileResponses:
     ttl
         Seconds a response is reused at most (default: ``api.auth.TOKEN_CACHE_SECONDS``).
     limit
-        Bytes of responses kept (least recently used dropped first).
+        Bytes of responses kept, least recently used dropped first (default:
+        ``GRIDGEO_TILE_RESPONSE_CACHE_BYTES``).
     """
 
-    def __init__(
-        self, app: ASGIApp, ttl: float | None = None, limit: int = 64 * 1024 * 1024
-    ) -> None:
+    def __init__(self, app: ASGIApp, ttl: float | None = None, limit: int | None = None) -> None:
         self.app = app
         self.ttl = ttl
-        self.limit = limit
-        self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
-        self.size = 0
-        self.lock = threading.Lock()
+        self.limit = get_settings().tile_response_cache_bytes if limit is None else limit
+        self.entries = BoundedCache(self.limit, sizeof=lambda entry: len(entry.body) + 200)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -118,22 +118,17 @@ class TileResponses:
         key = (scope["path"], credentials.rest_query, auth.scope_key(user))
         if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
         ttl = auth.TOKEN_CACHE_SECONDS if self.ttl is None else self.ttl
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None and time.monotonic() - entry.made >= ttl:
-                self._drop(key)
-                entry = None
+        entry: _Entry | None = self.entries.get(key)
+        if entry is not None and time.monotonic() - entry.made >= ttl:
+            self.entries.pop(key)
+            entry = None
         version: int | None = None
         if entry is not None:
             version = await analysis_cache.data_version_async(store)
             if entry.version == version:
-                with self.lock:
-                    if key in self.entries:
-                        self.entries.move_to_end(key)
                 await _answer(entry, if_none_match, send)
                 return
-            with self.lock:
-                self._drop(key)
+            self.entries.pop(key)
         plain = _plain_request(scope, credentials.rest_query, if_none_match)
         # a plain tile of PostGIS learns the version from its own query: read it first
         # only to answer from memory
@@ -176,18 +171,7 @@ class TileResponses:
     def _keep(self, key: tuple[Any, ...], version: int, start: Message, body: bytes) -> None:
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"set-cookie"]
         etag = next((v for k, v in headers if k.lower() == b"etag"), None)
-        entry = _Entry(version, time.monotonic(), headers, body, etag)
-        with self.lock:
-            self._drop(key)
-            self.entries[key] = entry
-            self.size += len(body) + 200
-            while self.size > self.limit and self.entries:
-                self._drop(next(iter(self.entries)))
-
-    def _drop(self, key: tuple[Any, ...]) -> None:
-        entry = self.entries.pop(key, None)
-        if entry is not None:
-            self.size -= len(entry.body) + 200
+        self.entries.put(key, _Entry(version, time.monotonic(), headers, body, etag))
 
 
 _PLAIN_TILE = re.compile(r"/tiles/([a-z_]+)/(\d{1,2})/(\d{1,10})/(\d{1,10})\.mvt")
@@ -209,7 +193,7 @@ def _plain_request(scope: Scope, rest_query: bytes, if_none_match: bytes | None)
     ``rest_query``: the query string without its credentials.
     """
     match = _PLAIN_TILE.fullmatch(scope["path"])
-    if match is None or match[1] not in tiles.STORE_TILESETS:
+    if match is None or match[1] not in STORE_TILESETS:
         return None
     v = None
     if rest_query:
@@ -235,15 +219,15 @@ async def _answer_plain(
 ) -> tuple[Any, int] | None:
     """The route's answer to a plain request (None: a refusal, left to the route)."""
     try:
-        tiles.check_tile(plain.z, plain.x, plain.y)
-        return await tiles.tile_response(
+        check_tile(plain.z, plain.x, plain.y)
+        return await tile_response(
             store,
             user,
             plain.layer,
             plain.z,
             plain.x,
             plain.y,
-            tiles.Selection(),
+            Selection(),
             version,
             plain.v,
             plain.if_none_match,

@@ -3,8 +3,9 @@
 Run it with ``gridgeo serve`` or ``uvicorn api.main:app``. Nothing here connects to
 the database at import time, nor at start-up: the first request that needs the store
 opens it (``api.state.get_store``; a database that does not answer is a 503 with the
-reason), and it is closed at shutdown. The routes live in one module per concern (``maps``, ``tiles``,
-``reports``, ``data``, ``writes``, ``auth``); library errors become HTTP statuses here, in
+reason), and it is closed at shutdown. The routes live in one module per concern (``maps``,
+``tiles`` (a package: vector tiles, PNG tiles, static maps), ``reports``, ``data``,
+``writes``, ``auth``); library errors become HTTP statuses here, in
 one place, and every refusal has the same shape, ``{"error": ..., "detail": ...}``.
 
 :class:`BodyLimit` is the outermost layer: a request whose body is larger than
@@ -323,8 +324,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
-    for module in (auth, maps, tiles, reports, data, writes, docs):
-        app.include_router(module.router)
+    for router in (auth.router, maps.router, *tiles.ROUTERS, reports.router, data.router,
+                   writes.router, docs.router):  # fmt: skip
+        app.include_router(router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document, with the 422 answers in the shape this app gives them."""
@@ -337,7 +339,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(TileResponses)
+    app.add_middleware(TileResponses, limit=settings.tile_response_cache_bytes)
     app.add_middleware(auth.CredentialCheck)  # one reading of the credentials
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # the outermost layer
 

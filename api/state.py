@@ -1,16 +1,20 @@
-"""What the routes share: the store the app was started on."""
+"""What the routes share: the store the app was started on, and the settings it serves with."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
 
 from gridgeo.errors import StoreError, database_reason
+from gridgeo.settings import Settings, get_settings
 from gridgeo.store import Store, open_store
 
-__all__ = ["app_store", "get_store"]
+__all__ = ["app_store", "get_store", "settings_of"]
+
+_settings: weakref.WeakKeyDictionary[Store, Settings] = weakref.WeakKeyDictionary()
 
 
 def get_store(request: Request) -> Store:
@@ -30,12 +34,23 @@ def app_store(app: Any) -> Store:
     if store is None:
         with app.state.store_lock:
             if app.state.store is None:
-                url = app.state.settings.database_url
+                settings: Settings = app.state.settings
                 try:
-                    app.state.store = open_store(url)
+                    opened = open_store(settings.database_url)
                 except sa.exc.SQLAlchemyError as exc:
                     reason = database_reason(exc)
                     raise StoreError(f"the database does not answer: {reason}") from exc
+                _settings[opened] = settings
+                app.state.store = opened
             store = app.state.store
     assert store is not None
     return store
+
+
+def settings_of(store: Store) -> Settings:
+    """The settings of the app serving ``store`` (the process's, for a store of its own).
+
+    The caches' sizes and the connection pool of a store follow these.
+    """
+    found = _settings.get(store)
+    return found if found is not None else get_settings()

@@ -3,7 +3,7 @@
 The targets, measured with a load generator on loopback and everything measured side by
 side in one run, on the benchmark city (1,000,000 buildings in PostGIS):
 
-1. ``floor``: the bare ``ST_AsMVT`` query the route runs (``api.tiles``'s SQL for the
+1. ``floor``: the bare ``ST_AsMVT`` query the route runs (``gridgeo.store.tiles``'s SQL for the
    ``buildings`` tileset), timed through psycopg with the route's session settings,
    once beside each uncached request of the same tile (just before it or just after
    it, in turn);
@@ -240,10 +240,11 @@ def dense_tiles(
 
 def floor_sql() -> str:
     """The route's own ST_AsMVT statement for the buildings tileset."""
-    from api import tiles
+    from api.tiles.catalogue import STORE_TILESETS
+    from gridgeo.store.tiles import mvt_sql
 
-    ts = tiles.STORE_TILESETS["buildings"]
-    return tiles._postgis_sql("buildings", ts.columns[0])
+    ts = STORE_TILESETS["buildings"]
+    return mvt_sql("buildings", ts.columns[0])
 
 
 @contextmanager

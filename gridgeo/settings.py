@@ -1,22 +1,41 @@
-"""Settings, read from ``GRIDGEO_*`` environment variables (or a ``.env`` file)."""
+"""Settings, read from ``GRIDGEO_*`` environment variables (or a ``.env`` file).
+
+The settings are grouped by concern, one class each: the store (:class:`StoreSettings`),
+the web API (:class:`APISettings`), the service's memory caches (:class:`CacheSettings`)
+and the tools the library runs (:class:`ToolSettings`). :class:`Settings` holds them all
+as flat fields, so every variable keeps its plain name (``GRIDGEO_POOL_SIZE``, not a
+nested ``GRIDGEO_CACHE__...``).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_MAX_BODY_BYTES", "Settings", "get_settings"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_MAX_BODY_BYTES",
+    "APISettings",
+    "CacheSettings",
+    "Settings",
+    "StoreSettings",
+    "ToolSettings",
+    "get_settings",
+]
 
 DEFAULT_DATABASE_URL = "sqlite:///gridgeo.sqlite"
 #: The largest request body the web API reads by default: 1 MiB.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+_MIB = 1024 * 1024
+
+_CONFIG = SettingsConfigDict(env_prefix="GRIDGEO_", env_file=".env", extra="ignore")
 
 
-class Settings(BaseSettings):
-    """gridgeo's configuration.
+class StoreSettings(BaseSettings):
+    """Where the data is and how the service talks to it.
 
     Attributes
     ----------
@@ -27,6 +46,26 @@ class Settings(BaseSettings):
     timezone
         The district's local time zone. Times in input files without an offset are
         taken as local time in this zone; everything is stored in UTC.
+    pool_size
+        Asynchronous PostGIS connections the service keeps per store for tiles and
+        the change counter (default 8).
+    connect_timeout
+        Seconds a request waits for PostGIS to answer when that pool opens (default 10).
+    """
+
+    model_config = _CONFIG
+
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "Asia/Shanghai"
+    pool_size: int = Field(8, ge=1, le=1000)
+    connect_timeout: float = Field(10.0, gt=0)
+
+
+class APISettings(BaseSettings):
+    """Who may use the web API, what its pages offer and how much a request may ask.
+
+    Attributes
+    ----------
     auth
         ``on`` (default): the web API needs a token (``gridgeo token create``).
         ``off``: the open, read-only local demo; every read is district-wide without
@@ -48,28 +87,102 @@ class Settings(BaseSettings):
         Unset (default): a random secret made by each server process, so keys end with
         a restart and are not accepted by another process; set it when several
         processes or hosts serve the same store.
-    cjk_font
-        A font file (``.ttf``/``.ttc``/``.otf``) for Chinese text in static maps and
-        reports. Unset (default): an installed Noto Sans CJK, Source Han Sans or
-        WenQuanYi font is used (Debian: ``fonts-noto-cjk``).
     max_body_bytes
         The largest request body the web API accepts, in bytes (default 1 MiB, far
         more than any field write needs). A larger ``Content-Length`` is refused (413)
         before anything else is done; a body sent without one is cut off as soon as it
         passes the limit.
+    page_limit
+        The most features one page of the data API (``?limit=``) may hold (default 10000).
+    inline_max_features, inline_max_bytes
+        A map page inlines a layer as GeoJSON up to this many features (default 1500),
+        and up to this many bytes of GeoJSON in all (default 800000); larger layers are
+        drawn from vector tiles.
     """
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", env_file=".env", extra="ignore")
+    model_config = _CONFIG
 
-    database_url: str = DEFAULT_DATABASE_URL
-    timezone: str = "Asia/Shanghai"
     auth: Literal["on", "off"] = "on"
     basemap_url: str | None = None
     basemap_attribution: str = ""
     tile_key_seconds: int = Field(3600, ge=10, le=7 * 86400)
     tile_key_secret: SecretStr | None = Field(None, min_length=32)
-    cjk_font: str | None = None
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
+    page_limit: int = Field(10_000, ge=1)
+    inline_max_features: int = Field(1500, ge=0)
+    inline_max_bytes: int = Field(800_000, ge=0)
+
+
+class CacheSettings(BaseSettings):
+    """How much the service keeps in memory (per store, least recently used out first).
+
+    Attributes
+    ----------
+    tile_cache_bytes
+        Bytes of encoded vector tiles (default 128 MiB).
+    png_cache_bytes
+        Bytes of drawn PNG tiles (default 64 MiB).
+    tile_response_cache_bytes
+        Bytes of finished tile responses answered in front of the routes (default 64 MiB).
+    documents_kept
+        Static maps and reports of each kind (default 16).
+    analysis_cache_entries
+        Results of each analysis (the check's results of a day, the hotspot layers of
+        some options) kept per store (default 4).
+    token_cache_seconds
+        How long a token lookup is remembered, and so how long a revoked token may
+        still read (default 30).
+    token_cache_size
+        Token lookups and tile keys remembered (default 4096).
+    """
+
+    model_config = _CONFIG
+
+    tile_cache_bytes: int = Field(128 * _MIB, ge=0)
+    png_cache_bytes: int = Field(64 * _MIB, ge=0)
+    tile_response_cache_bytes: int = Field(64 * _MIB, ge=0)
+    documents_kept: int = Field(16, ge=1)
+    analysis_cache_entries: int = Field(4, ge=1)
+    token_cache_seconds: float = Field(30.0, ge=0)
+    token_cache_size: int = Field(4096, ge=1)
+
+
+def _flag(value: Any) -> Any:
+    """A flag from the environment: on for ``1`` only (anything else is off)."""
+    return value == "1" if isinstance(value, str) else value
+
+
+class ToolSettings(BaseSettings):
+    """The programs and resources the library uses to draw, print and report progress.
+
+    Attributes
+    ----------
+    cjk_font
+        A font file (``.ttf``/``.ttc``/``.otf``) for Chinese text in static maps and
+        reports. Unset (default): an installed Noto Sans CJK, Source Han Sans or
+        WenQuanYi font is used (Debian: ``fonts-noto-cjk``).
+    chromium
+        The Chrome/Chromium executable that prints PDF reports. Unset (default):
+        ``chromium`` (or another Chrome) on the ``PATH``.
+    progress
+        Show progress bars even when output is not a terminal (``1``; default off).
+    """
+
+    model_config = _CONFIG
+
+    cjk_font: str | None = None
+    chromium: str | None = None
+    progress: Annotated[bool, BeforeValidator(_flag)] = False
+
+
+class Settings(StoreSettings, APISettings, CacheSettings, ToolSettings):
+    """gridgeo's configuration: every group's fields, each from its ``GRIDGEO_`` variable.
+
+    See :class:`StoreSettings`, :class:`APISettings`, :class:`CacheSettings` and
+    :class:`ToolSettings` for the fields.
+    """
+
+    model_config = _CONFIG
 
 
 @lru_cache

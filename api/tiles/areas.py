@@ -1,0 +1,130 @@
+"""What a caller restricted to an area may see: the store, the check and the hot spots.
+
+A caller restricted to an area (:func:`gridgeo.access.area_for`) gets tiles, maps and
+reports drawn from its area only: the store is read through :class:`AreaStore`, which
+keeps the rows of the area (and never personal columns), the check's results through
+:meth:`gridgeo.access.Area.keep_findings`, and hot spots are computed from the area's
+own problems. ``area=None`` is the whole district.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from api import analysis_cache
+from gridgeo.access import Area
+from gridgeo.store import Store
+
+__all__ = ["AreaStore", "area_hotspots", "area_results", "area_summary", "view_of"]
+
+
+#: Columns a layer's rows are placed in an area by (see ``Area.keep``).
+_PLACE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "visits": ("household", "building"),
+    "problems": ("household", "building"),
+    "meetings": ("grid",),
+    "organisations": ("community",),
+    "members": ("community",),
+    "assignments": ("community", "grid", "building", "household"),
+}
+
+
+class AreaStore:
+    """A read-only view of a store that holds only the rows of one area.
+
+    ``read_layer`` keeps the rows :meth:`gridgeo.access.Area.keep` keeps and never
+    returns personal columns; everything else is the store's own. The drawing code
+    (:mod:`gridgeo.render`, :mod:`gridgeo.report`) reads through it unchanged.
+    """
+
+    def __init__(self, store: Store, area: Area) -> None:
+        self._store = store
+        self._area = area
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def read_layer(self, layer: str, *, columns: Any = None, **kwargs: Any) -> Any:
+        kwargs["include_personal"] = False
+        extra = _PLACE_COLUMNS.get(layer, ())
+        wanted = None if columns is None else list(columns)
+        read = None if wanted is None else list(dict.fromkeys([*wanted, *extra]))
+        frame = self._store.read_layer(layer, columns=read, **kwargs)
+        frame = self._area.keep(layer, frame)
+        if wanted is not None:
+            frame = frame.drop(columns=[c for c in extra if c not in wanted], errors="ignore")
+        return frame
+
+
+def view_of(store: Store, area: Area | None) -> Any:
+    """The store as a caller of ``area`` may read it."""
+    return store if area is None else AreaStore(store, area)
+
+
+def area_summary(results: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """An area's results with the area's totals where the report has the district's.
+
+    The totals add up the area's grids; the score is their scores weighted by buildings.
+    """
+    grids = results.get("summary_grids", pd.DataFrame())
+    cols = ["buildings", "unassigned", "multi_assigned", "straddling", "gaps", "overlaps"]
+    row: dict[str, Any] = {"area": "area"}
+    for col in cols:
+        row[col] = int(grids[col].sum()) if col in grids.columns and len(grids) else 0
+    score = float("nan")
+    if len(grids) and {"buildings", "coverage_score"} <= set(grids.columns):
+        weights = grids["buildings"].astype(float)
+        scores = grids["coverage_score"].astype(float)
+        ok = scores.notna() & (weights > 0)
+        if ok.any():
+            score = round(float((scores[ok] * weights[ok]).sum() / weights[ok].sum()), 1)
+    row["coverage_score"] = score
+    return {**results, "summary_district": pd.DataFrame([row])}
+
+
+def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, pd.DataFrame]:
+    """The hotspot layers of the problems in ``area`` over its grids (None: the district).
+
+    An area's hot spots are computed from its own problems only: cells, counts and
+    clusters of the whole district would tell what other areas hold.
+    """
+    if area is None:
+        return analysis_cache.hotspot_results(store, **params)
+    from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.settings import get_settings
+
+    version = analysis_cache.data_version(store)
+
+    def compute() -> dict[str, pd.DataFrame]:
+        problems = area.keep("problems", store.read_layer("problems"))
+        grids = store.read_layer("grids", columns=["name"])
+        region = grids[grids["code"].isin(area.grids)]
+        if not len(region):
+            return {}
+        return hotspot_layers(problems, area=region, timezone=get_settings().timezone, **params)
+
+    key = (tuple(sorted(params.items())), version, area)
+    return dict(analysis_cache.memo(store, "area-hotspots", key, compute))
+
+
+def area_results(store: Store, area: Area | None, as_of: Any) -> dict[str, pd.DataFrame]:
+    """The check's results (:func:`api.analysis_cache.check_results`) within ``area``.
+
+    District totals (``summary_district``) are left out for an area.
+    """
+    results = analysis_cache.check_results(store, as_of=as_of)
+    if area is None:
+        return results
+    version = analysis_cache.data_version(store)
+
+    def compute() -> dict[str, pd.DataFrame]:
+        return {
+            name: area.keep_findings(name, frame)
+            for name, frame in results.items()
+            if name != "summary_district"
+        }
+
+    key = (analysis_cache.resolve_as_of(as_of), version, area)
+    return dict(analysis_cache.memo(store, "area-results", key, compute))
