@@ -28,7 +28,7 @@ of:
 3. the :data:`TOKEN_COOKIE` cookie (set as above), so later pages need no token in
    the URL;
 4. for :func:`tile_reader` only, ``?tile_key=<key>``: a short-lived key signed by the
-   server (:func:`gridgeo.access.tile_key`) that the map pages and TileJSON write into
+   server (:func:`gridgeo.tokens.tile_key`) that the map pages and TileJSON write into
    their tile URLs, so tiles load where cookies are blocked without the token in any
    URL. It stands for its token's principal and area; :func:`tile_key_for` makes one.
 

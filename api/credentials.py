@@ -207,7 +207,7 @@ class CredentialCheck:
     ambiguous with the app's own error answer (HTTP 400, ``AmbiguousCredentials``)
     before anything else runs, and gives every response ``Referrer-Policy:
     no-referrer``. Building it also makes uvicorn's access log write ``token=`` and
-    ``tile_key=`` values as ``***`` (:class:`gridgeo.access.RedactCredentials`), however
+    ``tile_key=`` values as ``***`` (:class:`gridgeo.redaction.RedactCredentials`), however
     the app is served.
     """
 
