@@ -28,7 +28,7 @@ of:
 3. the :data:`TOKEN_COOKIE` cookie (set as above), so later pages need no token in
    the URL;
 4. for :func:`tile_reader` only, ``?tile_key=<key>``: a short-lived key signed by the
-   server (:func:`gridgeo.access.tile_key`) that the map pages and TileJSON write into
+   server (:func:`gridgeo.tokens.tile_key`) that the map pages and TileJSON write into
    their tile URLs, so tiles load where cookies are blocked without the token in any
    URL. It stands for its token's principal and area; :func:`tile_key_for` makes one.
 
@@ -53,52 +53,47 @@ accept only the header (a cookie would let another site's form write). Readers a
 coroutines and remember token lookups for :data:`TOKEN_CACHE_SECONDS`, so a cached
 tile costs no database round trip for authentication; a revoked token, and every tile
 key made for it, stop working within that time (30 s).
+
+The reading of credentials and the middleware are in :mod:`api.credentials`, the
+readers (token cache, tile keys, the cookie) in :mod:`api.readers`; this module has
+the callers of the data routes, their areas and roles, and ``GET /me``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import math
-import secrets
-import threading
-import time
-import weakref
-from dataclasses import dataclass
-from http import cookies as http_cookies
 from typing import Annotated, Any
-from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyCookie, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.state import app_store, get_store
-from gridgeo.access import (
-    CREDENTIAL_PARAMETERS,
-    Area,
-    Principal,
-    RedactCredentials,
-    area_for,
-    authenticate,
-    geography,
-    hash_token,
-    principal_of_id,
-    tile_key,
-    tile_key_matches,
-    tile_key_parts,
+from api.credentials import (
+    BEARER,
+    DEMO_PRINCIPAL,
+    TILE_KEY_PARAMETER,
+    TOKEN_COOKIE,
+    CredentialCheck,
+    Credentials,
+    auth_off,
+    credentials_of,
 )
-from gridgeo.errors import (
-    AmbiguousCredentials,
-    GridGeoError,
-    NotFound,
-    PermissionDenied,
-    Unauthorized,
+from api.readers import (
+    TOKEN_CACHE_SECONDS,
+    ReaderDep,
+    TileReaderDep,
+    reader,
+    reader_of,
+    remember_principal,
+    remember_token,
+    tile_key_for,
+    tile_reader,
+    token_query,
 )
+from api.state import get_store
+from gridgeo.areas import Area, area_for, geography
+from gridgeo.errors import NotFound, PermissionDenied, Unauthorized
+from gridgeo.principal import Principal
 from gridgeo.store import Store
+from gridgeo.tokens import authenticate
 
 __all__ = [
     "AreaDep",
@@ -129,9 +124,6 @@ __all__ = [
     "token_query",
 ]
 
-#: The caller in the open demo mode (``GRIDGEO_AUTH=off``, no token sent).
-DEMO_PRINCIPAL = Principal("analyst")
-
 
 def _error(description: str) -> dict[str, Any]:
     return {
@@ -160,226 +152,13 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(tags=["auth"], responses=REFUSALS)
 
-_bearer = HTTPBearer(auto_error=False, description="A token from `gridgeo token create`.")
-
-#: The cookie a page opened with ``?token=`` sets.
-TOKEN_COOKIE = "gridgeo_token"
-#: The query parameter of a tile key (tiles, TileJSON and static maps only).
-TILE_KEY_PARAMETER = "tile_key"
-#: How long a token lookup is remembered (seconds).
-TOKEN_CACHE_SECONDS = 30.0
-_TOKEN_CACHE_SIZE = 4096
-
-# -- the credentials of a request, read once -----------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """What a request presents as credentials, read once (:func:`credentials_of`).
-
-    ``bearer``, ``query`` and ``cookie`` are the token as the ``Authorization: Bearer``
-    header, ``?token=`` and the :data:`TOKEN_COOKIE` cookie give it (None: not sent; when
-    several are sent they are the same); ``other_authorization`` says an
-    ``Authorization`` header of another scheme came; ``tile_key`` is the ``?tile_key=``.
-    ``rest_query`` is the query string without the credential parameters (for cache
-    keys).
-    """
-
-    bearer: str | None = None
-    query: str | None = None
-    cookie: str | None = None
-    other_authorization: bool = False
-    tile_key: str | None = None
-    rest_query: bytes = b""
-
-    @property
-    def token(self) -> str | None:
-        """The token a reader sent, whichever way (None: none)."""
-        return self.bearer or self.query or self.cookie
-
-    @property
-    def how(self) -> str:
-        """Where the token came from, for a refusal."""
-        if self.bearer is not None:
-            return "the Bearer token"
-        if self.query is not None:
-            return "the token in the URL (?token=)"
-        if self.cookie is not None:
-            return f"the token in the {TOKEN_COOKIE} cookie"
-        return "the token"
-
-
-_STATE_CREDENTIALS = "gridgeo_credentials"
-_STATE_PRINCIPAL = "gridgeo_principal"
-_WAYS = {
-    "header": "the Authorization header",
-    "query": "?token= in the URL",
-    "cookie": f"the {TOKEN_COOKIE} cookie",
-}
-
-
-def credentials_of(scope: Scope) -> Credentials:
-    """The request's credentials, read once and kept in its scope.
-
-    Raises
-    ------
-    AmbiguousCredentials
-        A way used twice, or ways that carry different tokens (see the module docstring).
-    """
-    state = scope.setdefault("state", {})
-    known = state.get(_STATE_CREDENTIALS)
-    if known is None:
-        known = _read_credentials(scope)
-        state[_STATE_CREDENTIALS] = known
-    assert isinstance(known, Credentials)
-    return known
-
-
-def _read_credentials(scope: Scope) -> Credentials:
-    authorization: list[bytes] = []
-    cookie_headers: list[bytes] = []
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization.append(value)
-        elif name == b"cookie":
-            cookie_headers.append(value)
-    found, rest_query = _query_credentials(scope.get("query_string", b""))
-    cookies = _token_cookies(cookie_headers) if cookie_headers else []
-    if len(authorization) > 1:
-        raise _ambiguous(
-            f"the request has {len(authorization)} Authorization headers: send one", cookies
-        )
-    for name, values in found.items():
-        if len(values) > 1:
-            raise _ambiguous(
-                f"the URL has the {name} parameter {len(values)} times: give it once", cookies
-            )
-    if len(cookies) > 1:
-        raise _ambiguous(
-            f"the request carries the {TOKEN_COOKIE} cookie {len(cookies)} times", cookies
-        )
-    sent: dict[str, str] = {}  # way -> the token it carries (another scheme's header: itself)
-    bearer = None
-    if authorization:
-        text = authorization[0].decode("latin-1")
-        scheme, _, rest = text.partition(" ")
-        if scheme.lower() == "bearer" and rest.strip():
-            bearer = rest.strip()
-        sent["header"] = bearer if bearer is not None else "\0" + text
-    query = found["token"][0] or None if "token" in found else None
-    if query is not None:
-        sent["query"] = query
-    cookie = cookies[0] or None if cookies else None
-    if cookie is not None:
-        sent["cookie"] = cookie
-    if len(sent) > 1 and len(set(sent.values())) > 1:
-        ways = " and ".join(_WAYS[w] for w in sent)
-        raise _ambiguous(f"{ways} carry different tokens: send one token, one way", cookies)
-    key = found[TILE_KEY_PARAMETER][0] or None if TILE_KEY_PARAMETER in found else None
-    if bearer is None and query is None and cookie is None and key is None:
-        return Credentials(other_authorization=bool(authorization), rest_query=rest_query)
-    return Credentials(
-        bearer, query, cookie, bool(authorization) and bearer is None, key, rest_query
-    )
-
-
-def _ambiguous(problem: str, cookies: list[str]) -> AmbiguousCredentials:
-    if cookies:  # cleared by the refusal (see _refusal)
-        problem += f"; the {TOKEN_COOKIE} cookie has been cleared: open the link again"
-    return AmbiguousCredentials(problem)
-
-
-def _token_cookies(headers: list[bytes]) -> list[str]:
-    """Every value of :data:`TOKEN_COOKIE` in the Cookie headers (as Starlette parses one)."""
-    values = []
-    for header in headers:
-        for chunk in header.decode("latin-1").split(";"):
-            name, eq, value = chunk.partition("=")
-            if eq and name.strip() == TOKEN_COOKIE:
-                values.append(http_cookies._unquote(value.strip()))
-    return values
-
-
-def _query_credentials(query_string: bytes) -> tuple[dict[str, list[str]], bytes]:
-    """The values of each credential parameter (names percent-decoded), and the rest."""
-    found: dict[str, list[str]] = {}
-    if not query_string or (
-        b"%" not in query_string and b"token" not in query_string and b"key" not in query_string
-    ):
-        return found, query_string  # no credential parameter can be in it
-    rest = []
-    for part in query_string.decode("latin-1").split("&"):
-        name, _, value = part.partition("=")
-        name = unquote_plus(name)
-        if name in CREDENTIAL_PARAMETERS:
-            found.setdefault(name, []).append(unquote_plus(value))  # as parse_qsl reads it
-        elif part:
-            rest.append(part)
-    return found, "&".join(rest).encode("latin-1")
-
-
-class CredentialCheck:
-    """ASGI middleware in front of every route: ambiguous credentials are a 400.
-
-    It reads the credentials once (:func:`credentials_of`; the routes and
-    :mod:`api.fastpath` use that reading), refuses a request whose credentials are
-    ambiguous with the app's own error answer (HTTP 400, ``AmbiguousCredentials``)
-    before anything else runs, and gives every response ``Referrer-Policy:
-    no-referrer``. Building it also makes uvicorn's access log write ``token=`` and
-    ``tile_key=`` values as ``***`` (:class:`gridgeo.access.RedactCredentials`), however
-    the app is served.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        access = logging.getLogger("uvicorn.access")
-        if not any(isinstance(f, RedactCredentials) for f in access.filters):
-            access.addFilter(RedactCredentials())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    (b"referrer-policy", b"no-referrer"),
-                ]
-            await send(message)
-
-        try:
-            credentials_of(scope)
-        except AmbiguousCredentials as exc:
-            response = await _refusal(scope, exc)
-            await response(scope, receive, send_with_policy)
-            return
-        await self.app(scope, receive, send_with_policy)
-
-
-async def _refusal(scope: Scope, exc: AmbiguousCredentials) -> Response:
-    """The app's own answer to ``exc`` (its handler of gridgeo errors), cookie cleared."""
-    request = Request(scope)
-    handler = getattr(scope.get("app"), "exception_handlers", {}).get(GridGeoError)
-    if handler is not None:
-        response = await handler(request, exc)
-    else:  # an app without gridgeo's handlers
-        response = JSONResponse(
-            status_code=400, content={"error": type(exc).__name__, "detail": str(exc)}
-        )
-    if _token_cookies([value for name, value in scope["headers"] if name == b"cookie"]):
-        response.delete_cookie(TOKEN_COOKIE, path=str(scope.get("root_path", "")) or "/")
-    return response
-
-
 # -- callers of the data routes (the Authorization header) ---------------------------------
 
 
 def current_user(
     request: Request,
     store: Annotated[Store, Depends(get_store)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> Principal:
     """The caller, from the ``Authorization: Bearer`` token (a FastAPI dependency).
 
@@ -395,8 +174,7 @@ def current_user(
     """
     bearer = credentials_of(request.scope).bearer
     if bearer is None:
-        settings = getattr(request.app.state, "settings", None)
-        if settings is not None and getattr(settings, "auth", "on") == "off":
+        if auth_off(request.app):
             return DEMO_PRINCIPAL
         raise Unauthorized(
             "this endpoint needs a token: send 'Authorization: Bearer <token>' "
@@ -410,240 +188,7 @@ def current_user(
 
 UserDep = Annotated[Principal, Depends(current_user)]
 
-# -- readers of maps, tiles and reports (header, ?token=, cookie or tile key) ---------------
-
-_query_token = APIKeyQuery(
-    name="token",
-    auto_error=False,
-    description="The token in the URL (bookmarkable map links); same as the Bearer header.",
-)
-_cookie_token = APIKeyCookie(
-    name=TOKEN_COOKIE,
-    auto_error=False,
-    description="Set by a map page or report opened with ?token=.",
-)
-_tile_key_query = APIKeyQuery(
-    name=TILE_KEY_PARAMETER,
-    auto_error=False,
-    description="A short-lived tile key, as the map pages and TileJSON write it into tile URLs.",
-)
-
-_lookups: weakref.WeakKeyDictionary[Store, dict[str, tuple[float, Principal | None]]] = (
-    weakref.WeakKeyDictionary()
-)
-_lookups_lock = threading.Lock()
-
-
-async def _remembered(store: Store, key: str, lookup: Any, *args: Any) -> Principal | None:
-    """``lookup(store, *args)`` in a thread, remembered for :data:`TOKEN_CACHE_SECONDS`."""
-    now = time.monotonic()
-    with _lookups_lock:
-        known = _lookups.get(store)
-        if known is None:
-            known = _lookups.setdefault(store, {})
-        hit = known.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    principal = await run_in_threadpool(lookup, store, *args)
-    with _lookups_lock:
-        if len(known) >= _TOKEN_CACHE_SIZE:
-            for old in [k for k, (until, _) in known.items() if until <= now] or list(known):
-                del known[old]
-        known[key] = (now + TOKEN_CACHE_SECONDS, principal)
-    return principal
-
-
-async def _principal_of(store: Store, token: str) -> Principal | None:
-    """:func:`authenticate`, remembered for :data:`TOKEN_CACHE_SECONDS` (also failures)."""
-    return await _remembered(store, hash_token(token), authenticate, token)
-
-
-_PROCESS_SECRET = secrets.token_bytes(32)
-
-
-def _tile_secret(app: Any) -> bytes:
-    """``GRIDGEO_TILE_KEY_SECRET``, else this process's own random secret."""
-    secret = getattr(getattr(app.state, "settings", None), "tile_key_secret", None)
-    if secret is None:
-        return _PROCESS_SECRET
-    return hashlib.sha256(secret.get_secret_value().encode("utf-8")).digest()
-
-
-def tile_key_for(request: Request, user: Principal | None) -> str | None:
-    """A tile key for the caller's tile URLs (None: the open demo mode needs none).
-
-    Valid for ``GRIDGEO_TILE_KEY_SECONDS`` and at most a sixth more: the expiry is
-    rounded up to a sixth of that, so the pages made close together write the same tile
-    URLs (and the browser's cache of versioned tiles serves them all). A request that
-    came with a tile key and no token gets that key back: a tile key never makes a
-    longer-lived one.
-    """
-    if user is None or user.token_id is None:
-        return None
-    credentials = credentials_of(request.scope)
-    if credentials.tile_key is not None and credentials.token is None:
-        return credentials.tile_key
-    seconds = int(getattr(request.app.state.settings, "tile_key_seconds", 3600))
-    step = max(1, seconds // 6)
-    expires = math.ceil((time.time() + seconds) / step) * step
-    return tile_key(user, expires, _tile_secret(request.app))
-
-
-#: Tile keys whose signature was checked, with the principal and secret it was checked for.
-_good_tile_keys: set[tuple[str, Principal, bytes]] = set()
-_BAD_TILE_KEY = (
-    "the tile key (tile_key=) is not valid: it is malformed, or its token is unknown or "
-    "has been revoked; reload the map page"
-)
-
-
-async def _principal_of_tile_key(app: Any, key: str) -> Principal:
-    claimed = tile_key_parts(key)
-    if claimed is None:
-        raise Unauthorized(_BAD_TILE_KEY)
-    token_id, expires = claimed
-    if expires < time.time():
-        raise Unauthorized("the tile key (tile_key=) has expired: reload the map page")
-    store = app_store(app)
-    principal = await _remembered(store, f"id:{token_id}", principal_of_id, token_id)
-    if principal is None:
-        raise Unauthorized(_BAD_TILE_KEY)
-    secret = _tile_secret(app)
-    checked = (key, principal, secret)  # the principal as it is now: a revoked one is None
-    if checked not in _good_tile_keys:
-        if not tile_key_matches(key, principal, secret):
-            raise Unauthorized(_BAD_TILE_KEY)
-        if len(_good_tile_keys) >= _TOKEN_CACHE_SIZE:
-            _good_tile_keys.clear()
-        _good_tile_keys.add(checked)
-    return principal
-
-
-async def reader_of(app: Any, credentials: Credentials, *, tile_key: bool = False) -> Principal:
-    """The principal of a reader's credentials (tile keys only with ``tile_key``).
-
-    Raises
-    ------
-    AmbiguousCredentials
-        A tile key made for another token than the one sent with it.
-    Unauthorized
-        No credential (unless the demo mode is on), an unknown or revoked token, a
-        header of another scheme than Bearer, a tile key that is not valid (or sent
-        where it is not accepted).
-    """
-    if credentials.tile_key is not None and not tile_key:
-        raise Unauthorized(
-            "a tile key (tile_key=) opens only tiles, TileJSON and static maps: open "
-            "this page with your token"
-        )
-    token = credentials.token
-    if credentials.other_authorization:
-        raise Unauthorized(
-            "the Authorization header is not a token: send 'Authorization: Bearer <token>'"
-        )
-    principal = None
-    if token is not None:
-        principal = await _principal_of(app_store(app), token)
-        if principal is None:
-            raise Unauthorized(f"{credentials.how} is not valid: it is unknown or has been revoked")
-    if credentials.tile_key is not None:
-        keyed = await _principal_of_tile_key(app, credentials.tile_key)
-        if principal is not None and principal.token_id != keyed.token_id:
-            raise AmbiguousCredentials(
-                "the tile key (tile_key=) was made for another token than the one sent "
-                "with it: send one of them, or reload the map page"
-            )
-        principal = keyed
-    if principal is not None:
-        return principal
-    settings = getattr(app.state, "settings", None)
-    if settings is not None and getattr(settings, "auth", "on") == "off":
-        return DEMO_PRINCIPAL
-    raise Unauthorized(
-        "this page needs a token: send 'Authorization: Bearer <token>', or open it "
-        "with ?token=<token> (an administrator creates one with `gridgeo token create`)"
-    )
-
-
-async def _reader(request: Request, *, tile_key: bool) -> Principal:
-    state = request.scope.setdefault("state", {})
-    known = state.get(_STATE_PRINCIPAL)
-    if known is None or (not tile_key and credentials_of(request.scope).tile_key is not None):
-        known = await reader_of(request.app, credentials_of(request.scope), tile_key=tile_key)
-        state[_STATE_PRINCIPAL] = known
-    assert isinstance(known, Principal)
-    return known
-
-
-def remember_principal(scope: Scope, principal: Principal) -> None:
-    """Keep the principal :func:`reader_of` found for a tile request: the route uses it."""
-    scope.setdefault("state", {})[_STATE_PRINCIPAL] = principal
-
-
-async def reader(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    query: Annotated[str | None, Depends(_query_token)],
-    cookie: Annotated[str | None, Depends(_cookie_token)],
-) -> Principal:
-    """The caller of a map page or report (header, ``?token=`` or cookie).
-
-    A coroutine: no thread, and no query when the token was looked up in the last
-    :data:`TOKEN_CACHE_SECONDS`. (The parameters document the ways in OpenAPI; the
-    credentials are those :func:`credentials_of` read.)
-
-    Raises
-    ------
-    Unauthorized
-        No token (unless the demo mode is on), an unknown or revoked one, or a tile key.
-    """
-    return await _reader(request, tile_key=False)
-
-
-async def tile_reader(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    query: Annotated[str | None, Depends(_query_token)],
-    cookie: Annotated[str | None, Depends(_cookie_token)],
-    key: Annotated[str | None, Depends(_tile_key_query)],
-) -> Principal:
-    """The caller of a tile, TileJSON or static map: :func:`reader`, or a tile key.
-
-    A principal that :mod:`api.fastpath` found for the request already is taken as it is.
-
-    Raises
-    ------
-    AmbiguousCredentials
-        A tile key made for another token than the one sent with it.
-    Unauthorized
-        No credential (unless the demo mode is on), or one that is not valid.
-    """
-    return await _reader(request, tile_key=True)
-
-
-ReaderDep = Annotated[Principal, Depends(reader)]
-TileReaderDep = Annotated[Principal, Depends(tile_reader)]
-
-
-def token_query(request: Request) -> str | None:
-    """The token of a request opened with ``?token=`` (None: none, or a header as well)."""
-    credentials = credentials_of(request.scope)
-    return credentials.query if credentials.bearer is None else None
-
-
-def remember_token(request: Request, response: Response) -> Response:
-    """Set the token cookie on a page opened with ``?token=`` (see the module docstring)."""
-    token = token_query(request)
-    if token:
-        response.set_cookie(
-            TOKEN_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path=str(request.scope.get("root_path", "")) or "/",
-        )
-    return response
+# -- areas of the caller -------------------------------------------------------------------
 
 
 def scope_key(user: Principal) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

@@ -9,19 +9,16 @@ Reads (every role, within its area):
 - ``GET /findings`` (every finding row), ``GET /findings/{name}`` (one result layer of
   ``gridgeo check``), with ``as_of`` and ``community``; ``GET /findings.{csv,xlsx,gpkg}``.
 
-The field writes are in :mod:`api.writes`.
+The field writes are in :mod:`api.writes`; GeoJSON pages in :mod:`api.geojson`, the
+query's filters in :mod:`api.filters`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -31,11 +28,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import REFUSALS, UserDep, read_area
+from api.filters import apply_filters, column_filters, parse_bbox, store_selection
+from api.geojson import frame_page, geojson_page, geojson_response
 from api.state import get_store
-from api.writes import Day
-from gridgeo.access import Area, area_for, check_personal, geography
-from gridgeo.errors import NotFound, PermissionDenied, ValidationError
-from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec, get_layer
+from api.write_bodies import Day
+from gridgeo.areas import Area, area_for, geography
+from gridgeo.errors import NotFound, PermissionDenied
+from gridgeo.layers import LAYER_ORDER, LAYERS, get_layer
+from gridgeo.principal import check_personal
 from gridgeo.store import Store
 
 __all__ = ["router"]
@@ -46,8 +46,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 #: The most features one page holds.
 MAX_LIMIT = 10_000
-#: Query parameters that are not column filters.
-_RESERVED = {"bbox", "limit", "offset", "include_personal", "as_of", "community"}
 
 _ERR = {
     "description": "Refused: the detail says why.",
@@ -61,159 +59,6 @@ _ERR = {
     },
 }
 _READ_ERRORS: dict[int | str, dict[str, Any]] = {404: _ERR, 422: _ERR}
-
-
-# -- JSON of frames ------------------------------------------------------------------------
-
-
-def _json_column(values: pd.Series) -> list[Any]:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return [None if pd.isna(v) else v.isoformat() for v in values]
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return [
-            None if pd.isna(v) else (v.date().isoformat() if v == v.normalize() else v.isoformat())
-            for v in values
-        ]
-    out = []
-    for v in values.astype(object):
-        if v is None or v is pd.NA or v is pd.NaT:
-            out.append(None)
-        elif isinstance(v, float | np.floating):
-            out.append(float(v) if math.isfinite(v) else None)
-        elif isinstance(v, np.integer):
-            out.append(int(v))
-        elif isinstance(v, np.bool_ | bool):
-            out.append(bool(v))
-        elif isinstance(v, dt.datetime | dt.date | pd.Timestamp):
-            out.append(v.isoformat())
-        elif isinstance(v, shapely.Geometry):
-            out.append(shapely.to_wkt(v))
-        else:
-            out.append(v if isinstance(v, str | int) else str(v))
-    return out
-
-
-def _features(frame: pd.DataFrame, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    geom_col = frame.geometry.name if hasattr(frame, "geometry") else None
-    cols = [c for c in frame.columns if c != geom_col]
-    data = {c: _json_column(frame[c]) for c in cols}
-    geoms = frame[geom_col].to_numpy() if geom_col else [None] * len(frame)
-    features = []
-    for i, geom in enumerate(geoms):
-        props = {c: data[c][i] for c in cols}
-        if extra:
-            props.update(extra)
-        feature: dict[str, Any] = {
-            "type": "Feature",
-            "geometry": None
-            if geom is None or shapely.is_empty(geom)
-            else shapely.geometry.mapping(geom),
-            "properties": props,
-        }
-        if "code" in props and props["code"] is not None:
-            feature["id"] = props["code"]
-        features.append(feature)
-    return features
-
-
-def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        parts = tuple(float(x) for x in text.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or not all(math.isfinite(x) for x in parts):
-        raise ValidationError(
-            f"bbox {text!r}: give four numbers minx,miny,maxx,maxy (longitude/latitude)"
-        )
-    minx, miny, maxx, maxy = parts
-    if minx > maxx or miny > maxy:
-        raise ValidationError(f"bbox {text!r}: minx must not exceed maxx, nor miny maxy")
-    return minx, miny, maxx, maxy
-
-
-def _filters(request: Request, columns: list[str]) -> dict[str, str]:
-    filters = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
-    unknown = sorted(set(filters) - set(columns))
-    if unknown:
-        raise ValidationError(
-            f"unknown filter(s) {unknown}: filter on one of the columns {columns}, "
-            "or use bbox, limit, offset"
-        )
-    for column, value in filters.items():
-        if "\x00" in value:
-            raise ValidationError(f"filter {column}: text must not contain NUL characters")
-    return filters
-
-
-def _apply_filters(
-    frame: pd.DataFrame, filters: dict[str, str], timezone: str | None = None
-) -> pd.DataFrame:
-    """The rows of a frame in memory whose columns match ``column=value`` filters.
-
-    Text is compared whole; a date or time column matches when its ISO text starts with
-    the value, times written in local time in ``timezone`` (the district's), so
-    ``visited_at=2025-03-04`` is that local day (:func:`_time_range` selects the same
-    rows in the store).
-    """
-    for column, value in filters.items():
-        values = frame[column]
-        if isinstance(values.dtype, pd.DatetimeTZDtype) and timezone is not None:
-            values = values.dt.tz_convert(timezone)
-        texts = pd.Series(_json_column(values), index=frame.index, dtype=object)
-        text = texts.map(lambda v: None if v is None else str(v))
-        is_time = pd.api.types.is_datetime64_any_dtype(frame[column].dtype)
-        mask = text.str.startswith(value) if is_time else text.eq(value)
-        frame = frame.loc[mask.fillna(False).to_numpy(dtype=bool)]
-    return frame
-
-
-def _page(
-    request: Request,
-    page: pd.DataFrame,
-    limit: int,
-    offset: int,
-    matched: int,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The GeoJSON body of one page (rows ``offset`` to ``offset + limit`` of ``matched``)."""
-    features = _features(page, extra)
-    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
-    params = dict(request.query_params)
-    base = str(request.url.remove_query_params(list(params)))
-    if offset + limit < matched:
-        nxt = {**params, "offset": str(offset + limit), "limit": str(limit)}
-        links.append(
-            {"rel": "next", "type": "application/geo+json", "href": f"{base}?{urlencode(nxt)}"}
-        )
-    if offset > 0:
-        prev = {**params, "offset": str(max(0, offset - limit)), "limit": str(limit)}
-        links.append(
-            {"rel": "prev", "type": "application/geo+json", "href": f"{base}?{urlencode(prev)}"}
-        )
-    body: dict[str, Any] = {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "links": links,
-        "features": features,
-    }
-    geoms = page.geometry.to_numpy() if hasattr(page, "geometry") else np.array([])
-    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
-    if len(geoms):
-        body["bbox"] = [float(x) for x in shapely.total_bounds(geoms)]
-    return body
-
-
-def _frame_page(request: Request, frame: pd.DataFrame, limit: int, offset: int) -> dict[str, Any]:
-    """:func:`_page` of the rows of a frame in memory."""
-    return _page(request, frame.iloc[offset : offset + limit], limit, offset, len(frame))
-
-
-def _geojson(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(content=body, media_type="application/geo+json")
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page.")]
@@ -252,7 +97,7 @@ def layers(user: UserDep) -> dict[str, Any]:
     summary="A layer as GeoJSON",
     responses={200: {"content": {"application/geo+json": {}}}, **_READ_ERRORS},
 )
-def layer_features(
+def layerfeatures(
     request: Request,
     user: UserDep,
     store: StoreDep,
@@ -276,10 +121,12 @@ def layer_features(
     """
     spec = get_layer(layer)
     check_personal(user, include_personal)
-    box = _parse_bbox(bbox)
-    filters = _filters(request, [f.name for f in spec.fields if include_personal or not f.personal])
+    box = parse_bbox(bbox)
+    filters = column_filters(
+        request, [f.name for f in spec.fields if include_personal or not f.personal]
+    )
     timezone = request.app.state.settings.timezone
-    where, ranges, rest = _store_selection(spec, filters, timezone)
+    where, ranges, rest = store_selection(spec, filters, timezone)
     exact = not rest
     area = read_area(store, user, community=community or None)
     if area is not None:
@@ -299,90 +146,14 @@ def layer_features(
             offset=offset,
         )
         matched = store.count_layer(layer, bbox=box, where=where, ranges=ranges)
-        return _geojson(_page(request, page, limit, offset, matched))
+        return geojson_response(geojson_page(request, page, limit, offset, matched))
     frame = store.read_layer(
         layer, bbox=box, include_personal=include_personal, where=where, ranges=ranges
     )
     if area is not None:
         frame = area.keep(layer, frame)
-    frame = _apply_filters(frame, rest, timezone)
-    return _geojson(_frame_page(request, frame, limit, offset))
-
-
-_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
-#: The prefixes of ISO text that are a whole period: a year down to a second.
-_STEPS = tuple(dt.timedelta(**{unit: 1}) for unit in ("days", "hours", "minutes", "seconds"))
-_PERIOD = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?)?)?")
-
-
-def _store_selection(
-    spec: LayerSpec, filters: dict[str, str], timezone: str
-) -> tuple[dict[str, list[Any]], dict[str, tuple[Any, Any]], dict[str, str]]:
-    """The ``column=value`` filters split into what the store selects and what is left.
-
-    A filter on a text column (codes and references too) is the store's equality; one
-    on an integer column is too when the value is written as the integer would be
-    (``5``; ``05`` or ``5.0`` match nothing). A date or time filter that names a whole
-    period (``2025``, ``2025-03``, ``2025-03-04``, ``2025-03-04T09``...) is the range
-    of that period (:func:`_time_range`). Anything else (``2025-0``, a time with an
-    offset) is left to :func:`_apply_filters`, after the store's selection.
-
-    Returns
-    -------
-    tuple
-        ``where`` (column → values), ``ranges`` (column → ``[low, high)``) and the
-        filters left.
-    """
-    where: dict[str, list[Any]] = {}
-    ranges: dict[str, tuple[Any, Any]] = {}
-    rest: dict[str, str] = {}
-    for column, value in filters.items():
-        kind = spec.field(column).kind
-        if kind == "text":
-            where[column] = [value]
-        elif kind == "int":
-            where[column] = [int(value)] if _CANONICAL_INT.fullmatch(value) else []
-        elif (period := _time_range(kind, value, timezone)) is not None:
-            ranges[column] = period
-        else:
-            rest[column] = value
-    return where, ranges, rest
-
-
-def _time_range(kind: str, value: str, timezone: str) -> tuple[Any, Any] | None:
-    """``[low, high)`` of the period a filter value names (None: not a whole period).
-
-    For a ``date`` column, dates (``2025-03`` is 1 March to 1 April); for a time column,
-    UTC instants of the local period in ``timezone``. A period whose bounds fall in a
-    daylight-saving change (a local time that is skipped or happens twice) is None:
-    the text comparison handles it.
-    """
-    match = _PERIOD.fullmatch(value)
-    if match is None:
-        return None
-    parts = [int(p) for p in match.groups() if p is not None]
-    if kind == "date" and len(parts) > 3:
-        return None
-    try:
-        start = dt.datetime(*parts, *([1] * max(0, 3 - len(parts))))  # type: ignore[misc]
-        if len(parts) == 1:
-            end = start.replace(year=start.year + 1)
-        elif len(parts) == 2:
-            end = (start + dt.timedelta(days=32)).replace(day=1)
-        else:
-            end = start + _STEPS[len(parts) - 3]
-    except (ValueError, OverflowError):
-        return None  # no such period (2025-13, 2025-02-30): the text matches nothing either
-    if kind == "date":
-        return start.date(), end.date()
-    zone = ZoneInfo(timezone)
-    bounds = []
-    for wall in (start, end):
-        early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() != late.utcoffset():
-            return None
-        bounds.append(early.astimezone(dt.UTC))
-    return bounds[0], bounds[1]
+    frame = apply_filters(frame, rest, timezone)
+    return geojson_response(frame_page(request, frame, limit, offset))
 
 
 # -- findings ------------------------------------------------------------------------------
@@ -449,7 +220,7 @@ def all_findings(
 ) -> JSONResponse:
     """The finding rows (those with a rule) of every check layer, with a ``layer`` column."""
     columns = ["layer", "rule", "severity", "entity", "code", "explanation_zh", "explanation_en"]
-    filters = _filters(request, columns)
+    filters = column_filters(request, columns)
     results = _findings_for(store, user, as_of, community)
     frames = [
         frame.assign(layer=name)
@@ -470,8 +241,8 @@ def all_findings(
         frame = pd.concat(parts, ignore_index=True)
     else:
         frame = pd.DataFrame(columns=columns)
-    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
-    return _geojson(_frame_page(request, frame, limit, offset))
+    frame = apply_filters(frame, filters, request.app.state.settings.timezone)
+    return geojson_response(frame_page(request, frame, limit, offset))
 
 
 @router.get(
@@ -558,6 +329,6 @@ def findings_layer(
     if name not in results:
         raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
     frame = results[name]
-    filters = _filters(request, [str(c) for c in frame.columns])
-    frame = _apply_filters(frame, filters, request.app.state.settings.timezone)
-    return _geojson(_frame_page(request, frame, limit, offset))
+    filters = column_filters(request, [str(c) for c in frame.columns])
+    frame = apply_filters(frame, filters, request.app.state.settings.timezone)
+    return geojson_response(frame_page(request, frame, limit, offset))

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(url: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
-    from api.data import _apply_filters
+    from api.filters import apply_filters
     from api.main import create_app
     from gridgeo.settings import Settings
 
@@ -78,7 +78,7 @@ def run(url: str, runs: int) -> None:
                 route.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 frame = store.read_layer(layer)
-                frame = _apply_filters(frame, {column: value}, settings.timezone)
+                frame = apply_filters(frame, {column: value}, settings.timezone)
                 page = list(frame["code"].iloc[:100])
                 whole.append(time.perf_counter() - start)
             assert body["numberMatched"] == len(frame), (layer, value)

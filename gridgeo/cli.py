@@ -769,17 +769,11 @@ def token_create(
 @_fails_cleanly
 def token_list(db: DbOption = None) -> None:
     """List the tokens (never the secrets)."""
-    import sqlalchemy as sa
+    from gridgeo.tokens import list_tokens
 
     store = _open(db)
     try:
-        with store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT id, role, member, communities, grids, label, created_at, revoked_at "
-                    "FROM api_tokens ORDER BY id"
-                )
-            ).all()
+        rows = list_tokens(store)
     finally:
         store.close()
     table = Table(title="API tokens")

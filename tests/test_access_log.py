@@ -18,7 +18,7 @@ embedded = pytest.mark.parametrize("sample_store_url", ["sqlite"], indirect=True
 
 
 def test_redaction_of_request_targets() -> None:
-    from gridgeo.access import RedactCredentials, redact_credentials
+    from gridgeo.redaction import RedactCredentials, redact_credentials
 
     assert redact_credentials("/tiles/a.json?token=ggt_x&v=3") == "/tiles/a.json?token=***&v=3"
     assert redact_credentials("/x?tile_key=1.2.abc") == "/x?tile_key=***"

@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from gridgeo import fieldwork
-from gridgeo.access import area_for, geography, revoke_token
+from gridgeo.areas import area_for, geography
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
+from gridgeo.tokens import revoke_token
 
 ROLES = ("leader", "planner", "analyst", "grid_worker", "member")
 WRITES = ("visit", "meeting", "problem", "resolve", "escalate", "close")
@@ -68,9 +69,9 @@ def test_write_matrix(client, people, store, role, write, area):
             "/problems", json={"category": "测试", "household": household}, headers=headers
         )
     else:
-        code = fieldwork.report_problem(store, {"category": "测试", "household": household}).body[
-            "id"
-        ]
+        code = fieldwork.report_problem(
+            store, {"category": "测试", "household": household}
+        ).feature["id"]
         if write == "close":
             fieldwork.resolve_problem(store, code)
         body = {"feedback": "已反馈"} if write == "close" else {}
@@ -101,7 +102,7 @@ def test_no_token_or_a_bad_one_is_401(client, people, method, path):
 
 
 def test_a_revoked_token_is_401(client, people, store):
-    from gridgeo.access import create_token
+    from gridgeo.tokens import create_token
 
     secret, principal = create_token(store, "analyst")
     assert client.get("/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200

@@ -23,11 +23,12 @@ import shapely
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api import auth
+from api import auth, readers
 from api.main import create_app
-from gridgeo.access import area_for, create_token, geography, revoke_token
+from gridgeo.areas import area_for, geography
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
+from gridgeo.tokens import create_token, revoke_token
 
 ROLES = ("leader", "planner", "analyst", "grid_worker", "member")
 DISTRICT_WIDE = {"planner", "analyst"}
@@ -367,7 +368,7 @@ def test_a_revoked_token_stops_reading_maps(client, people, monkeypatch):
     finally:
         store.close()
     monkeypatch.setattr(auth, "TOKEN_CACHE_SECONDS", 0.0)
-    auth._lookups.clear()
+    readers.forget_lookups()
     r = client.get("/tiles/basemap.json", headers=headers)
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 

@@ -27,12 +27,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from api import auth
+from api import auth, readers
 from api.main import create_app
-from gridgeo import access, fieldwork
-from gridgeo.access import create_token, geography, revoke_token
+from gridgeo import fieldwork, tokens
+from gridgeo.areas import geography
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
+from gridgeo.tokens import create_token, revoke_token
 
 AS_OF = "2025-06-01"
 CODE = re.compile(r"(?<![\w-])(B\d{6}(?:-\d+-\d{4})?|C\d\d-G\d+|C\d\d|M\d{5}|H\d+)(?![\w-])")
@@ -65,7 +66,7 @@ def places(people: dict) -> dict[str, Any]:
         own = mercantile.tile(p.x, p.y, 15)
         problem = fieldwork.report_problem(
             store, {"category": "测试", "household": people["own"]["member"]}
-        ).body["id"]
+        ).feature["id"]
     finally:
         store.close()
     return {"other": other, "own": own, "problem": problem}
@@ -313,7 +314,7 @@ def test_a_revoked_token_stops_getting_cached_tiles(client, people, places, monk
     finally:
         store.close()
     monkeypatch.setattr(auth, "TOKEN_CACHE_SECONDS", 0.0)  # the 30 s memory, run out
-    auth._lookups.clear()
+    readers.forget_lookups()
     r = client.get(url, headers=[_bearer(secret)])
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 
@@ -388,7 +389,7 @@ def test_tile_keys_are_signed_short_lived_and_die_with_their_token(people, place
             tj = c.get("/tiles/basemap.json", headers=[_bearer(secret)]).json()
             url = _fill(tj["tiles"][0].split("testserver", 1)[1], t)
             key = parse_qs(urlsplit(url).query)["tile_key"][0]
-            token_id, expires = access.tile_key_parts(key)
+            token_id, expires = tokens.tile_key_parts(key)
             assert token_id == principal.token_id
             assert 590 <= expires - time.time() <= 600 + 100  # 600 s, rounded up
             assert c.get(url).status_code == 200
@@ -397,7 +398,7 @@ def test_tile_keys_are_signed_short_lived_and_die_with_their_token(people, place
             forged = {
                 "another expiry": f"{token_id}.{expires + 600}.{mac}",
                 "another token": f"{token_id + 1}.{expires}.{mac}",
-                "another secret": access.tile_key(principal, expires, b"x" * 32),
+                "another secret": tokens.tile_key(principal, expires, b"x" * 32),
                 "not a key": "abc",
             }
             for what, bad in forged.items():
@@ -405,16 +406,16 @@ def test_tile_keys_are_signed_short_lived_and_die_with_their_token(people, place
                 assert r.status_code == 401, what
                 assert r.json()["detail"] == c.get(f"{base}?tile_key=abc").json()["detail"]
             # a tile key never makes a longer-lived one: the TileJSON writes it back as it is
-            soon = access.tile_key(principal, int(time.time()) + 30, auth._tile_secret(app))
+            soon = tokens.tile_key(principal, int(time.time()) + 30, readers.tile_secret(app))
             written = c.get(f"/tiles/basemap.json?tile_key={soon}").json()["tiles"][0]
             assert parse_qs(urlsplit(written).query)["tile_key"] == [soon]
-            expired = access.tile_key(principal, int(time.time()) - 1, auth._tile_secret(app))
+            expired = tokens.tile_key(principal, int(time.time()) - 1, readers.tile_secret(app))
             r = c.get(f"{base}?tile_key={expired}")
             assert r.status_code == 401 and "expired" in r.json()["detail"]
             assert c.get(url).headers.get("x-cache") == "HIT"
             revoke_token(store, principal.token_id)
             monkeypatch.setattr(auth, "TOKEN_CACHE_SECONDS", 0.0)  # the 30 s memory, run out
-            auth._lookups.clear()
+            readers.forget_lookups()
             r = c.get(url)
             assert r.status_code == 401 and "revoked" in r.json()["detail"]
     finally:

@@ -321,7 +321,7 @@ def test_a_leaders_time_filter_is_cut_to_their_area(client, people, night_visits
     leader = {"Authorization": f"Bearer {people['tokens']['leader']}"}
     s = open_store(people["url"])
     try:
-        from gridgeo.access import area_for
+        from gridgeo.areas import area_for
 
         frame = area_for(s, people["principals"]["leader"]).keep("visits", s.read_layer("visits"))
     finally:

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-import api.writes
+import api.write_route
 from api.main import create_app
 from gridgeo.settings import DEFAULT_MAX_BODY_BYTES, Settings
 
@@ -55,7 +55,7 @@ def test_a_content_length_over_the_limit_is_refused_before_the_token_is_looked_u
     client, people, monkeypatch
 ):
     looked_up: list[str] = []
-    monkeypatch.setattr(api.writes, "authenticate", lambda *a: looked_up.append("x"))
+    monkeypatch.setattr(api.write_route, "authenticate", lambda *a: looked_up.append("x"))
     body = b'{"note": "' + b"a" * LIMIT + b'"}'
     for headers in (_member(people), {"Content-Type": "application/json"}):
         r = client.post("/visits", content=body, headers=headers)

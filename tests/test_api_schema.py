@@ -29,9 +29,10 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import ignored_auth, positive_data_acceptance
 
 from api.main import create_app
-from gridgeo.access import create_token, geography
+from gridgeo.areas import geography
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
+from gridgeo.tokens import create_token
 
 # The schema is loaded when the module is imported (schemathesis's lazy fixture loader
 # does not run under pytest 9), so the app is built here on an embedded store that the

@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-import api.writes
+import api.write_route
 from api.main import create_app
-from gridgeo.access import area_for, geography
+from gridgeo.areas import area_for, geography
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
@@ -166,13 +166,13 @@ def test_two_authorization_headers_are_a_400(probe, people):
 def test_a_write_authenticates_its_caller_once(probe, people, monkeypatch):
     client, _ = probe
     calls: list[str] = []
-    lookup = api.writes.authenticate
+    lookup = api.write_route.authenticate
 
     def counted(store, token):  # type: ignore[no-untyped-def]
         calls.append(token)
         return lookup(store, token)
 
-    monkeypatch.setattr(api.writes, "authenticate", counted)
+    monkeypatch.setattr(api.write_route, "authenticate", counted)
     r = client.post(
         "/visits",
         json={"household": people["own"]["member"], "note": f"once {uuid.uuid4().hex}"},

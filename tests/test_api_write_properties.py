@@ -22,19 +22,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from api import writes
+from api import write_bodies
 from api.main import create_app
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
 #: Each write route and the model of its body.
 ROUTES: list[tuple[str, type[BaseModel]]] = [
-    ("/visits", writes.VisitIn),
-    ("/meetings", writes.MeetingIn),
-    ("/problems", writes.ProblemIn),
-    ("/problems/{code}/resolve", writes.ResolveIn),
-    ("/problems/{code}/escalate", writes.EscalateIn),
-    ("/problems/{code}/close", writes.CloseIn),
+    ("/visits", write_bodies.VisitIn),
+    ("/meetings", write_bodies.MeetingIn),
+    ("/problems", write_bodies.ProblemIn),
+    ("/problems/{code}/resolve", write_bodies.ResolveIn),
+    ("/problems/{code}/escalate", write_bodies.EscalateIn),
+    ("/problems/{code}/close", write_bodies.CloseIn),
 ]
 CODE_FIELDS = {"code", "member", "household", "building", "visit", "responsible", "grid"}
 TIME_FIELDS = {"visited_at", "reported_at", "at"}

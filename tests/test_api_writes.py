@@ -172,7 +172,7 @@ def test_bad_values_are_refused_and_nothing_is_stored(client, people):
 
 def _another_building_in_area(people: dict) -> str:
     """A building of the member's area that is not the building of their own household."""
-    from gridgeo.access import area_for, geography
+    from gridgeo.areas import area_for, geography
 
     s = open_store(people["url"])
     try:

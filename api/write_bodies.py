@@ -1,0 +1,170 @@
+"""The bodies of the field writes, validated by pydantic before :mod:`gridgeo.fieldwork` sees them.
+
+Codes and texts without NUL characters, ISO dates and times with years from 1900 to
+2200, points in longitude/latitude; no field that a model does not name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+import shapely
+from fastapi import Header
+from fastapi import Path as PathParam
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = [
+    "CloseIn",
+    "Code",
+    "Day",
+    "EscalateIn",
+    "IdempotencyKey",
+    "MeetingIn",
+    "PointIn",
+    "ProblemCode",
+    "ProblemIn",
+    "ResolveIn",
+    "Text",
+    "Time",
+    "VisitIn",
+    "row_of",
+]
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+def _sane_time(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not (1900 <= value.year <= 2200):
+        raise ValueError("the year must lie between 1900 and 2200")
+    return value
+
+
+def _sane_date(value: dt.date | None) -> dt.date | None:
+    if value is not None and not (1900 <= value.year <= 2200):
+        raise ValueError("the year must lie between 1900 and 2200")
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date) or (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        return value
+    raise ValueError("write the date as YYYY-MM-DD")
+
+
+def _iso_time(value: Any) -> Any:
+    if isinstance(value, dt.datetime) or (
+        isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value)
+    ):
+        return value
+    raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
+
+
+Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_nul)]
+Time = Annotated[dt.datetime, BeforeValidator(_iso_time), AfterValidator(_sane_time)]
+Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_sane_date)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A unique key per write (e.g. a UUID); a retry with the same key and "
+        "body returns the first result instead of writing again.",
+    ),
+]
+ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class PointIn(BaseModel):
+    """A GeoJSON Point in longitude/latitude (EPSG:4326)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["Point"]
+    coordinates: tuple[Lon, Lat]
+
+    def shape(self) -> shapely.Point:
+        return shapely.Point(*self.coordinates)
+
+
+class VisitIn(BaseModel):
+    """A visit: the member defaults to the token's member; the time to now."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    member: Code | None = None
+    household: Code | None = None
+    building: Code | None = None
+    visited_at: Time | None = Field(None, description="Without an offset: local time.")
+    note: Text | None = None
+    geometry: PointIn | None = None
+
+
+class MeetingIn(BaseModel):
+    """A grid council meeting."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    grid: Code
+    held_on: Day | None = None
+    attendance: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    topic: Text | None = None
+
+
+class ProblemIn(BaseModel):
+    """A new problem (it starts open)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+    description: Text | None = None
+    household: Code | None = None
+    building: Code | None = None
+    visit: Code | None = None
+    responsible: Code | None = None
+    reported_at: Time | None = None
+    deadline: Day | None = None
+    geometry: PointIn | None = None
+
+
+class ResolveIn(BaseModel):
+    """Solved on the spot."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: Time | None = Field(None, description="When; default now.")
+
+
+class EscalateIn(BaseModel):
+    """Escalated to the community party committee."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: Time | None = None
+    deadline: Day | None = None
+
+
+class CloseIn(BaseModel):
+    """Closed, with the feedback given to the resident (required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    feedback: Text | None = Field(None, description="What the resident was told; required.")
+    at: Time | None = None
+
+
+def row_of(model: BaseModel) -> dict[str, Any]:
+    """A body as the row :mod:`gridgeo.fieldwork` takes (the point as a shapely geometry)."""
+    row = model.model_dump(exclude_none=True)
+    geometry = getattr(model, "geometry", None)
+    if geometry is not None:
+        row["geometry"] = geometry.shape()
+    return row
