@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from gridgeo.cli.common import DbOption, date_option, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import (
+    CrsOption,
+    DbOption,
+    PolicyOption,
+    date_option,
+    fails_cleanly,
+    out,
+    progress_bar,
+)
 
 __all__ = ["check"]
 
@@ -46,19 +54,15 @@ def check(
     mask: Annotated[
         Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
     ] = None,
-    crs: Annotated[
-        str | None, typer.Option("--crs", help="CRS of input files that have none.")
-    ] = None,
+    crs: CrsOption = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")
     ] = None,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
-    ] = None,
+    policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
     """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
-    from gridgeo.check import run_check, summary_counts, write_results
+    from gridgeo.check import run_check, write_results
     from gridgeo.check.run import check_inputs
     from gridgeo.policy import load_policy
 
@@ -86,12 +90,7 @@ def check(
         )
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
     gpkg, xlsx = write_results(results, out_file)
-    table = Table(title="findings")
-    for col in ("layer", "rows", "rules"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
-    for row in summary_counts(results).itertuples(index=False):
-        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
-    out.print(table)
+    _print_findings(results)
     _print_not_computed(results.not_computed)
     district_row = results["summary_district"].iloc[0]
     out.print(
@@ -101,6 +100,18 @@ def check(
         highlight=False,
     )
     out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _print_findings(results: Any) -> None:
+    """Rows and rules per result layer."""
+    from gridgeo.check import summary_counts
+
+    table = Table(title="findings")
+    for col in ("layer", "rows", "rules"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for row in summary_counts(results).itertuples(index=False):
+        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
+    out.print(table)
 
 
 def _print_not_computed(not_computed: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,7 +18,9 @@ from rich.table import Table
 from gridgeo.errors import GridGeoError, ValidationError
 
 __all__ = [
+    "CrsOption",
     "DbOption",
+    "PolicyOption",
     "date_option",
     "err",
     "fails_cleanly",
@@ -36,6 +39,10 @@ DbOption = Annotated[
     typer.Option(
         "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
     ),
+]
+CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -97,6 +97,11 @@ def import_(
             )[layer]
         finally:
             store.close()
+    _print_outcome(layer, read, prepared, result, time.perf_counter() - started)
+
+
+def _print_outcome(layer: str, read: Any, prepared: Any, result: Any, seconds: float) -> None:
+    """The notes of reading and checking, then what was written."""
     for note in read.notes + prepared.notes:
         err.print(f"note: {note}", highlight=False)
     if prepared.ignored_columns:
@@ -109,6 +114,6 @@ def import_(
         + (f" (layer {read.layer})" if read.layer else "")
         + f": {result.inserted:,} inserted, {result.updated:,} updated, {result.unchanged:,} unchanged"
         + (f", {prepared.repaired:,} repaired" if prepared.repaired else "")
-        + f" in {time.perf_counter() - started:.1f} s",
+        + f" in {seconds:.1f} s",
         highlight=False,
     )

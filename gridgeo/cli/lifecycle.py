@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridgeo.cli.common import DbOption, date_option, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import (
+    CrsOption,
+    DbOption,
+    PolicyOption,
+    date_option,
+    fails_cleanly,
+    out,
+    progress_bar,
+)
 
 __all__ = ["lifecycle"]
 
@@ -55,9 +63,7 @@ def lifecycle(
         Path | None,
         typer.Option("--communities", help="Community polygons (grids without a community)."),
     ] = None,
-    crs: Annotated[
-        str | None, typer.Option("--crs", help="CRS of input files that have none.")
-    ] = None,
+    crs: CrsOption = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Local date the list is taken at (YYYY-MM-DD).")
     ] = None,
@@ -65,9 +71,7 @@ def lifecycle(
         str, typer.Option("--level", help="Table printed (and written to a .csv).")
     ] = "district",
     freq: Annotated[str, typer.Option("--freq", help="M (months), Q or W (ISO weeks).")] = "M",
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
-    ] = None,
+    policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
     """Problem-list lifecycle by month per grid, community and district (R10, R11)."""
@@ -111,15 +115,19 @@ def lifecycle(
     if key not in results:
         raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
     _print_table(results[key], f"problem list (问题清单) as of {day}, per {level}")
-    counts = ", ".join(
+    out.print(_counts(results), highlight=False)
+    if out_file is not None:
+        files = write_lifecycle(results, out_file, level=level)
+        out.print(f"written to {' and '.join(map(str, files))}", highlight=False)
+
+
+def _counts(results: dict[str, Any]) -> str:
+    """How many rows each finding has."""
+    return ", ".join(
         f"{len(frame):,} {name.replace('_', ' ')}"
         for name, frame in results.items()
         if not name.startswith("lifecycle_")
     )
-    out.print(counts, highlight=False)
-    if out_file is not None:
-        files = write_lifecycle(results, out_file, level=level)
-        out.print(f"written to {' and '.join(map(str, files))}", highlight=False)
 
 
 def _print_table(table: Any, title: str) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, date_option, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import DbOption, PolicyOption, date_option, fails_cleanly, out, progress_bar
 
 __all__ = ["report"]
 
@@ -26,9 +26,7 @@ def report(
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="Also print the PDF (needs chromium).")
     ] = True,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
-    ] = None,
+    policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
     """Write the coverage report (HTML and PDF) and its static maps, from a store."""
