@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridgeo.errors import ValidationError
+from gridgeo.sheets import write_sheets
 
 __all__ = ["summary_counts", "write_results"]
 
@@ -70,12 +71,5 @@ def write_results(results: Mapping[str, pd.DataFrame], out: Path) -> tuple[Path,
         else:
             table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
             pyogrio.write_dataframe(table, out, layer=name, driver="GPKG")
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
-        summary_counts(results).to_excel(writer, sheet_name="summary", index=False)
-        for name, frame in results.items():
-            table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-            for col in table.columns:
-                if isinstance(table[col].dtype, pd.DatetimeTZDtype):
-                    table[col] = table[col].dt.tz_localize(None)
-            table.to_excel(writer, sheet_name=name[:31], index=False)
+    write_sheets({"summary": summary_counts(results), **results}, xlsx, geometry="omit")
     return out, xlsx

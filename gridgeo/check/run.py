@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from gridgeo.check.engine import CheckResults, Step, run_steps
-from gridgeo.check.inputs import Inputs
+from gridgeo.check.inputs import Inputs, inputs_from_store, read_inputs
 from gridgeo.check.steps import STEPS
+from gridgeo.errors import ValidationError
 from gridgeo.policy import Policy
 from gridgeo.store.base import Progress
 
-__all__ = ["run_check"]
+__all__ = ["check_inputs", "run_check"]
 
 
 def run_check(
@@ -79,3 +81,55 @@ def run_check(
         sources=inputs.sources,
         progress=progress,
     )
+
+
+def check_inputs(
+    db: str | None = None,
+    *,
+    grids: Path | None = None,
+    buildings: Path | None = None,
+    grid_id: str | None = None,
+    building_id: str | None = None,
+    crs: str | None = None,
+    extra: Mapping[str, Path | None] | None = None,
+) -> Inputs:
+    """What ``gridgeo check`` runs on: the files when grids and buildings are given, else a store.
+
+    Parameters
+    ----------
+    db
+        The store's URL (default ``GRIDGEO_DATABASE_URL``), read when no files are given.
+    grids, buildings
+        The grid and building files; both, or neither to read the store.
+    grid_id, building_id, crs, extra
+        As :func:`~gridgeo.check.read_inputs` takes them (``extra``: the other
+        layers' files by layer name, None where not given).
+
+    Returns
+    -------
+    Inputs
+        The frames of the check.
+
+    Raises
+    ------
+    ValidationError
+        Only one of ``grids`` and ``buildings`` was given.
+    """
+    if grids is not None and buildings is not None:
+        return read_inputs(
+            grids=grids,
+            buildings=buildings,
+            grid_id=grid_id,
+            building_id=building_id,
+            crs=crs,
+            extra=extra,
+        )
+    if grids is not None or buildings is not None:
+        raise ValidationError("give both the grids and the buildings files, or neither")
+    from gridgeo.store import open_store
+
+    store = open_store(db)
+    try:
+        return inputs_from_store(store)
+    finally:
+        store.close()

@@ -1,0 +1,76 @@
+"""The ``gridgeo`` command: parse the arguments, call the library, print the result.
+
+One module per command; each command function parses its options, calls one library
+function and prints what it returns. What they share (``--db``, clean errors, the
+progress bar, the consoles) is in :mod:`gridgeo.cli.common`.
+
+Modules
+-------
+import_, load, export, info
+    Files in and out of a store.
+synth
+    Synthetic districts.
+check, hotspots, lifecycle, report
+    The analyses (:mod:`gridgeo.check`, :mod:`gridgeo.hotspot_run`,
+    :mod:`gridgeo.lifecycle_run`, :mod:`gridgeo.report`).
+serve, token, db
+    The web API, its tokens, the database schema.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gridgeo.cli.check import check
+from gridgeo.cli.db import db_current, db_upgrade
+from gridgeo.cli.export import export
+from gridgeo.cli.hotspots import hotspots
+from gridgeo.cli.import_ import import_
+from gridgeo.cli.info import info
+from gridgeo.cli.lifecycle import lifecycle
+from gridgeo.cli.load import load
+from gridgeo.cli.report import report
+from gridgeo.cli.serve import serve
+from gridgeo.cli.synth import synth
+from gridgeo.cli.token import token_create, token_list, token_revoke
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="gridgeo: coverage, responsibility and problem hotspots of community grids.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema: create or upgrade the tables.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens: create, list and revoke them.", no_args_is_help=True)
+
+# the order of `gridgeo --help`: the commands, then the groups
+app.command("import")(import_)
+app.command()(load)
+app.command()(export)
+app.command()(info)
+app.command()(synth)
+app.command()(check)
+app.command()(lifecycle)
+app.command()(report)
+app.command()(serve)
+app.command()(hotspots)
+db_app.command("upgrade")(db_upgrade)
+db_app.command("current")(db_current)
+app.add_typer(db_app, name="db")
+token_app.command("create")(token_create)
+token_app.command("list")(token_list)
+token_app.command("revoke")(token_revoke)
+app.add_typer(token_app, name="token")
+
+
+def main() -> None:
+    """Entry point of the ``gridgeo`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""``gridgeo check``: the coverage and responsibility findings, of a store or of files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from gridgeo.cli.common import (
+    CrsOption,
+    DbOption,
+    PolicyOption,
+    date_option,
+    fails_cleanly,
+    out,
+    progress_bar,
+)
+
+__all__ = ["check"]
+
+
+@fails_cleanly
+def check(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="GeoPackage to write (an .xlsx is written beside it).")
+    ],
+    grids: Annotated[
+        Path | None, typer.Option("--grids", help="Grid polygons (check files without a store).")
+    ] = None,
+    buildings: Annotated[
+        Path | None, typer.Option("--buildings", help="Building polygons.")
+    ] = None,
+    grid_id: Annotated[
+        str | None, typer.Option("--grid-id", help="Code column of the grids file.")
+    ] = None,
+    building_id: Annotated[
+        str | None, typer.Option("--building-id", help="Code column of the buildings file.")
+    ] = None,
+    communities: Annotated[
+        Path | None, typer.Option("--communities", help="Community polygons.")
+    ] = None,
+    district: Annotated[
+        Path | None, typer.Option("--district", help="District boundary polygon(s).")
+    ] = None,
+    assignments: Annotated[
+        Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
+    ] = None,
+    households: Annotated[
+        Path | None, typer.Option("--households", help="Households (else buildings' counts).")
+    ] = None,
+    visits: Annotated[Path | None, typer.Option("--visits", help="Visits.")] = None,
+    mask: Annotated[
+        Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
+    ] = None,
+    crs: CrsOption = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")
+    ] = None,
+    policy: PolicyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
+    from gridgeo.check import run_check, write_results
+    from gridgeo.check.run import check_inputs
+    from gridgeo.policy import load_policy
+
+    rules = load_policy(policy)
+    day = date_option(as_of, "--as-of")
+    if (grids is None) != (buildings is None):
+        raise typer.BadParameter("give both --grids and --buildings (or neither, to check a store)")
+    extra = {
+        "communities": communities,
+        "district": district,
+        "assignments": assignments,
+        "households": households,
+        "visits": visits,
+        "mask": mask,
+    }
+    with progress_bar() as progress:
+        inputs = check_inputs(
+            db,
+            grids=grids,
+            buildings=buildings,
+            grid_id=grid_id,
+            building_id=building_id,
+            crs=crs,
+            extra=extra,
+        )
+        results = run_check(inputs, policy=rules, as_of=day, progress=progress)
+    gpkg, xlsx = write_results(results, out_file)
+    _print_findings(results)
+    _print_not_computed(results.not_computed)
+    district_row = results["summary_district"].iloc[0]
+    out.print(
+        f"district coverage score: {district_row['coverage_score']:.1f}% of "
+        f"{int(district_row['buildings']):,} "
+        "buildings lie in one grid with exactly one responsible member",
+        highlight=False,
+    )
+    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _print_findings(results: Any) -> None:
+    """Rows and rules per result layer."""
+    from gridgeo.check import summary_counts
+
+    table = Table(title="findings")
+    for col in ("layer", "rows", "rules"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for row in summary_counts(results).itertuples(index=False):
+        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
+    out.print(table)
+
+
+def _print_not_computed(not_computed: dict[str, str]) -> None:
+    """The result layers the inputs did not allow, one line per reason."""
+    by_reason: dict[str, list[str]] = {}
+    for layer, reason in not_computed.items():
+        by_reason.setdefault(reason, []).append(layer)
+    for reason, layers in by_reason.items():
+        out.print(f"not computed ({reason}): {', '.join(layers)}", highlight=False)

@@ -1,0 +1,117 @@
+"""What every command shares: the consoles, ``--db``, clean errors, the progress bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridgeo.errors import GridGeoError, ValidationError
+
+__all__ = [
+    "CrsOption",
+    "DbOption",
+    "PolicyOption",
+    "date_option",
+    "err",
+    "fails_cleanly",
+    "force_progress",
+    "out",
+    "progress_bar",
+    "results_table",
+]
+
+#: what a command prints (results) and what it tells (notes, errors, progress)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
+    ),
+]
+CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
+]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fails_cleanly(func: F) -> F:
+    """Print gridgeo's errors as messages (not tracebacks) and exit non-zero."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            err.print(
+                f"[bold red]error:[/] {exc.summary or 'the input was refused:'}", highlight=False
+            )
+            for line in str(exc).splitlines()[1 if exc.summary else 0 :]:
+                err.print(f"  {line}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        except GridGeoError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar driven by the library's ``progress(desc, done, total)``."""
+    bar = Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and not force_progress(),
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(description: str, done: int, total: int) -> None:
+        key = description.split(": ", 1)[0]  # "checking: gaps", "checking: overlaps": one bar
+        if key not in tasks:
+            tasks[key] = bar.add_task(description, total=total)
+        bar.update(tasks[key], completed=done, total=total, description=description)
+
+    with bar:
+        yield update
+
+
+def force_progress() -> bool:
+    """Whether progress bars show even when output is not a terminal (``GRIDGEO_PROGRESS=1``)."""
+    return os.environ.get("GRIDGEO_PROGRESS", "") == "1"
+
+
+def date_option(value: str | None, option: str) -> dt.date | None:
+    """The date given to ``option`` (YYYY-MM-DD), or None when it was not given."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: write it as YYYY-MM-DD", param_hint=option) from None
+
+
+def results_table(results: Mapping[str, Any], title: str) -> Table:
+    """Rows inserted, updated and unchanged per layer, as ``Store.write_layers`` counts them."""
+    table = Table(title=title)
+    for col in ("layer", "inserted", "updated", "unchanged"):
+        table.add_column(col, justify="right" if col != "layer" else "left")
+    for name, r in results.items():
+        table.add_row(name, f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}")
+    return table

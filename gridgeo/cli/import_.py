@@ -1,0 +1,119 @@
+"""``gridgeo import LAYER FILE``: one layer from a file, all or nothing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gridgeo.cli.common import DbOption, err, fails_cleanly, out, progress_bar
+from gridgeo.layers import LAYER_ORDER
+
+__all__ = ["import_"]
+
+
+def _parse_map(values: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in values:
+        if "=" not in item:
+            raise typer.BadParameter(
+                f"{item!r}: write it as FILE_COLUMN=LAYER_COLUMN", param_hint="--map"
+            )
+        src, dst = item.split("=", 1)
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+@fails_cleanly
+def import_(
+    layer: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}.")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, OSM PBF, CSV or XLSX.")
+    ],
+    source_layer: Annotated[
+        str | None, typer.Option("--layer", help="Layer (or XLSX sheet) of the file to read.")
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column", help="Column with the codes; several, comma-separated: first non-empty."
+        ),
+    ] = None,
+    generate_ids: Annotated[
+        str | None,
+        typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2..."),
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547."),
+    ] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")
+    ] = False,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", help="Attribute filter (OGR SQL), e.g. \"admin_level='8'\"."),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="FILE_COLUMN=LAYER_COLUMN (repeatable).")
+    ] = None,
+    x: Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV/XLSX.")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV/XLSX.")] = None,
+    wkt: Annotated[
+        str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import one layer from a file, all or nothing; re-importing updates, never duplicates."""
+    from gridgeo.io import read_file
+    from gridgeo.layers import get_layer
+    from gridgeo.store import open_store
+    from gridgeo.validate import prepare_layer
+
+    get_layer(layer)
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        progress(f"reading {file.name}", 0, 1)
+        read = read_file(
+            file, layer=source_layer, target=layer, crs=crs, where=where, x=x, y=y, wkt=wkt
+        )
+        progress(f"reading {file.name}", 1, 1)
+        prepared = prepare_layer(
+            read.frame,
+            layer,
+            source=read.name,
+            rows=read.rows,
+            mapping=_parse_map(mapping or []),
+            id_columns=id_column.split(",") if id_column else (),
+            generate_ids=generate_ids,
+            repair=repair,
+        )
+        store = open_store(db)
+        try:
+            result = store.write_layers(
+                {layer: prepared.frame}, source=read.name, progress=progress
+            )[layer]
+        finally:
+            store.close()
+    _print_outcome(layer, read, prepared, result, time.perf_counter() - started)
+
+
+def _print_outcome(layer: str, read: Any, prepared: Any, result: Any, seconds: float) -> None:
+    """The notes of reading and checking, then what was written."""
+    for note in read.notes + prepared.notes:
+        err.print(f"note: {note}", highlight=False)
+    if prepared.ignored_columns:
+        err.print(
+            f"note: columns not used: {', '.join(map(str, prepared.ignored_columns))}",
+            highlight=False,
+        )
+    out.print(
+        f"{layer}: {prepared.rows_read:,} rows read from {read.name}"
+        + (f" (layer {read.layer})" if read.layer else "")
+        + f": {result.inserted:,} inserted, {result.updated:,} updated, {result.unchanged:,} unchanged"
+        + (f", {prepared.repaired:,} repaired" if prepared.repaired else "")
+        + f" in {seconds:.1f} s",
+        highlight=False,
+    )

@@ -1,0 +1,54 @@
+"""``gridgeo load FILE.gpkg``: every gridgeo layer of a GeoPackage, in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gridgeo.cli.common import DbOption, fails_cleanly, out, progress_bar, results_table
+from gridgeo.errors import ValidationError
+from gridgeo.layers import LAYER_ORDER
+
+__all__ = ["load"]
+
+
+@fails_cleanly
+def load(
+    file: Annotated[
+        Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Load every layer of a GeoPackage (such as shapes/sample_district.gpkg) in one transaction."""
+    import pyogrio
+
+    from gridgeo.io import read_file
+    from gridgeo.store import open_store
+    from gridgeo.validate import prepare_layer
+
+    if not file.exists():
+        from gridgeo.errors import NotFound
+
+        raise NotFound(f"{file}: no such file")
+    available = {str(name) for name, _ in pyogrio.list_layers(file)}
+    layers = [name for name in LAYER_ORDER if name in available]
+    if not layers:
+        raise ValidationError(
+            f"{file.name} has none of gridgeo's layers ({', '.join(LAYER_ORDER)}); "
+            "use `gridgeo import LAYER FILE --layer NAME` for other layer names"
+        )
+    frames = {}
+    with progress_bar() as progress:
+        for i, name in enumerate(layers):
+            progress("reading and checking", i, len(layers))
+            read = read_file(file, layer=name)
+            frames[name] = prepare_layer(read.frame, name, source=read.name, rows=read.rows).frame
+        progress("reading and checking", len(layers), len(layers))
+        store = open_store(db)
+        try:
+            results = store.write_layers(frames, source=file.name, progress=progress)
+        finally:
+            store.close()
+    out.print(results_table(results, f"{file.name} → {store.url}"))

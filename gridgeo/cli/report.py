@@ -1,0 +1,61 @@
+"""``gridgeo report``: the coverage report (HTML, PDF) and its static maps, from a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gridgeo.cli.common import DbOption, PolicyOption, date_option, fails_cleanly, out, progress_bar
+
+__all__ = ["report"]
+
+
+@fails_cleanly
+def report(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the report's HTML, PDF and maps/*.png.")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD).")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print the PDF (needs chromium).")
+    ] = True,
+    policy: PolicyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the coverage report (HTML and PDF) and its static maps, from a store."""
+    from gridgeo.check import inputs_from_store, run_check
+    from gridgeo.policy import load_policy
+    from gridgeo.report import write_report
+    from gridgeo.store import open_store
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"{lang!r}: zh or en", param_hint="--lang")
+    day = date_option(as_of, "--as-of") or dt.date.today()
+    rules = load_policy(policy)
+    started = time.perf_counter()
+    store = open_store(db)
+    try:
+        with progress_bar() as progress:
+            results = run_check(
+                inputs_from_store(store), policy=rules, as_of=day, progress=progress
+            )
+            progress("drawing the report", 0, 1)
+            files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
+            progress("drawing the report", 1, 1)
+    finally:
+        store.close()
+    out.print(f"report: {files.html}", highlight=False)
+    if files.pdf is not None:
+        out.print(f"report: {files.pdf}", highlight=False)
+    out.print(
+        f"maps: {len(files.maps)} PNG in {out_dir / 'maps'} "
+        f"({time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )

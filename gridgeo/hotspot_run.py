@@ -1,0 +1,257 @@
+"""Problem hotspots as one job: choose and read the inputs, run the analysis, write the layers.
+
+What ``gridgeo hotspots`` does, as library functions. The problems come from a file
+(:func:`gridgeo.hotspot_inputs.read_problems`) or from a store; the study area from a
+file or, from a store, :func:`study_area` (the communities, else the grids); the cells
+may be a store's or a file's grids. :func:`gridgeo.analysis.hotspots.hotspot_layers`
+does the analysis, without reading anything itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from gridgeo.errors import ValidationError
+from gridgeo.store import Store
+from gridgeo.store.base import Progress
+
+__all__ = [
+    "HotspotInputs",
+    "HotspotRun",
+    "HotspotSource",
+    "hotspot_inputs",
+    "hotspot_summary",
+    "run_hotspots",
+    "study_area",
+]
+
+
+@dataclass(frozen=True)
+class HotspotSource:
+    """Where the inputs of a hotspot analysis come from.
+
+    ``problems`` None: the store at ``db`` (default ``GRIDGEO_DATABASE_URL``) has them.
+    ``cells`` is ``h3:RES``, ``square:METRES``, ``grids`` (the store's grids) or
+    ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
+    how to read the problems file; ``crs`` is that of input files that have none.
+    """
+
+    db: str | None = None
+    problems: Path | None = None
+    layer: str | None = None
+    area: Path | None = None
+    cells: str = "h3:9"
+    x: str | None = None
+    y: str | None = None
+    time_column: str | None = None
+    category_column: str | None = None
+    crs: str | None = None
+
+
+@dataclass
+class HotspotInputs:
+    """The frames a hotspot analysis runs on, and notes about how they were read."""
+
+    points: gpd.GeoDataFrame
+    #: the study area (None: the extent of the problems)
+    area: gpd.GeoDataFrame | None
+    #: grids as cells (None: the cells named by ``HotspotSource.cells``)
+    grids: gpd.GeoDataFrame | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HotspotRun:
+    """What :func:`run_hotspots` computed and wrote."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    notes: list[str]
+    path: Path
+
+    @property
+    def outside(self) -> int:
+        """How many problems lay outside the study area (not counted)."""
+        return int(self.layers["cells"].attrs.get("outside", 0))
+
+
+def study_area(store: Store, *, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """A store's study area: its communities that have a polygon, else its grids.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    columns
+        Attribute columns to read (default all).
+
+    Returns
+    -------
+    GeoDataFrame
+        The communities with a geometry, or every grid when no community has one.
+
+    Examples
+    --------
+    >>> from gridgeo.store import open_store
+    >>> store = open_store("sqlite:///:memory:")
+    >>> len(study_area(store))
+    0
+    >>> store.close()
+    """
+    communities = store.read_layer("communities", columns=columns)
+    present = communities[~communities.geometry.isna()]
+    return present if len(present) else store.read_layer("grids", columns=columns)
+
+
+def hotspot_inputs(source: HotspotSource, *, timezone: str) -> HotspotInputs:
+    """Read what ``source`` names: problem points, study area and grids as cells.
+
+    A study area read from a store is :func:`study_area`, unless grids are the cells
+    (their extent is then the area). Grids without a ``code`` column are numbered by
+    row, with a note.
+
+    Raises
+    ------
+    ValidationError
+        ``cells="grids"`` with a problems file (name the grids' file: ``grids:FILE``).
+    """
+    from gridgeo.hotspot_inputs import read_problems
+    from gridgeo.io import read_file
+
+    cells = source.cells.lower()
+    if cells == "grids" and source.problems is not None:
+        raise ValidationError("--cells grids: give grids:FILE with --problems")
+    crs = source.crs
+    area = read_file(source.area, target="communities", crs=crs).frame if source.area else None
+    grids = None
+    if cells.startswith("grids:"):
+        grids = read_file(Path(source.cells[6:]), target="grids", crs=crs).frame
+    notes: list[str] = []
+    if source.problems is not None:
+        points, notes = read_problems(
+            source.problems,
+            layer=source.layer,
+            x=source.x,
+            y=source.y,
+            time_column=source.time_column,
+            category_column=source.category_column,
+            crs=crs,
+            timezone=timezone,
+        )
+    else:
+        from gridgeo.store import open_store
+
+        store = open_store(source.db)
+        try:
+            points = store.read_layer("problems")
+            if cells == "grids":
+                grids = store.read_layer("grids")
+            if area is None and grids is None:
+                area = study_area(store)
+        finally:
+            store.close()
+    if grids is not None and "code" not in grids.columns:
+        grids = grids.assign(code=[str(i + 1) for i in range(len(grids))])
+        notes.append("the grids have no 'code' column: cells are numbered by row")
+    return HotspotInputs(points, area, grids, notes)
+
+
+def run_hotspots(
+    source: HotspotSource,
+    out: Path,
+    *,
+    category: Sequence[str] | None = None,
+    status: Sequence[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    weights: str = "queen",
+    bandwidth: float | str = "silverman",
+    interval: str = "month",
+    timezone: str | None = None,
+    progress: Progress | None = None,
+) -> HotspotRun:
+    """Read the inputs, compute every hotspot layer and write them to a GeoPackage.
+
+    Parameters
+    ----------
+    source
+        Where the problems, the study area and the cells come from.
+    out
+        The GeoPackage to write (replaced if it exists), with the layers ``cells``,
+        ``lisa``, ``density`` and ``emerging``.
+    category, status, start, end, permutations, seed, weights, bandwidth, interval
+        As :func:`~gridgeo.analysis.hotspots.hotspot_layers` takes them.
+    timezone
+        The district's time zone; default the ``GRIDGEO_TIMEZONE`` setting.
+    progress
+        ``progress(description, done, total)``.
+
+    Returns
+    -------
+    HotspotRun
+        The layers, notes about the inputs, and ``out``.
+    """
+    from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.io import write_file
+
+    if timezone is None:
+        from gridgeo.settings import get_settings
+
+        timezone = get_settings().timezone
+    report = progress or _quiet
+    report("reading inputs", 0, 1)
+    inputs = hotspot_inputs(source, timezone=timezone)
+    report("reading inputs", 1, 1)
+    layers = hotspot_layers(
+        inputs.points,
+        area=inputs.area,
+        cells=inputs.grids if inputs.grids is not None else source.cells,
+        category=category or None,
+        status=status or None,
+        start=start,
+        end=end,
+        permutations=permutations,
+        seed=seed,
+        weights=weights,
+        bandwidth=bandwidth,
+        interval=interval,
+        timezone=timezone,
+        progress=progress,
+    )
+    out = Path(out)
+    out.unlink(missing_ok=True)
+    for i, (name, frame) in enumerate(layers.items()):
+        report("writing", i, len(layers))
+        write_file(frame, out, layer=name)
+    report("writing", len(layers), len(layers))
+    return HotspotRun(layers, inputs.notes, out)
+
+
+def hotspot_summary(layers: dict[str, gpd.GeoDataFrame]) -> list[tuple[str, str, int]]:
+    """What the hotspot layers found: ``(layer, result, cells)`` rows, as the CLI shows them.
+
+    The first row counts the problems over all cells; then the hot spots at each
+    confidence, the cold spots, the cells per LISA cluster, the density bands and
+    the cells per emerging pattern.
+    """
+    gi, lisa, emerging = layers["cells"], layers["lisa"], layers["emerging"]
+    rows = [("cells", f"{gi.attrs.get('problems', 0):,} problems", len(gi))]
+    for level, name in ((3, "99 %"), (2, "95 %"), (1, "90 %")):
+        rows.append(("", f"hot spots {name}", int((gi["gi_bin"] == level).sum())))
+    rows.append(("", "cold spots (90–99 %)", int((gi["gi_bin"] < 0).sum())))
+    for label, n in lisa["lisa_cluster"].value_counts().items():
+        rows.append(("lisa", str(label), int(n)))
+    rows.append(("density", "contour bands", len(layers["density"])))
+    if "label" in emerging.columns:
+        for label, n in emerging.loc[emerging["label"] != "", "label"].value_counts().items():
+            rows.append(("emerging", str(label), int(n)))
+    return rows
+
+
+def _quiet(description: str, done: int, total: int) -> None:
+    """A progress callback that shows nothing."""
