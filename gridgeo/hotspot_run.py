@@ -2,7 +2,7 @@
 
 What ``gridgeo hotspots`` does, as library functions. The problems come from a file
 (:func:`gridgeo.hotspot_inputs.read_problems`) or from a store; the study area from a
-file or, from a store, :func:`study_area` (the communities, else the grids); the cells
+file or, from a store, :func:`gridgeo.store.areas.study_area` (the communities, else the grids); the cells
 may be a store's or a file's grids. :func:`gridgeo.analysis.hotspots.hotspot_layers`
 does the analysis, without reading anything itself.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from gridgeo.errors import ValidationError
-from gridgeo.store import Store
+from gridgeo.store.areas import study_area
 from gridgeo.store.base import Progress
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "hotspot_inputs",
     "hotspot_summary",
     "run_hotspots",
-    "study_area",
 ]
 
 
@@ -78,38 +77,10 @@ class HotspotRun:
         return int(self.layers["cells"].attrs.get("outside", 0))
 
 
-def study_area(store: Store, *, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
-    """A store's study area: its communities that have a polygon, else its grids.
-
-    Parameters
-    ----------
-    store
-        The store to read.
-    columns
-        Attribute columns to read (default all).
-
-    Returns
-    -------
-    GeoDataFrame
-        The communities with a geometry, or every grid when no community has one.
-
-    Examples
-    --------
-    >>> from gridgeo.store import open_store
-    >>> store = open_store("sqlite:///:memory:")
-    >>> len(study_area(store))
-    0
-    >>> store.close()
-    """
-    communities = store.read_layer("communities", columns=columns)
-    present = communities[~communities.geometry.isna()]
-    return present if len(present) else store.read_layer("grids", columns=columns)
-
-
 def hotspot_inputs(source: HotspotSource, *, timezone: str) -> HotspotInputs:
     """Read what ``source`` names: problem points, study area and grids as cells.
 
-    A study area read from a store is :func:`study_area`, unless grids are the cells
+    A study area read from a store is :func:`~gridgeo.store.areas.study_area`, unless grids are the cells
     (their extent is then the area). Grids without a ``code`` column are numbered by
     row, with a note.
 

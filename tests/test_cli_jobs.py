@@ -10,8 +10,9 @@ import shapely
 
 from gridgeo.check.run import check_inputs
 from gridgeo.errors import ValidationError
-from gridgeo.hotspot_run import HotspotSource, hotspot_inputs, study_area
+from gridgeo.hotspot_run import HotspotSource, hotspot_inputs
 from gridgeo.lifecycle_run import check_lifecycle_out, lifecycle_inputs
+from gridgeo.store.areas import study_area
 
 SAMPLE = Path(__file__).resolve().parent.parent / "shapes" / "sample_district.gpkg"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,7 +93,9 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 def force_progress() -> bool:
     """Whether progress bars show even when output is not a terminal (``GRIDGEO_PROGRESS=1``)."""
-    return os.environ.get("GRIDGEO_PROGRESS", "") == "1"
+    from gridgeo.settings import get_settings
+
+    return get_settings().progress
 
 
 def date_option(value: str | None, option: str) -> dt.date | None:

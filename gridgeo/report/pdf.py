@@ -8,12 +8,12 @@ does not do as well. It needs ``apt-get install chromium fonts-noto-cjk`` and
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from gridgeo.errors import ConfigError
 from gridgeo.render.templates import render_template
+from gridgeo.settings import get_settings
 
 __all__ = ["CHROMIUM_ARGS", "chromium_path", "report_pdf"]
 
@@ -37,7 +37,7 @@ def chromium_path() -> str:
     ConfigError
         No Chromium is installed.
     """
-    configured = os.environ.get("GRIDGEO_CHROMIUM")
+    configured = get_settings().chromium
     if configured:
         if not Path(configured).is_file():
             raise ConfigError(f"GRIDGEO_CHROMIUM={configured}: no such file")
