@@ -93,6 +93,8 @@ class Cluster:
         # the dead postmaster may linger as a zombie nobody reaps, which the next start
         # would take for a running server
         (self.data / "postmaster.pid").unlink(missing_ok=True)
+        for lock in self.data.glob(".s.PGSQL.*"):
+            lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
         subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D",
@@ -190,11 +192,12 @@ def test_every_acknowledged_write_is_stored_once_through_database_and_service_cr
     acknowledged: dict[int, str] = {}
     attempts = [0] * WRITES
     lock = threading.Lock()
+    stop = threading.Event()
 
     def write(i: int) -> None:
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": keys[i]}
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             attempts[i] += 1
             try:
                 r = httpx.post(f"{service.base}/visits", json=bodies[i], headers=headers, timeout=20)
@@ -228,6 +231,9 @@ def test_every_acknowledged_write_is_stored_once_through_database_and_service_cr
             else:
                 service.kill()  # writes in flight fail and are retried until it is back
                 service.start()
+    except BaseException:
+        stop.set()
+        raise
     finally:
         for t in threads:
             t.join(400)
