@@ -42,6 +42,7 @@ from gridgeo.errors import (
     NotFound,
     PermissionDenied,
     RequestTooLarge,
+    StaleVersion,
     StoreError,
     Unauthorized,
     ValidationError,
@@ -87,11 +88,10 @@ def refusal(exc: GridGeoError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
     if isinstance(exc, RequestTooLarge | BadRequest):
         headers["Connection"] = "close"  # the rest of the body is not read
-    return JSONResponse(
-        status_code=_status_for(exc),
-        content={"error": type(exc).__name__, "detail": _text(exc, 20_000)},
-        headers=headers or None,
-    )
+    content: dict[str, Any] = {"error": type(exc).__name__, "detail": _text(exc, 20_000)}
+    if isinstance(exc, StaleVersion):
+        content["version"] = exc.current  # the problem's current version
+    return JSONResponse(status_code=_status_for(exc), content=content, headers=headers or None)
 
 
 async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONResponse:
