@@ -117,7 +117,7 @@ def apply_item(store: Store, user: Principal, item: BatchItem) -> tuple[int, boo
         return _refused(validation_refusal(errors))
     except GridGeoError as exc:
         return _refused(refusal(exc))
-    except (sa.exc.OperationalError, psycopg.OperationalError) as exc:
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
         return _refused(
             refusal(StoreError(f"the database does not answer: {database_reason(exc)}"))
         )
