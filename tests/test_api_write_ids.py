@@ -188,3 +188,22 @@ def test_the_audit_log_is_cut_to_the_readers_area_and_paged(client, people):
     leader = client.get("/audit?limit=1000", headers=_auth(people, "leader")).json()["entries"]
     assert leader and all(e["community"] == "C01" or e["grid"] for e in leader)
     assert all(e["community"] in ("C01", None) for e in leader)
+
+
+def test_the_audit_log_is_exported_with_the_data(client, people, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gridgeo.cli import app
+
+    code = _problem(client, people)["id"]
+    for suffix in ("jsonl", "csv"):
+        file = tmp_path / f"audit.{suffix}"
+        result = CliRunner().invoke(app, ["export", "audit", str(file), "--db", people["url"]])
+        assert result.exit_code == 0, result.output
+        text = file.read_text(encoding="utf-8-sig")
+        assert code in text
+    rows = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert any(r["action"] == "import" and r["new"]["inserted"] > 0 for r in rows)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)

@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from gridgeo.errors import Issue, StoreError, ValidationError, database_reason
 from gridgeo.layers import LAYER_ORDER, LAYERS, Field, LayerSpec, get_layer
 from gridgeo.schema import SRID
+from gridgeo.store.audit import Actor, record
 
 __all__ = ["ROW_COLUMN", "Progress", "Store", "WriteResult"]
 
@@ -407,6 +408,10 @@ class Store:
                     table = self._db_frame(conn, spec, frame, rows, source)
                     results[name] = self._upsert(conn, spec, table, rows, progress)
                 self.bump_version(conn, [name for name in order if results[name].changed])
+                for name in order:  # one line of the audit log per layer imported
+                    done = results[name]
+                    counts = {"source": source, "inserted": done.inserted, "updated": done.updated}
+                    record(conn, Actor(), layer=name, code=None, action="import", new=counts)
         except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
             reason = database_reason(exc)
             raise ValidationError(
