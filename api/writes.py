@@ -1,7 +1,9 @@
 """Field writes: ``POST /visits``, ``/meetings``, ``/problems`` and the problem lifecycle.
 
 Grid workers and members write, as themselves, in their area, each write with an
-``Idempotency-Key`` header. The logic lives in :mod:`gridgeo.fieldwork`; this module
+``Idempotency-Key`` header, a ``uuid`` in its body, or both (:func:`identified`); a
+problem step may name the version it edits (``version`` or ``If-Match``,
+:func:`version_of`). ``POST /batch`` (:mod:`api.batch`) applies many such writes. The logic lives in :mod:`gridgeo.fieldwork`; this module
 translates HTTP, and makes sure a write is refused as early as it can be:
 
 1. a body over ``GRIDGEO_MAX_BODY_BYTES`` never gets here (:class:`api.main.BodyLimit`);
