@@ -23,6 +23,7 @@ import psycopg
 import pydantic
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import REFUSALS
@@ -115,6 +116,8 @@ def apply_item(store: Store, user: Principal, item: BatchItem) -> tuple[int, boo
     except pydantic.ValidationError as exc:
         errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
         return _refused(validation_refusal(errors))
+    except RequestValidationError as exc:  # no key and no uuid
+        return _refused(validation_refusal(exc.errors()))
     except GridGeoError as exc:
         return _refused(refusal(exc))
     except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:

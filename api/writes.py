@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.auth import REFUSALS
@@ -94,12 +95,9 @@ STATUS_OF = {"created": 201, "updated": 200}
 def identified(key: str | None, uuid: Any) -> str | None:
     """The write's idempotency key, after refusing a write with neither key nor uuid."""
     if key is None and uuid is None:
-        raise ValidationError(
-            Issue(
-                "a write needs an Idempotency-Key header or a uuid in its body, so that "
-                "a retry is not stored twice",
-                column="Idempotency-Key",
-            )
+        missing = "Field required: a write needs an Idempotency-Key header or a uuid in its body"
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("header", "Idempotency-Key"), "msg": missing}]
         )
     return key
 
