@@ -138,7 +138,7 @@ def _panel(request: Request, kept: Proposal, lang: Lang) -> dict[str, Any]:
     if kept.kind == "grids":
         lines = [
             f"{t['edits']}: {s['edits']:,} · {t['area_moved']}: {s['area_moved_m2']:,.1f} m²",
-            f"{t['grids_changed']}: {s['grids_changed']:,} / {s['grids']:,}",
+            f"{t['grids_edited']}: {s['grids_edited']:,} / {s['grids']:,}",
             f"{t['grids_left']}: {sum(v['areas'] for v in s['left'].values()):,}",
         ]
     else:

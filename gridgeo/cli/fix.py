@@ -181,7 +181,11 @@ def print_repair(summary: dict[str, Any]) -> None:
         table.add_row(kind, f"{row['edits']:,}", f"{row['area_m2']:,.1f}")
     table.add_row("all", f"{summary['edits']:,}", f"{summary['area_moved_m2']:,.1f}")
     out.print(table)
-    out.print(f"{summary['grids_changed']:,} of {summary['grids']:,} grids change", highlight=False)
+    out.print(
+        f"{summary['grids_edited']:,} of {summary['grids']:,} grids have edits (the others move "
+        "by snapping only, if at all)",
+        highlight=False,
+    )
     if not summary["left"]:
         out.print("left to decide: nothing", highlight=False)
     for kind, row in summary["left"].items():

@@ -47,7 +47,7 @@ def repair_summary(repair: GridRepair) -> dict[str, Any]:
     return {
         "kind": "grids",
         "grids": len(repair.grids),
-        "grids_changed": len(grids),
+        "grids_edited": len(grids),
         "edits": len(changes),
         "area_moved_m2": round(sum(v["area_m2"] for v in edits.values()), 1),
         "changes": edits,
