@@ -138,3 +138,153 @@ def test_check_again_on_a_generated_district(tmp_path: Path, scale: str) -> None
     before, after, proposal = fix_apply_check(db, tmp_path, as_of)
     assert counts(before)["unassigned_buildings"] > counts(after)["unassigned_buildings"]
     assert_checked_again(after, proposal, district.layers["households"])
+
+
+# -- broken inputs: each a named error, no traceback, the store as it was -------------------
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A store of the sample district and the two proposals made on it (not applied)."""
+    tmp = tmp_path_factory.mktemp("broken")
+    db = f"sqlite:///{tmp / 'sample.sqlite'}"
+    assert gridgeo("load", SAMPLE, "--db", db)[0] == 0
+    for kind in ("grids", "assignments"):
+        code, out = gridgeo("fix", kind, "--db", db, "--as-of", AS_OF, "--out", tmp / f"{kind}.gpkg")
+        assert code == 0, out
+    return {"db": db, "tmp": tmp}
+
+
+def _edited_actions(made: dict, name: str, edit) -> Path:
+    actions = pd.read_excel(made["tmp"] / "assignments.xlsx", sheet_name="actions", dtype=object)
+    actions = edit(actions)
+    path = made["tmp"] / name
+    with pd.ExcelWriter(path) as writer:
+        actions.to_excel(writer, sheet_name="actions", index=False)
+    return path
+
+
+def _first(action: str):
+    def at(actions: pd.DataFrame) -> int:
+        return int(actions.index[actions["action"].eq(action)][0])
+
+    return at
+
+
+def _set(action: str, column: str, value: object):
+    def edit(actions: pd.DataFrame) -> pd.DataFrame:
+        actions.loc[_first(action)(actions), column] = value
+        return actions
+
+    return edit
+
+
+def _edited_grids(made: dict, name: str, edit) -> Path:
+    grids = pyogrio.read_dataframe(made["tmp"] / "grids.gpkg", layer="grids")
+    path = made["tmp"] / name
+    for layer, frame in (("grids", edit(grids)), ("changes", None)):
+        if frame is None:
+            frame = pyogrio.read_dataframe(made["tmp"] / "grids.gpkg", layer=layer)
+        pyogrio.write_dataframe(frame, path, layer=layer)
+    return path
+
+
+def _bowtie(grids):
+    import shapely
+
+    grids.loc[0, "geometry"] = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    return grids
+
+
+def _stranger_grid(grids):
+    grids.loc[0, "code"] = "NO-SUCH-GRID"
+    return grids
+
+
+def _a_household_elsewhere(actions: pd.DataFrame) -> pd.DataFrame:
+    rows = actions.index[actions["household"].notna() & actions["action"].eq("add")]
+    actions.loc[rows[0], "building"] = actions.loc[actions["building"].notna(), "building"].iloc[-1]
+    return actions
+
+
+def _broken_files(made: dict, tmp: Path) -> dict[str, tuple[Path, str]]:
+    """name → (file given to gridgeo apply, what the error says)."""
+    (tmp / "notes.txt").write_text("not a proposal")
+    (tmp / "garbage.gpkg").write_bytes(b"this is not a GeoPackage" * 40)
+    (tmp / "garbage.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
+    other = tmp / "communities.gpkg"
+    pyogrio.write_dataframe(pyogrio.read_dataframe(SAMPLE, layer="communities"), other,
+                            layer="communities")  # fmt: skip
+    return {
+        "missing file": (tmp / "missing.gpkg", "no such file"),
+        "not a proposal (text)": (tmp / "notes.txt", "cannot apply a .txt"),
+        "not a proposal (layers)": (other, "not a proposal"),
+        "findings of check": (made["tmp"] / "findings.gpkg", "not a proposal"),
+        "broken GeoPackage": (tmp / "garbage.gpkg", "cannot be read as a GeoPackage"),
+        "broken workbook": (tmp / "garbage.xlsx", "cannot be read as a workbook"),
+        "grid repair as workbook": (made["tmp"] / "grids.xlsx", "applied from its GeoPackage"),
+        "unknown action": (_edited_actions(made, "a1.xlsx", _set("add", "action", "transfer")),
+                           "unknown action 'transfer'"),
+        "unknown kind": (_edited_actions(made, "a2.xlsx", _set("add", "kind", "member_street")),
+                         "unknown kind 'member_street'"),
+        "unknown member": (_edited_actions(made, "a3.xlsx", _set("add", "member", "NO-SUCH-M")),
+                           "NO-SUCH-M"),
+        "no code": (_edited_actions(made, "a4.xlsx", _set("add", "assignment", None)),
+                    "no assignment code"),
+        "end of an unknown row": (_edited_actions(made, "a5.xlsx",
+                                                  _set("end", "assignment", "NO-SUCH-A")),
+                                  "no stored assignment 'NO-SUCH-A'"),
+        "column deleted": (_edited_actions(made, "a6.xlsx", lambda a: a.drop(columns="action")),
+                           "column 'action' is missing"),
+        "household elsewhere": (_edited_actions(made, "a7.xlsx", _a_household_elsewhere),
+                                "is in building"),
+        "invalid grid outline": (_edited_grids(made, "g1.gpkg", _bowtie), "not a valid polygon"),
+        "unknown grid": (_edited_grids(made, "g2.gpkg", _stranger_grid), "no stored grid"),
+    }  # fmt: skip
+
+
+def _refused(args: list, expected: str) -> None:
+    result = runner.invoke(app, [str(a) for a in args])
+    output = result.output
+    assert result.exit_code != 0, output
+    assert result.exception is None or isinstance(result.exception, SystemExit), output
+    assert "Traceback" not in output, output
+    assert expected in output, output
+
+
+def test_apply_names_every_broken_input_and_writes_nothing(made: dict, tmp_path: Path) -> None:
+    db = made["db"]
+    code, out = gridgeo("check", "--db", db, "--as-of", AS_OF, "--out", made["tmp"] / "findings.gpkg")
+    assert code == 0, out
+    before = fingerprint(db)
+    for name, (path, expected) in _broken_files(made, tmp_path).items():
+        try:
+            _refused(["apply", path, "--db", db, "--as-of", AS_OF], expected)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+        assert fingerprint(db) == before, name
+    _refused(["apply", made["tmp"] / "grids.gpkg", "--db", db, "--as-of", "2025-13-01"],
+             "YYYY-MM-DD")  # fmt: skip
+    _refused(["apply", made["tmp"] / "grids.gpkg", "--db", "mysql://nobody@nowhere/x"], "error")
+    assert fingerprint(db) == before
+
+
+def test_fix_names_every_broken_input(made: dict, tmp_path: Path) -> None:
+    db, out = made["db"], tmp_path / "p.gpkg"
+    (tmp_path / "bad.toml").write_text("min_member_households = 'ten'\n")
+    (tmp_path / "broken.toml").write_text("this is = not toml [\n")
+    cases = [
+        (["fix", "grids", "--grids", tmp_path / "none.gpkg", "--buildings", tmp_path / "no.gpkg"],
+         "none.gpkg"),
+        (["fix", "grids", "--grids", SAMPLE], "--buildings"),
+        (["fix", "assignments", "--grids", f"{SAMPLE}", "--buildings", f"{SAMPLE}"],
+         "needs the households"),
+        (["fix", "grids", "--db", db, "--policy", tmp_path / "bad.toml"], "min_member_households"),
+        (["fix", "grids", "--db", db, "--policy", tmp_path / "broken.toml"], "broken.toml"),
+        (["fix", "grids", "--db", db, "--policy", tmp_path / "absent.toml"], "absent.toml"),
+        (["fix", "assignments", "--db", db, "--as-of", "June"], "YYYY-MM-DD"),
+    ]  # fmt: skip
+    before = fingerprint(db)
+    for args, expected in cases:
+        _refused([*args, "--out", out], expected)
+    assert fingerprint(db) == before
