@@ -150,7 +150,9 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict:
     db = f"sqlite:///{tmp / 'sample.sqlite'}"
     assert gridgeo("load", SAMPLE, "--db", db)[0] == 0
     for kind in ("grids", "assignments"):
-        code, out = gridgeo("fix", kind, "--db", db, "--as-of", AS_OF, "--out", tmp / f"{kind}.gpkg")
+        code, out = gridgeo(
+            "fix", kind, "--db", db, "--as-of", AS_OF, "--out", tmp / f"{kind}.gpkg"
+        )
         assert code == 0, out
     return {"db": db, "tmp": tmp}
 
@@ -254,7 +256,9 @@ def _refused(args: list, expected: str) -> None:
 
 def test_apply_names_every_broken_input_and_writes_nothing(made: dict, tmp_path: Path) -> None:
     db = made["db"]
-    code, out = gridgeo("check", "--db", db, "--as-of", AS_OF, "--out", made["tmp"] / "findings.gpkg")
+    code, out = gridgeo(
+        "check", "--db", db, "--as-of", AS_OF, "--out", made["tmp"] / "findings.gpkg"
+    )
     assert code == 0, out
     before = fingerprint(db)
     for name, (path, expected) in _broken_files(made, tmp_path).items():
