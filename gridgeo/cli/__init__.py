@@ -13,6 +13,8 @@ synth
 check, hotspots, lifecycle, report
     The analyses (:mod:`gridgeo.check`, :mod:`gridgeo.hotspot_run`,
     :mod:`gridgeo.lifecycle_run`, :mod:`gridgeo.report`).
+fix, apply
+    Proposals that fix the findings, and applying them (:mod:`gridgeo.fix`).
 serve, token, db
     The web API, its tokens, the database schema.
 """
@@ -23,9 +25,11 @@ import sys
 
 import typer
 
+from gridgeo.cli.apply import apply
 from gridgeo.cli.check import check
 from gridgeo.cli.db import db_current, db_upgrade
 from gridgeo.cli.export import export
+from gridgeo.cli.fix import fix_app
 from gridgeo.cli.hotspots import hotspots
 from gridgeo.cli.import_ import import_
 from gridgeo.cli.info import info
@@ -54,10 +58,12 @@ app.command()(export)
 app.command()(info)
 app.command()(synth)
 app.command()(check)
+app.command()(apply)
 app.command()(lifecycle)
 app.command()(report)
 app.command()(serve)
 app.command()(hotspots)
+app.add_typer(fix_app, name="fix")
 db_app.command("upgrade")(db_upgrade)
 db_app.command("current")(db_current)
 app.add_typer(db_app, name="db")
