@@ -171,6 +171,14 @@ def import_(
     wkt: Annotated[
         str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import one layer from a file, all or nothing; re-importing updates, never duplicates."""
@@ -183,7 +191,15 @@ def import_(
     with _progress() as progress:
         progress(f"reading {file.name}", 0, 1)
         read = read_file(
-            file, layer=source_layer, target=layer, crs=crs, where=where, x=x, y=y, wkt=wkt
+            file,
+            layer=source_layer,
+            target=layer,
+            crs=crs,
+            where=where,
+            x=x,
+            y=y,
+            wkt=wkt,
+            encoding=encoding,
         )
         progress(f"reading {file.name}", 1, 1)
         prepared = prepare_layer(
@@ -195,11 +211,12 @@ def import_(
             id_columns=id_column.split(",") if id_column else (),
             generate_ids=generate_ids,
             repair=repair,
+            date_format=date_format,
         )
         store = _open(db)
         try:
             result = store.write_layers(
-                {layer: prepared.frame}, source=read.name, progress=progress
+                {layer: prepared.written}, source=read.name, progress=progress
             )[layer]
         finally:
             store.close()
@@ -226,6 +243,10 @@ def load(
     file: Annotated[
         Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
     ],
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Load every layer of a GeoPackage (such as shapes/sample_district.gpkg) in one transaction."""
@@ -250,7 +271,9 @@ def load(
         for i, name in enumerate(layers):
             progress("reading and checking", i, len(layers))
             read = read_file(file, layer=name)
-            frames[name] = prepare_layer(read.frame, name, source=read.name, rows=read.rows).frame
+            frames[name] = prepare_layer(
+                read.frame, name, source=read.name, rows=read.rows, date_format=date_format
+            ).written
         progress("reading and checking", len(layers), len(layers))
         store = _open(db)
         try:
