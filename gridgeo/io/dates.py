@@ -127,10 +127,12 @@ def parse_times(values: pd.Series, *, timezone: str, date_format: str | None = N
 
     Examples
     --------
-    >>> p = parse_times(pd.Series(["2025-03-01 08:00", "03/04/2025", "25/04/2025"]),
-    ...                 timezone="Asia/Shanghai")
+    >>> p = parse_times(pd.Series(["2025-03-01 08:00", "03/04/2025"]), timezone="Asia/Shanghai")
     >>> p.utc.dt.strftime("%d %H:%M").tolist(), p.ambiguous.tolist()
-    (['01 00:00', nan, nan], [False, True, False])
+    (['01 00:00', nan], [False, True])
+    >>> p = parse_times(pd.Series(["03/04/2025", "25/04/2025"]), timezone="UTC")
+    >>> p.utc.dt.strftime("%m-%d").tolist()  # 25/04 shows the column is day first
+    ['04-03', '04-25']
     """
     tz = ZoneInfo(timezone)
     values = values.reset_index(drop=True)

@@ -92,6 +92,9 @@ def unreadable(path: Path, fmt: str, exc: Exception) -> FileFormatError:
         except json.JSONDecodeError as err:
             message = f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}"
             hint = "fix the JSON syntax there (a validator such as `python -m json.tool` shows it)"
+        except RecursionError:
+            message = "JSON nested too deeply"
+            hint = "the file is damaged or not GeoJSON"
         except UnicodeDecodeError:
             message = "the file is not UTF-8 text"
             hint = "GeoJSON must be UTF-8 (RFC 7946); save it again as UTF-8"

@@ -206,19 +206,7 @@ def prepare_layer(
                 hint=f"the file's columns are {columns}; map one with --map FILE_COLUMN={missing[0]}",
             )
         )
-    tz = timezone or get_settings().timezone
-    for f in spec.fields:
-        if f.name in out:
-            out[f.name] = convert(
-                spec, out[f.name], f, issues, timezone=tz, date_format=date_format
-            )
-        else:
-            out[f.name] = empty(f, n)
-    check_codes(out["code"], issues)
-    if spec.name == "assignments":
-        check_assignment_shape(out, issues)
-    if spec.name == "problems":
-        check_problem_lifecycle(out, issues)
+    _convert_all(out, spec, issues, timezone or get_settings().timezone, date_format)
     prepared = Prepared(
         out,
         spec.name,
@@ -235,6 +223,24 @@ def prepare_layer(
         )
     prepared.frame[ROW_COLUMN] = rows
     return prepared
+
+
+def _convert_all(
+    out: pd.DataFrame, spec: LayerSpec, issues: Issues, tz: str, date_format: str | None
+) -> None:
+    """Every column as its field's type (missing ones empty), then the rules across them."""
+    for f in spec.fields:
+        if f.name in out:
+            out[f.name] = convert(
+                spec, out[f.name], f, issues, timezone=tz, date_format=date_format
+            )
+        else:
+            out[f.name] = empty(f, len(out))
+    check_codes(out["code"], issues)
+    if spec.name == "assignments":
+        check_assignment_shape(out, issues)
+    if spec.name == "problems":
+        check_problem_lifecycle(out, issues)
 
 
 def _with_geometry(
