@@ -131,7 +131,7 @@ def read_vector(
     read_path: Path | str = f"/vsizip/{path}" if fmt == "zip" else path
     with _shapefile_with_index(path, notes) if fmt == "shp" else nullcontext(read_path) as readable:
         chosen = _choose_layer(readable, layer, target, fmt, path.name)
-        options: dict[str, str] = {}
+        options: dict[str, str] = {}  # passed to pyogrio (encoding) and GDAL (open options)
         if fmt == "shp":
             found, note = dbf_encoding(Path(readable), encoding=encoding)
             if found:
@@ -140,6 +140,9 @@ def read_vector(
                 notes.append(f"{path.name}: {note}")
         elif encoding and fmt == "zip":
             options["encoding"] = encoding
+        if fmt == "geojson":
+            # times come as written (GDAL would parse them, to the millisecond)
+            options["DATE_AS_STRING"] = "YES"
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
