@@ -39,13 +39,20 @@ def _lossless_times(frame: pd.DataFrame, *, days_as_text: bool) -> pd.DataFrame:
     return out
 
 
-def _table(frame: pd.DataFrame) -> pd.DataFrame:
+def _shortest(values: pd.Series) -> pd.Series:
+    """Numbers as the shortest text that reads back as the same double."""
+    return pd.Series([None if pd.isna(v) else repr(float(v)) for v in values], dtype=object)
+
+
+def _table(frame: pd.DataFrame, *, numbers_as_text: bool = False) -> pd.DataFrame:
     table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     if isinstance(frame, gpd.GeoDataFrame):
         geoms = frame.geometry
         types = geoms.geom_type.dropna()
         if len(types) and (types == "Point").all():
             table["lon"], table["lat"] = geoms.x, geoms.y
+            if numbers_as_text:  # openpyxl writes doubles a last digit short
+                table["lon"], table["lat"] = _shortest(geoms.x), _shortest(geoms.y)
         else:
             table["wkt"] = to_wkt(geoms.values)
     return _lossless_times(table, days_as_text=True)
@@ -61,7 +68,7 @@ def write_file(frame: pd.DataFrame, path: str | Path, *, layer: str | None = Non
     path = Path(path)
     ext = path.suffix.lower()
     if ext in (".csv", ".xlsx"):
-        table = _table(frame)
+        table = _table(frame, numbers_as_text=ext == ".xlsx")
         if ext == ".csv":
             table.to_csv(path, index=False, encoding="utf-8-sig")
         else:
