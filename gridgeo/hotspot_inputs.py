@@ -10,7 +10,6 @@ What it returns is what :func:`gridgeo.analysis.hotspots.hotspot_layers` takes.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +18,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridgeo.errors import FileFormatError, Issue, NotFound, ValidationError
+from gridgeo.errors import Issue, NotFound, ValidationError
+from gridgeo.io import X_COLUMNS, Y_COLUMNS, detect_format, read_file, read_table
 from gridgeo.settings import get_settings
 
 __all__ = [
@@ -51,9 +51,6 @@ TIME_COLUMNS = (
 CATEGORY_COLUMNS = ("category", "type", "类别", "类型", "问题类别")
 #: column names (lower case) recognised as the problem's status
 STATUS_COLUMNS = ("status", "状态")
-#: column names (lower case) recognised as the longitude (x) and latitude (y) of a table
-X_COLUMNS = ("lon", "lng", "long", "longitude", "x", "经度")
-Y_COLUMNS = ("lat", "latitude", "y", "纬度")
 
 
 def read_problems(
@@ -66,6 +63,7 @@ def read_problems(
     category_column: str | None = None,
     crs: str | int | None = None,
     timezone: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read problem points from a GeoPackage, GeoJSON, CSV or XLSX file.
 
@@ -93,6 +91,8 @@ def read_problems(
         CRS of coordinates in a file that declares none (default EPSG:4326 for tables).
     timezone
         Time zone of times without an offset (default ``GRIDGEO_TIMEZONE``).
+    encoding
+        Text encoding of a CSV (detected by default, see :mod:`gridgeo.io.encodings`).
 
     Returns
     -------
@@ -113,21 +113,20 @@ def read_problems(
     >>> len(p), str(p["reported_at"].dt.tz), notes
     (2000, 'UTC', [])
     """
-    from gridgeo.io import detect_format, read_file
-
     path = Path(path)
     if not path.exists():
         raise NotFound(f"{path}: no such file")
     notes: list[str] = []
     fmt = detect_format(path)
     if fmt in ("csv", "xlsx"):
-        table = _read_table(path, fmt, layer)
+        table, table_notes = read_table(path, fmt, layer, encoding=encoding)
+        notes.extend(f"{path.name}: {n}" for n in table_notes)
         rows = np.arange(len(table)) + 2  # the header is line 1
         frame = _points_from_table(table, path.name, rows, x, y, crs, notes)
         rows = rows[frame.index.to_numpy()]
         frame = frame.reset_index(drop=True)
     else:
-        read = read_file(path, layer=layer, target="problems", crs=crs)
+        read = read_file(path, layer=layer, target="problems", crs=crs, encoding=encoding)
         frame, rows = read.frame, read.rows
         notes.extend(read.notes)
         if not isinstance(frame, gpd.GeoDataFrame):
@@ -187,54 +186,6 @@ def find_column(
         return explicit
     lower = {str(c).lower(): c for c in columns}
     return next((lower[n] for n in names if n in lower), None)
-
-
-def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
-    """A CSV (UTF-8, else GB18030) or a sheet of an XLSX workbook, every cell as text."""
-    if fmt == "xlsx":
-        try:
-            book = pd.ExcelFile(path, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many kinds for damaged files
-            hint = "save it again from Excel"
-            raise FileFormatError(
-                Issue(f"cannot open the workbook: {exc}", file=path.name, hint=hint)
-            ) from exc
-        with book:
-            if sheet is not None and sheet not in book.sheet_names:
-                raise NotFound(
-                    f"{path.name} has no sheet {sheet!r}; its sheets are {book.sheet_names}"
-                )
-            frame = pd.read_excel(book, sheet_name=sheet or book.sheet_names[0], dtype=object)
-        return _stripped(frame.dropna(how="all"))
-    failure: Exception | None = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return _stripped(
-                pd.read_csv(
-                    path,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
-                    encoding=encoding,
-                    sep=None,
-                    engine="python",
-                )
-            )
-        except UnicodeDecodeError as exc:
-            failure = exc
-        except (pd.errors.ParserError, csv.Error) as exc:
-            hint = "check quoting and separators"
-            raise FileFormatError(
-                Issue(f"cannot parse it as CSV: {exc}", file=path.name, hint=hint)
-            ) from exc
-    raise FileFormatError(
-        Issue(f"unknown text encoding ({failure})", file=path.name, hint="save it as UTF-8 CSV")
-    )
-
-
-def _stripped(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.reset_index(drop=True)
 
 
 def _points_from_table(

@@ -22,7 +22,9 @@ __all__ = [
     "BuildingsOption",
     "CommunitiesOption",
     "CrsOption",
+    "DateFormatOption",
     "DbOption",
+    "EncodingOption",
     "DistrictOption",
     "GridIdOption",
     "GridsOption",
@@ -50,6 +52,14 @@ DbOption = Annotated[
     ),
 ]
 CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),
+]
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+]
 PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
 ]
