@@ -48,12 +48,12 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def provider_cache(request: Request) -> BytesCache:
+def provider_cache(app: Any) -> BytesCache:
     """The app's cache of the providers' tiles (made on first use)."""
-    state = request.app.state
+    state = app.state
     with _lock:
         if getattr(state, "basemap_cache", None) is None:
-            state.basemap_cache = BytesCache(_settings(request).basemap_cache_bytes)
+            state.basemap_cache = BytesCache(state.settings.basemap_cache_bytes)
         return state.basemap_cache  # type: ignore[no-any-return]
 
 
@@ -85,7 +85,7 @@ def _media(data: bytes) -> str:
 
 
 def _cached(request: Request, key: tuple[Any, ...], make: Any) -> bytes:
-    cache = provider_cache(request)
+    cache = provider_cache(request.app)
     data = cache.get(key)
     if data is None:
         data = make() or b""
