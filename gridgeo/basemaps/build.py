@@ -7,6 +7,7 @@ has one that an intranet service can serve from a file.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,18 @@ def _tiles(
             _near(frames["communities"], bbox)
         ):
             continue
-        yield (t.z, t.x, t.y), render.draw_tile(near, "basemap", t.z, t.x, t.y)
+        png = render.draw_tile(near, "basemap", t.z, t.x, t.y)
         if progress is not None:
             progress(1)
+        if not _blank(png):
+            yield (t.z, t.x, t.y), png
+
+
+def _blank(png: bytes) -> bool:
+    """Whether a tile is one colour (it holds nothing of the district but its margin)."""
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).getcolors(maxcolors=1) is not None
 
 
 def build_basemap(
@@ -107,7 +117,7 @@ def build_basemap(
     bounds
         The area, lon/lat (default: the communities' extent).
     progress
-        Called with 1 after each tile.
+        Called with 1 after each tile drawn (tiles of one colour are left out).
 
     Returns
     -------
