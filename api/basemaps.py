@@ -33,7 +33,7 @@ from api.cache import BytesCache
 from api.dependencies import TileDep
 from api.tiles.caching import etag_of, not_modified
 from gridgeo.basemaps import BasemapFile, amap_url, fetch_tile, gcj02_tile, tianditu_url
-from gridgeo.errors import NotFound
+from gridgeo.errors import ConfigError, FileFormatError, NotFound
 from gridgeo.settings import Settings
 
 __all__ = ["basemap_file", "provider_cache", "router"]
@@ -58,7 +58,13 @@ def provider_cache(app: Any) -> BytesCache:
 
 
 def basemap_file(request: Request) -> BasemapFile | None:
-    """The app's open ``GRIDGEO_BASEMAP_FILE`` (None: no file set)."""
+    """The app's open ``GRIDGEO_BASEMAP_FILE`` (None: no file set).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, or neither MBTiles nor PMTiles (a 500 naming it).
+    """
     path = _settings(request).basemap_file
     if not path:
         return None
@@ -66,7 +72,10 @@ def basemap_file(request: Request) -> BasemapFile | None:
     with _lock:
         opened = getattr(state, "basemap_file", None)
         if opened is None or str(opened.path) != path:
-            opened = state.basemap_file = BasemapFile.open(path)
+            try:
+                opened = state.basemap_file = BasemapFile.open(path)
+            except (NotFound, FileFormatError) as exc:
+                raise ConfigError(f"GRIDGEO_BASEMAP_FILE: {exc}") from None
         return opened  # type: ignore[no-any-return]
 
 

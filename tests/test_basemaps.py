@@ -270,3 +270,15 @@ def test_a_vector_basemap_file_is_drawn_with_vectorgrid(people, tmp_path: Path):
         assert c.get(f"/basemaps/file/15/{t.x + 1}/{t.y}").status_code == 204
         c.cookies.clear()
         assert c.get(f"/basemaps/file/15/{t.x}/{t.y}?token=x").status_code == 401
+
+
+@embedded
+def test_a_missing_basemap_file_is_a_named_configuration_error(sample_store_url, tmp_path):
+    bad = tmp_path / "not-tiles.mbtiles"
+    bad.write_text("not a database")
+    for path, words in ((tmp_path / "absent.mbtiles", "no such basemap file"), (bad, "neither")):
+        settings = Settings(database_url=sample_store_url, auth="off", basemap_file=str(path))
+        with TestClient(create_app(settings)) as c:
+            r = c.get("/basemaps/file/16/54893/26771")
+            assert r.status_code == 500 and r.json()["error"] == "ConfigError"
+            assert "GRIDGEO_BASEMAP_FILE" in r.json()["detail"] and words in r.json()["detail"]
