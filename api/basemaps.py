@@ -102,8 +102,14 @@ def _cached(request: Request, key: tuple[Any, ...], make: Any) -> bytes:
     return data  # type: ignore[no-any-return]
 
 
-_IMAGE = {200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the tile"},
-          502: {"description": "the provider did not answer with a tile (UpstreamError)"}}  # fmt: skip
+#: The answers of the providers' tiles.
+_IMAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the tile"},
+    204: {"description": "the provider has no tile here"},
+    304: {"description": "not modified (If-None-Match)"},
+    404: {"description": "no such layer, or the basemap is not offered (see the settings)"},
+    502: {"description": "the provider did not answer with a tile (UpstreamError)"},
+}
 
 
 @router.get(
@@ -158,6 +164,8 @@ def amap_tile(request: Request, coords: TileDep) -> Response:
     responses={
         200: {"description": "the tile (PNG, JPEG, WebP or MVT)"},
         204: {"description": "the file has no tile here"},
+        304: {"description": "not modified (If-None-Match)"},
+        404: {"description": "no basemap file is set"},
     },
 )
 def file_tile(request: Request, coords: TileDep) -> Response:
