@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gridgeo
-from api import auth, data, database, docs, maps, proposals, reports, tiles, writes
+from api import auth, basemaps, data, database, docs, maps, proposals, reports, tiles, writes
 from api.fastpath import TileResponses
 from gridgeo.errors import (
     BadRequest,
@@ -44,6 +44,7 @@ from gridgeo.errors import (
     RequestTooLarge,
     StoreError,
     Unauthorized,
+    UpstreamError,
     ValidationError,
     database_reason,
 )
@@ -64,6 +65,7 @@ ERROR_STATUS: dict[type[GridGeoError], int] = {
     CRSError: 422,
     FileFormatError: 422,
     StoreError: 503,
+    UpstreamError: 502,
     ConfigError: 500,
     GridGeoError: 500,
 }
@@ -324,8 +326,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
-    for router in (auth.router, maps.router, *tiles.ROUTERS, reports.router, data.router,
-                   writes.router, proposals.router, docs.router):  # fmt: skip
+    for router in (auth.router, maps.router, *tiles.ROUTERS, basemaps.router, reports.router,
+                   data.router, writes.router, proposals.router, docs.router):  # fmt: skip
         app.include_router(router)
 
     def openapi() -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = [
     "RequestTooLarge",
     "StoreError",
     "Unauthorized",
+    "UpstreamError",
     "ValidationError",
 ]
 
@@ -38,6 +39,10 @@ class ConfigError(GridGeoError):
 
 class StoreError(GridGeoError):
     """The store cannot be reached, created or migrated."""
+
+
+class UpstreamError(GridGeoError):
+    """A server gridgeo relies on (a basemap provider) did not answer, or not with a tile."""
 
 
 class NotFound(GridGeoError):

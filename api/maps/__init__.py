@@ -6,8 +6,8 @@ Every script, stylesheet, font and icon a page uses is served by this service:
 folium's CDN links are replaced by ``/static/vendor/...`` (third-party packages unpacked
 there by ``scripts/vendor.sh`` at install time) and ``/static/gridgeo/...`` (ours). The
 default basemap is drawn from the data itself (the ``basemap`` vector tiles:
-communities, grids, buildings); an external basemap is an option set by
-``GRIDGEO_BASEMAP_URL`` (and ``GRIDGEO_BASEMAP_ATTRIBUTION``).
+communities, grids, buildings); a basemap file, 天地图, AMap and an external tile URL
+are options of the settings (:mod:`~api.maps.basemaps`, served by :mod:`api.basemaps`).
 
 Small layers are put in the page as GeoJSON; any layer above
 :data:`INLINE_MAX_FEATURES` features, or that would take the page past its byte
@@ -20,6 +20,7 @@ One job per module: :mod:`~api.maps.coverage`, :mod:`~api.maps.hotspots` and
 :mod:`~api.maps.proposal` (a page and its route each), :mod:`~api.maps.page` (folium's
 map, the overlays and panels),
 :mod:`~api.maps.layers` (the overlays, their colour classes and legends),
+:mod:`~api.maps.basemaps` (the basemaps of the layer switcher),
 :mod:`~api.maps.inline` (GeoJSON in the page), :mod:`~api.maps.text` (the words, from
 ``messages.toml``), :mod:`~api.maps.assets` (``/static/...``),
 :mod:`~api.maps.responses` (what the routes share). The panels and filter forms are the
