@@ -20,6 +20,7 @@ import shapely
 
 from gridgeo.errors import Issue, NotFound, ValidationError
 from gridgeo.io import X_COLUMNS, Y_COLUMNS, detect_format, read_file, read_table
+from gridgeo.io.dates import parse_times as read_times
 from gridgeo.settings import get_settings
 
 __all__ = [
@@ -238,9 +239,11 @@ def _points_from_table(
 def parse_times(
     values: pd.Series, *, file: str, column: str, rows: np.ndarray, timezone: str
 ) -> pd.Series:
-    """Times as UTC: aware ones converted, naive ones taken as local time in ``timezone``.
+    """Times as UTC, read as imports read them (:func:`gridgeo.io.dates.parse_times`).
 
-    Empty values stay missing; a value that is not a date or time is an error.
+    Times with an offset are converted, those without are local time in ``timezone``;
+    empty values stay missing. A value that is not a date or time, and a day such as
+    ``03/04/2025`` whose order the column does not settle, is an error.
 
     Raises
     ------
@@ -256,29 +259,22 @@ def parse_times(
     >>> utc.dt.strftime("%d %H:%M").tolist(), str(utc.dt.tz)
     (['01 00:00', nan, '01 16:00'], 'UTC')
     """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
-    text = values.astype("string")
-    present = text.notna() & (text.str.strip() != "")
-    parsed = pd.to_datetime(text.where(present), errors="coerce", format="mixed", utc=False)
-    bad = np.flatnonzero((present & parsed.isna()).to_numpy())
-    if len(bad):
-        raise ValidationError(
-            [
-                Issue(
-                    "not a date or time",
-                    file=file,
-                    row=int(rows[k]),
-                    column=column,
-                    value=values.iloc[k],
-                    hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM",
-                )
-                for k in bad
-            ],
-            summary=f"{file}: {len(bad)} time value(s) cannot be read:",
+    parsed = read_times(values, timezone=timezone)
+    issues = [
+        Issue(
+            "ambiguous date: day/month or month/day"
+            if parsed.ambiguous[k]
+            else "not a date or time",
+            file=file,
+            row=int(rows[k]),
+            column=column,
+            value=values.iloc[k],
+            hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM",
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert("UTC")
-    if parsed.dtype == object:  # mixed offsets: parse again as UTC
-        return pd.to_datetime(text.where(present), format="mixed", utc=True)
-    return parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+        for k in np.flatnonzero(parsed.bad | parsed.ambiguous)
+    ]
+    if issues:
+        raise ValidationError(
+            issues, summary=f"{file}: {len(issues)} time value(s) cannot be read:"
+        )
+    return parsed.utc.set_axis(values.index)

@@ -17,6 +17,7 @@ import pyogrio
 from gridgeo.errors import FileFormatError, Issue
 from gridgeo.io.dates import format_dates, format_times
 from gridgeo.io.geometry import to_wkt
+from gridgeo.sheets import write_sheets
 
 __all__ = ["write_file"]
 
@@ -72,7 +73,7 @@ def write_file(frame: pd.DataFrame, path: str | Path, *, layer: str | None = Non
         if ext == ".csv":
             table.to_csv(path, index=False, encoding="utf-8-sig")
         else:
-            table.to_excel(path, index=False, sheet_name=(layer or path.stem)[:31])
+            write_sheets({layer or path.stem: table}, path)
         return path
     if ext not in _DRIVERS:
         raise FileFormatError(
