@@ -63,7 +63,7 @@ from api.tiles.catalogue import STORE_TILESETS, Selection
 from gridgeo.errors import GridGeoError
 from gridgeo.settings import get_settings
 
-__all__ = ["TileResponses"]
+__all__ = ["TileResponses", "answer_plain"]
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class TileResponses:
         if version is None and (plain is None or store.engine.dialect.name != "postgresql"):
             version = await analysis_cache.data_version_async(store)
         if plain is not None:
-            answered = await _answer_plain(store, user, plain, version)
+            answered = await answer_plain(store, user, plain, version)
             if answered is not None:
                 response, made_at = answered
                 await response(scope, receive, self._recorder(key, made_at, send))
@@ -214,7 +214,7 @@ def _plain_request(scope: Scope, rest_query: bytes, if_none_match: bytes | None)
     )
 
 
-async def _answer_plain(
+async def answer_plain(
     store: Any, user: Any, plain: _Plain, version: int | None
 ) -> tuple[Any, int] | None:
     """The route's answer to a plain request (None: a refusal, left to the route)."""

@@ -5,7 +5,7 @@ the database at import time, nor at start-up: the first request that needs the s
 opens it (``api.state.get_store``; a database that does not answer is a 503 with the
 reason), and it is closed at shutdown. The routes live in one module per concern (``maps``,
 ``tiles`` (a package: vector tiles, PNG tiles, static maps), ``reports``, ``data``,
-``writes``, ``auth``); library errors become HTTP statuses in
+``writes``, ``proposals``, ``auth``); library errors become HTTP statuses in
 one place (:mod:`api.refusals`), and every refusal has the same shape, ``{"error": ..., "detail": ...}``.
 
 :class:`BodyLimit` is the outermost layer: a request whose body is larger than
@@ -30,7 +30,20 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gridgeo
-from api import audit, auth, batch, data, database, docs, maps, reports, tiles, writes
+from api import (
+    audit,
+    auth,
+    basemaps,
+    batch,
+    data,
+    database,
+    docs,
+    maps,
+    proposals,
+    reports,
+    tiles,
+    writes,
+)
 from api.fastpath import TileResponses
 from api.refusals import (
     ERROR_STATUS,
@@ -216,8 +229,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
-    for router in (auth.router, maps.router, *tiles.ROUTERS, reports.router, data.router,
-                   writes.router, batch.router, audit.router, docs.router):  # fmt: skip
+    for router in (auth.router, maps.router, *tiles.ROUTERS, basemaps.router, reports.router,
+                   data.router, writes.router, batch.router, audit.router, proposals.router,
+                   docs.router):  # fmt: skip
         app.include_router(router)
 
     def openapi() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from gridgeo.errors import (
     StaleVersion,
     StoreError,
     Unauthorized,
+    UpstreamError,
     ValidationError,
 )
 
@@ -51,6 +52,7 @@ ERROR_STATUS: dict[type[GridGeoError], int] = {
     CRSError: 422,
     FileFormatError: 422,
     StoreError: 503,
+    UpstreamError: 502,
     ConfigError: 500,
     GridGeoError: 500,
 }

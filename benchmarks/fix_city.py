@@ -12,7 +12,11 @@ For one set of inputs (read from a store, or generated in memory) it measures
    mean spread per member (mean distance of a member's households to their centre),
    members under the quota, unassigned and doubly held households, before and after;
 5. with ``--check-again``: the proposal applied in memory (``apply_proposal``) and the
-   check's own ``unassigned_buildings`` and ``member_quota`` run on the result.
+   check's own ``unassigned_buildings`` and ``member_quota`` run on the result;
+6. with ``--cli``: the command-line path on a copy of the inputs in a temporary embedded
+   store (``gridgeo check``, ``gridgeo fix grids`` / ``fix assignments`` and ``gridgeo
+   apply`` of each, as subprocesses), each command timed; the database given with
+   ``--db`` is still only read.
 
 Target: each fix within 2x the check's time (``fix / check``). Timings are one run
 each on a shared machine; the script always exits 0 and says which targets were missed.
@@ -22,6 +26,7 @@ Run it::
     .venv/bin/python benchmarks/fix_city.py                       # gridgeo_city, read only
     .venv/bin/python benchmarks/fix_city.py --db postgresql://…/other --as-of 2025-03-03
     .venv/bin/python benchmarks/fix_city.py --generate sample --check-again   # no database
+    .venv/bin/python benchmarks/fix_city.py --generate sample --cli           # the commands
 
 The database is only read: nothing is written to it.
 """
@@ -157,6 +162,37 @@ def print_figures(grids: dict[str, Any], proposal: Any, again: dict[str, Any] | 
     console.print(table)
 
 
+def cli_path(inputs: Inputs, as_of: dt.date, seconds: dict[str, float]) -> None:
+    """The commands on a temporary embedded store holding the inputs, each one timed."""
+    import subprocess
+    import tempfile
+
+    gridgeo = [sys.executable, "-m", "gridgeo"]
+    with tempfile.TemporaryDirectory(prefix="fix-city-") as tmp:
+        db = f"sqlite:///{Path(tmp) / 'city.sqlite'}"
+        store = open_store(db)
+        try:
+            layers = {"grids": inputs.grids, "buildings": inputs.buildings, **inputs.layers}
+            store.write_layers({k: v for k, v in layers.items() if v is not None})
+        finally:
+            store.close()
+        day = ["--db", db, "--as-of", as_of.isoformat()]
+        steps = [
+            ("cli: check", ["check", *day, "--out", f"{tmp}/before.gpkg"]),
+            ("cli: fix grids", ["fix", "grids", *day, "--out", f"{tmp}/grids.gpkg"]),
+            ("cli: apply grids", ["apply", f"{tmp}/grids.gpkg", *day]),
+            ("cli: fix assignments", ["fix", "assignments", *day, "--out", f"{tmp}/a.gpkg"]),
+            ("cli: apply assignments", ["apply", f"{tmp}/a.gpkg", *day]),
+            ("cli: check again", ["check", *day, "--out", f"{tmp}/after.gpkg"]),
+        ]
+        for label, args in steps:
+            t = time.perf_counter()
+            proc = subprocess.run([*gridgeo, *args], capture_output=True, text=True)
+            seconds[label] = time.perf_counter() - t
+            status = "" if proc.returncode == 0 else f"  FAILED: {proc.stderr.strip()[-300:]}"
+            console.print(f"{label}: {seconds[label]:.1f} s{status}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=DEFAULT_DB, help="store URL (only read)")
@@ -167,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
     parser.add_argument("--cap", type=int, default=30, help="households per member at most")
     parser.add_argument("--check-again", action="store_true", help="apply and check R5, R6")
+    parser.add_argument("--cli", action="store_true", help="also time the commands")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -192,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         check_again(inputs, proposal, as_of, results["building_grid"]) if args.check_again else None
     )
     print_figures(grids, proposal, again)
+    if args.cli:
+        cli_path(inputs, as_of, seconds)
     missed = []
     ratios = {}
     for name in ("fix grids", "fix assignments"):

@@ -25,6 +25,7 @@ __all__ = [
     "StaleVersion",
     "StoreError",
     "Unauthorized",
+    "UpstreamError",
     "ValidationError",
 ]
 
@@ -39,6 +40,10 @@ class ConfigError(GridGeoError):
 
 class StoreError(GridGeoError):
     """The store cannot be reached, created or migrated."""
+
+
+class UpstreamError(GridGeoError):
+    """A server gridgeo relies on (a basemap provider) did not answer, or not with a tile."""
 
 
 class NotFound(GridGeoError):

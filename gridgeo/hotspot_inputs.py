@@ -10,7 +10,6 @@ What it returns is what :func:`gridgeo.analysis.hotspots.hotspot_layers` takes.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +18,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridgeo.errors import FileFormatError, Issue, NotFound, ValidationError
+from gridgeo.errors import Issue, NotFound, ValidationError
+from gridgeo.io import X_COLUMNS, Y_COLUMNS, detect_format, read_file, read_table
+from gridgeo.io.dates import parse_times as read_times
 from gridgeo.settings import get_settings
 
 __all__ = [
@@ -51,9 +52,6 @@ TIME_COLUMNS = (
 CATEGORY_COLUMNS = ("category", "type", "类别", "类型", "问题类别")
 #: column names (lower case) recognised as the problem's status
 STATUS_COLUMNS = ("status", "状态")
-#: column names (lower case) recognised as the longitude (x) and latitude (y) of a table
-X_COLUMNS = ("lon", "lng", "long", "longitude", "x", "经度")
-Y_COLUMNS = ("lat", "latitude", "y", "纬度")
 
 
 def read_problems(
@@ -66,6 +64,7 @@ def read_problems(
     category_column: str | None = None,
     crs: str | int | None = None,
     timezone: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read problem points from a GeoPackage, GeoJSON, CSV or XLSX file.
 
@@ -93,6 +92,8 @@ def read_problems(
         CRS of coordinates in a file that declares none (default EPSG:4326 for tables).
     timezone
         Time zone of times without an offset (default ``GRIDGEO_TIMEZONE``).
+    encoding
+        Text encoding of a CSV (detected by default, see :mod:`gridgeo.io.encodings`).
 
     Returns
     -------
@@ -113,21 +114,20 @@ def read_problems(
     >>> len(p), str(p["reported_at"].dt.tz), notes
     (2000, 'UTC', [])
     """
-    from gridgeo.io import detect_format, read_file
-
     path = Path(path)
     if not path.exists():
         raise NotFound(f"{path}: no such file")
     notes: list[str] = []
     fmt = detect_format(path)
     if fmt in ("csv", "xlsx"):
-        table = _read_table(path, fmt, layer)
+        table, table_notes = read_table(path, fmt, layer, encoding=encoding)
+        notes.extend(f"{path.name}: {n}" for n in table_notes)
         rows = np.arange(len(table)) + 2  # the header is line 1
         frame = _points_from_table(table, path.name, rows, x, y, crs, notes)
         rows = rows[frame.index.to_numpy()]
         frame = frame.reset_index(drop=True)
     else:
-        read = read_file(path, layer=layer, target="problems", crs=crs)
+        read = read_file(path, layer=layer, target="problems", crs=crs, encoding=encoding)
         frame, rows = read.frame, read.rows
         notes.extend(read.notes)
         if not isinstance(frame, gpd.GeoDataFrame):
@@ -189,54 +189,6 @@ def find_column(
     return next((lower[n] for n in names if n in lower), None)
 
 
-def _read_table(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
-    """A CSV (UTF-8, else GB18030) or a sheet of an XLSX workbook, every cell as text."""
-    if fmt == "xlsx":
-        try:
-            book = pd.ExcelFile(path, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many kinds for damaged files
-            hint = "save it again from Excel"
-            raise FileFormatError(
-                Issue(f"cannot open the workbook: {exc}", file=path.name, hint=hint)
-            ) from exc
-        with book:
-            if sheet is not None and sheet not in book.sheet_names:
-                raise NotFound(
-                    f"{path.name} has no sheet {sheet!r}; its sheets are {book.sheet_names}"
-                )
-            frame = pd.read_excel(book, sheet_name=sheet or book.sheet_names[0], dtype=object)
-        return _stripped(frame.dropna(how="all"))
-    failure: Exception | None = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return _stripped(
-                pd.read_csv(
-                    path,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
-                    encoding=encoding,
-                    sep=None,
-                    engine="python",
-                )
-            )
-        except UnicodeDecodeError as exc:
-            failure = exc
-        except (pd.errors.ParserError, csv.Error) as exc:
-            hint = "check quoting and separators"
-            raise FileFormatError(
-                Issue(f"cannot parse it as CSV: {exc}", file=path.name, hint=hint)
-            ) from exc
-    raise FileFormatError(
-        Issue(f"unknown text encoding ({failure})", file=path.name, hint="save it as UTF-8 CSV")
-    )
-
-
-def _stripped(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.reset_index(drop=True)
-
-
 def _points_from_table(
     table: pd.DataFrame,
     file: str,
@@ -287,9 +239,11 @@ def _points_from_table(
 def parse_times(
     values: pd.Series, *, file: str, column: str, rows: np.ndarray, timezone: str
 ) -> pd.Series:
-    """Times as UTC: aware ones converted, naive ones taken as local time in ``timezone``.
+    """Times as UTC, read as imports read them (:func:`gridgeo.io.dates.parse_times`).
 
-    Empty values stay missing; a value that is not a date or time is an error.
+    Times with an offset are converted, those without are local time in ``timezone``;
+    empty values stay missing. A value that is not a date or time, and a day such as
+    ``03/04/2025`` whose order the column does not settle, is an error.
 
     Raises
     ------
@@ -305,29 +259,22 @@ def parse_times(
     >>> utc.dt.strftime("%d %H:%M").tolist(), str(utc.dt.tz)
     (['01 00:00', nan, '01 16:00'], 'UTC')
     """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
-    text = values.astype("string")
-    present = text.notna() & (text.str.strip() != "")
-    parsed = pd.to_datetime(text.where(present), errors="coerce", format="mixed", utc=False)
-    bad = np.flatnonzero((present & parsed.isna()).to_numpy())
-    if len(bad):
-        raise ValidationError(
-            [
-                Issue(
-                    "not a date or time",
-                    file=file,
-                    row=int(rows[k]),
-                    column=column,
-                    value=values.iloc[k],
-                    hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM",
-                )
-                for k in bad
-            ],
-            summary=f"{file}: {len(bad)} time value(s) cannot be read:",
+    parsed = read_times(values, timezone=timezone)
+    issues = [
+        Issue(
+            "ambiguous date: day/month or month/day"
+            if parsed.ambiguous[k]
+            else "not a date or time",
+            file=file,
+            row=int(rows[k]),
+            column=column,
+            value=values.iloc[k],
+            hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM",
         )
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert("UTC")
-    if parsed.dtype == object:  # mixed offsets: parse again as UTC
-        return pd.to_datetime(text.where(present), format="mixed", utc=True)
-    return parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+        for k in np.flatnonzero(parsed.bad | parsed.ambiguous)
+    ]
+    if issues:
+        raise ValidationError(
+            issues, summary=f"{file}: {len(issues)} time value(s) cannot be read:"
+        )
+    return parsed.utc.set_axis(values.index)

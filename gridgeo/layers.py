@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from gridgeo import schema
 
-__all__ = ["LAYERS", "LAYER_ORDER", "Field", "LayerSpec", "get_layer"]
+__all__ = ["LAYERS", "LAYER_ORDER", "ROW_COLUMN", "Field", "LayerSpec", "get_layer"]
+
+#: Optional column of a layer frame: the row number in the source file, used to name
+#: rows in error messages.
+ROW_COLUMN = "_row"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,16 @@ class LayerSpec:
     @property
     def personal(self) -> list[str]:
         return [f.name for f in self.fields if f.personal]
+
+    def max_length(self, field: Field) -> int | None:
+        """The most characters the store keeps in a text column (None: unbounded)."""
+        return getattr(self.model.__table__.c[field.db_column].type, "length", None)
+
+    def int_range(self, field: Field) -> tuple[int, int]:
+        """The smallest and largest value the store keeps in an integer column."""
+        type_ = self.model.__table__.c[field.db_column].type
+        bits = 64 if type(type_).__name__ == "BigInteger" else 32
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
     def field(self, name: str) -> Field:
         for f in self.fields:

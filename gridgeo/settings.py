@@ -1,8 +1,9 @@
 """Settings, read from ``GRIDGEO_*`` environment variables (or a ``.env`` file).
 
 The settings are grouped by concern, one class each: the store (:class:`StoreSettings`),
-the web API (:class:`APISettings`), the service's memory caches (:class:`CacheSettings`)
-and the tools the library runs (:class:`ToolSettings`). :class:`Settings` holds them all
+the web API (:class:`APISettings`), the map pages' basemaps (:class:`BasemapSettings`),
+the service's memory caches (:class:`CacheSettings`) and the tools the library runs
+(:class:`ToolSettings`). :class:`Settings` holds them all
 as flat fields, so every variable keeps its plain name (``GRIDGEO_POOL_SIZE``, not a
 nested ``GRIDGEO_CACHE__...``).
 """
@@ -18,7 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_MAX_BODY_BYTES",
+    "AMAP_URL",
+    "TIANDITU_URL",
     "APISettings",
+    "BasemapSettings",
     "CacheSettings",
     "Settings",
     "StoreSettings",
@@ -30,6 +34,14 @@ DEFAULT_DATABASE_URL = "sqlite:///gridgeo.sqlite"
 #: The largest request body the web API reads by default: 1 MiB.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _MIB = 1024 * 1024
+
+#: Tianditu's tile servers t0–t7 (``{s}``: 0 to 7), the Web Mercator ("_w") layers.
+TIANDITU_URL = "https://t{s}.tianditu.gov.cn/DataServer?T={layer}&x={x}&y={y}&l={z}&tk={key}"
+#: AMap's road map tiles (``{s}``: 1 to 4), drawn in GCJ-02.
+AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=7"
+    "&x={x}&y={y}&z={z}"
+)
 
 _CONFIG = SettingsConfigDict(env_prefix="GRIDGEO_", env_file=".env", extra="ignore")
 
@@ -61,6 +73,11 @@ class StoreSettings(BaseSettings):
     connect_timeout: float = Field(10.0, gt=0)
 
 
+def _flag(value: Any) -> Any:
+    """A flag from the environment: on for ``1`` only (anything else is off)."""
+    return value == "1" if isinstance(value, str) else value
+
+
 class APISettings(BaseSettings):
     """Who may use the web API, what its pages offer and how much a request may ask.
 
@@ -70,13 +87,6 @@ class APISettings(BaseSettings):
         ``on`` (default): the web API needs a token (``gridgeo token create``).
         ``off``: the open, read-only local demo; every read is district-wide without
         personal data, and every write is refused.
-    basemap_url
-        An external XYZ tile URL (``https://.../{z}/{x}/{y}.png``, ``{s}`` allowed)
-        offered as a second basemap on the map pages, e.g. 天地图 or an intranet tile
-        server. Unset (default): the pages offer only the basemap drawn from the
-        district's own data and load nothing from outside the service.
-    basemap_attribution
-        The credit shown with ``basemap_url`` (provider, licence, 审图号).
     tile_key_seconds
         How long the tile keys that map pages and TileJSON write into their tile URLs
         (``tile_key=``) stay valid, in seconds (default 3600; a key made now is valid
@@ -106,8 +116,6 @@ class APISettings(BaseSettings):
     model_config = _CONFIG
 
     auth: Literal["on", "off"] = "on"
-    basemap_url: str | None = None
-    basemap_attribution: str = ""
     tile_key_seconds: int = Field(3600, ge=10, le=7 * 86400)
     tile_key_secret: SecretStr | None = Field(None, min_length=32)
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
@@ -115,6 +123,57 @@ class APISettings(BaseSettings):
     batch_max_items: int = Field(500, ge=1, le=100_000)
     inline_max_features: int = Field(1500, ge=0)
     inline_max_bytes: int = Field(800_000, ge=0)
+
+
+class BasemapSettings(BaseSettings):
+    """The basemaps the map pages offer besides the one drawn from the district's data.
+
+    Every tile of them is served by the service itself (``/basemaps/...``), with the
+    readers' credentials of the other tiles; a provider's key stays on the server.
+
+    Attributes
+    ----------
+    basemap_url
+        An external XYZ tile URL (``https://.../{z}/{x}/{y}.png``, ``{s}`` allowed)
+        loaded by the browser itself, e.g. an intranet tile server that needs no key.
+        Unset (default): no such basemap.
+    basemap_attribution
+        The credit shown with ``basemap_url`` (provider, licence, 审图号).
+    basemap_file
+        An MBTiles (``.mbtiles``) or PMTiles (``.pmtiles``) file of raster (PNG, JPEG,
+        WebP) or vector (MVT) tiles, served at ``/basemaps/file/{z}/{x}/{y}`` and shown
+        as the pages' basemap: the intranet's basemap (``gridgeo basemap build`` makes
+        one from the district's own data).
+    basemap_file_attribution
+        The credit shown with ``basemap_file`` (default: the file's own
+        ``attribution``).
+    tianditu_key
+        A 天地图 key (``tk``, of the server kind): the pages then offer Tianditu's vector
+        (``vec_w`` + ``cva_w``) and imagery (``img_w`` + ``cia_w``) maps with labels,
+        proxied through ``/basemaps/tianditu/...``. Unset (default): not offered.
+    tianditu_url
+        Tianditu's tile URL template (``{layer}``, ``{x}``, ``{y}``, ``{z}``, ``{key}``,
+        ``{s}`` for the servers t0–t7); another host for a mirror or for tests.
+    amap
+        ``1``: the pages offer AMap (高德) as a basemap, re-projected by the service from
+        GCJ-02 to WGS-84 (default off).
+    amap_url
+        AMap's tile URL template (``{x}``, ``{y}``, ``{z}``, ``{s}`` for webrd01–04).
+    upstream_timeout
+        Seconds the service waits for a provider's tile (default 10); then 502.
+    """
+
+    model_config = _CONFIG
+
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    basemap_file: str | None = None
+    basemap_file_attribution: str | None = None
+    tianditu_key: SecretStr | None = None
+    tianditu_url: str = TIANDITU_URL
+    amap: Annotated[bool, BeforeValidator(_flag)] = False
+    amap_url: str = AMAP_URL
+    upstream_timeout: float = Field(10.0, gt=0)
 
 
 class CacheSettings(BaseSettings):
@@ -138,6 +197,8 @@ class CacheSettings(BaseSettings):
         still read (default 30).
     token_cache_size
         Token lookups and tile keys remembered (default 4096).
+    basemap_cache_bytes
+        Bytes of the providers' basemap tiles (Tianditu, AMap) kept (default 64 MiB).
     """
 
     model_config = _CONFIG
@@ -149,11 +210,7 @@ class CacheSettings(BaseSettings):
     analysis_cache_entries: int = Field(4, ge=1)
     token_cache_seconds: float = Field(30.0, ge=0)
     token_cache_size: int = Field(4096, ge=1)
-
-
-def _flag(value: Any) -> Any:
-    """A flag from the environment: on for ``1`` only (anything else is off)."""
-    return value == "1" if isinstance(value, str) else value
+    basemap_cache_bytes: int = Field(64 * _MIB, ge=0)
 
 
 class ToolSettings(BaseSettings):
@@ -179,11 +236,11 @@ class ToolSettings(BaseSettings):
     progress: Annotated[bool, BeforeValidator(_flag)] = False
 
 
-class Settings(StoreSettings, APISettings, CacheSettings, ToolSettings):
+class Settings(StoreSettings, APISettings, BasemapSettings, CacheSettings, ToolSettings):
     """gridgeo's configuration: every group's fields, each from its ``GRIDGEO_`` variable.
 
-    See :class:`StoreSettings`, :class:`APISettings`, :class:`CacheSettings` and
-    :class:`ToolSettings` for the fields.
+    See :class:`StoreSettings`, :class:`APISettings`, :class:`BasemapSettings`,
+    :class:`CacheSettings` and :class:`ToolSettings` for the fields.
     """
 
     model_config = _CONFIG

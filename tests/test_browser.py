@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,31 +38,32 @@ COVERAGE = f"/maps/coverage?as_of={AS_OF}"
 HOTSPOTS = "/maps/hotspots?lang=en"
 #: How long a navigation or a wait for the page may take.
 TIMEOUT_MS = 120_000
+#: The settings of the pages' basemaps (each test server sets its own).
+BASEMAP_VARIABLES = ("GRIDGEO_BASEMAP_URL", "GRIDGEO_BASEMAP_FILE", "GRIDGEO_TIANDITU_KEY",
+                     "GRIDGEO_TIANDITU_URL", "GRIDGEO_AMAP", "GRIDGEO_AMAP_URL")  # fmt: skip
 #: How long the server may take to start, and to answer a warming request.
 START_S, WARM_S = 120, 300
 
 embedded = pytest.mark.parametrize("sample_store_url", ["sqlite"], indirect=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``uvicorn api.main:app`` on a free port, on the sample district; its base URL."""
-    if not (maps.STATIC_DIR / "vendor" / "leaflet" / "dist" / "leaflet.js").is_file():
-        need("api/static/vendor", "run scripts/vendor.sh (scripts/setup.sh does)")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GRIDGEO_DATABASE_URL": sample_store_url,
-        "GRIDGEO_AUTH": "off",  # the open read-only demo: the pages need no token
-    }
-    env.pop("GRIDGEO_BASEMAP_URL", None)
-    log = (tmp_path_factory.mktemp("uvicorn") / "server.log").open("w")
+@contextmanager
+def serve_app(store_url: str, env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """``uvicorn api.main:app`` on a free port with ``env`` on top of ours; its base URL.
+
+    The basemaps are only those ``env`` sets: none is inherited from our environment.
+    """
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if k not in BASEMAP_VARIABLES}
+    env = {**inherited, "GRIDGEO_DATABASE_URL": store_url, **env}
+    log = (log_dir / "server.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -92,7 +94,6 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                 log.flush()
                 pytest.fail(f"uvicorn did not start: {Path(log.name).read_text()[-2000:]}")
             time.sleep(0.2)
-        _warm(base, [COVERAGE, HOTSPOTS])
         yield base
     finally:
         proc.terminate()
@@ -102,6 +103,17 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``uvicorn api.main:app`` on a free port, on the sample district; its base URL."""
+    if not (maps.STATIC_DIR / "vendor" / "leaflet" / "dist" / "leaflet.js").is_file():
+        need("api/static/vendor", "run scripts/vendor.sh (scripts/setup.sh does)")
+    env = {"GRIDGEO_AUTH": "off"}  # the open read-only demo: the pages need no token
+    with serve_app(sample_store_url, env, tmp_path_factory.mktemp("uvicorn")) as base:
+        _warm(base, [COVERAGE, HOTSPOTS])
+        yield base
 
 
 def _warm(base: str, paths: list[str]) -> None:

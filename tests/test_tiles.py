@@ -183,7 +183,7 @@ def test_plain_tiles_are_answered_in_front_of_the_routes_as_the_route_would(
     from api import fastpath
 
     answered: list[tuple[str, bool]] = []
-    plain = fastpath._answer_plain
+    plain = fastpath.answer_plain
 
     async def spy(app, store, request, version):  # type: ignore[no-untyped-def]
         done = await plain(app, store, request, version)
@@ -192,7 +192,7 @@ def test_plain_tiles_are_answered_in_front_of_the_routes_as_the_route_would(
         )
         return done
 
-    monkeypatch.setattr(fastpath, "_answer_plain", spy)
+    monkeypatch.setattr(fastpath, "answer_plain", spy)
     tile = mercantile.tile(*_centre(client.app.state.store.read_layer("buildings")), 17)
     path = f"/tiles/buildings/17/{tile.x}/{tile.y}.mvt"
     version = client.get("/tiles/buildings.json").json()["tiles"][0].split("v=")[1].split("&")[0]

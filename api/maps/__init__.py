@@ -1,11 +1,13 @@
-"""Interactive Leaflet maps (folium), served offline: ``/maps/coverage``, ``/maps/hotspots``.
+"""Interactive Leaflet maps (folium), served offline: coverage, hotspots, proposals.
+
+The pages are ``/maps/coverage``, ``/maps/hotspots`` and ``/maps/proposal/{id}``.
 
 Every script, stylesheet, font and icon a page uses is served by this service:
 folium's CDN links are replaced by ``/static/vendor/...`` (third-party packages unpacked
 there by ``scripts/vendor.sh`` at install time) and ``/static/gridgeo/...`` (ours). The
 default basemap is drawn from the data itself (the ``basemap`` vector tiles:
-communities, grids, buildings); an external basemap is an option set by
-``GRIDGEO_BASEMAP_URL`` (and ``GRIDGEO_BASEMAP_ATTRIBUTION``).
+communities, grids, buildings); a basemap file, 天地图, AMap and an external tile URL
+are options of the settings (:mod:`~api.maps.basemaps`, served by :mod:`api.basemaps`).
 
 Small layers are put in the page as GeoJSON; any layer above
 :data:`INLINE_MAX_FEATURES` features, or that would take the page past its byte
@@ -14,9 +16,11 @@ budget, is drawn from the service's vector tiles instead, so a page stays well u
 
 Labels are Chinese by default and English with ``?lang=en``.
 
-One job per module: :mod:`~api.maps.coverage` and :mod:`~api.maps.hotspots` (a page and
-its route each), :mod:`~api.maps.page` (folium's map, the overlays and panels),
+One job per module: :mod:`~api.maps.coverage`, :mod:`~api.maps.hotspots` and
+:mod:`~api.maps.proposal` (a page and its route each), :mod:`~api.maps.page` (folium's
+map, the overlays and panels),
 :mod:`~api.maps.layers` (the overlays, their colour classes and legends),
+:mod:`~api.maps.basemaps` (the basemaps of the layer switcher),
 :mod:`~api.maps.inline` (GeoJSON in the page), :mod:`~api.maps.text` (the words, from
 ``messages.toml``), :mod:`~api.maps.assets` (``/static/...``),
 :mod:`~api.maps.responses` (what the routes share). The panels and filter forms are the
@@ -41,7 +45,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.maps import assets, coverage, hotspots
+from api.maps import assets, coverage, hotspots, proposal
 from api.maps.assets import STATIC_DIR, VENDOR_ASSETS
 from api.maps.coverage import coverage_page
 from api.maps.hotspots import hotspot_page
@@ -52,4 +56,5 @@ __all__ = ["STATIC_DIR", "TEXT", "VENDOR_ASSETS", "coverage_page", "hotspot_page
 router = APIRouter(tags=["maps"])
 router.include_router(coverage.router)
 router.include_router(hotspots.router)
+router.include_router(proposal.router)
 router.include_router(assets.router)

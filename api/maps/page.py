@@ -17,7 +17,7 @@ from fastapi import Request
 from api import tiles
 from api.maps import inline
 from api.maps.assets import CSS, JS, offline, static_url
-from api.maps.layers import BASEMAP_STYLES, LayerDef, Legend
+from api.maps.layers import LayerDef, Legend
 from api.maps.text import TEXT, Lang
 from gridgeo.render.templates import render_template, template_source
 
@@ -91,8 +91,8 @@ class MapPage:
             out.append([prop, self.t.get(name, name)])
         return out
 
-    def _script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
-        """An overlay made by ``js`` with map.js (and VectorGrid when it draws tiles)."""
+    def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
+        """A layer made by ``js`` with map.js (and VectorGrid when it draws vector tiles)."""
         element = overlay_class()(js, label, **kwargs)
         offline(element, self.request, ("vectorGrid",) if vector_tiles else (), ())
         element.default_js = [
@@ -123,30 +123,15 @@ class MapPage:
             )
             how = "tiles"
         self.layers.append(
-            self._script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
+            self.script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
         )
         return how
 
     def add_basemaps(self) -> None:
-        """The service's own basemap (shown), an external one if set, and none."""
-        cls = overlay_class()
-        url = tiles.tile_url(self.base(), "basemap", version=self.version, tile_key=self.tile_key)
-        options = {"minZoom": 0, "canvas": True}
-        js = (
-            f"gridgeo.tiles('basemap', {inline.script_json(url)}, "
-            f"{inline.script_json(BASEMAP_STYLES)}, {inline.script_json(options)})"
-        )
-        own = self._script_layer(js, self.t["basemap"], vector_tiles=True, overlay=False)
-        self.layers.append(own)
-        external = external_basemap(self.request)
-        if external is not None:
-            ext_url, attribution = external
-            js = (
-                f"L.tileLayer({inline.script_json(ext_url)}, "
-                f"{inline.script_json({'attribution': attribution, 'maxZoom': 19})})"
-            )
-            self.layers.append(cls(js, self.t["external_basemap"], overlay=False, show=False))
-        self.layers.append(cls("L.layerGroup()", self.t["no_basemap"], overlay=False, show=False))
+        """The basemaps of the layer switcher (:mod:`api.maps.basemaps`)."""
+        from api.maps.basemaps import basemap_layers
+
+        self.layers.extend(basemap_layers(self))
 
     def render(self) -> str:
         """The page's HTML."""

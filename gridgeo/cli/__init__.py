@@ -13,8 +13,12 @@ synth
 check, hotspots, lifecycle, report
     The analyses (:mod:`gridgeo.check`, :mod:`gridgeo.hotspot_run`,
     :mod:`gridgeo.lifecycle_run`, :mod:`gridgeo.report`).
+fix, apply
+    Proposals that fix the findings, and applying them (:mod:`gridgeo.fix`).
 serve, token, db
     The web API, its tokens, the database schema.
+basemap
+    A basemap file of the district for the web API (:mod:`gridgeo.basemaps`).
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import sys
 
 import typer
 
+from gridgeo.cli.apply import apply
+from gridgeo.cli.basemap import basemap_build
 from gridgeo.cli.check import check
 from gridgeo.cli.db import db_current, db_upgrade
 from gridgeo.cli.export import export
+from gridgeo.cli.fix import fix_app
 from gridgeo.cli.hotspots import hotspots
 from gridgeo.cli.import_ import import_
 from gridgeo.cli.info import info
@@ -46,6 +53,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: create or upgrade the tables.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: create, list and revoke them.", no_args_is_help=True)
+basemap_app = typer.Typer(
+    help="Basemap files: draw the district's own basemap for an intranet.", no_args_is_help=True
+)
 
 # the order of `gridgeo --help`: the commands, then the groups
 app.command("import")(import_)
@@ -54,10 +64,12 @@ app.command()(export)
 app.command()(info)
 app.command()(synth)
 app.command()(check)
+app.command()(apply)
 app.command()(lifecycle)
 app.command()(report)
 app.command()(serve)
 app.command()(hotspots)
+app.add_typer(fix_app, name="fix")
 db_app.command("upgrade")(db_upgrade)
 db_app.command("current")(db_current)
 app.add_typer(db_app, name="db")
@@ -65,6 +77,8 @@ token_app.command("create")(token_create)
 token_app.command("list")(token_list)
 token_app.command("revoke")(token_revoke)
 app.add_typer(token_app, name="token")
+basemap_app.command("build")(basemap_build)
+app.add_typer(basemap_app, name="basemap")
 
 
 def main() -> None:

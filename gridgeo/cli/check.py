@@ -9,9 +9,19 @@ import typer
 from rich.table import Table
 
 from gridgeo.cli.common import (
+    AssignmentsOption,
+    BuildingIdOption,
+    BuildingsOption,
+    CommunitiesOption,
     CrsOption,
     DbOption,
+    DistrictOption,
+    GridIdOption,
+    GridsOption,
+    HouseholdsOption,
+    MaskOption,
     PolicyOption,
+    VisitsOption,
     date_option,
     fails_cleanly,
     out,
@@ -26,34 +36,16 @@ def check(
     out_file: Annotated[
         Path, typer.Option("--out", help="GeoPackage to write (an .xlsx is written beside it).")
     ],
-    grids: Annotated[
-        Path | None, typer.Option("--grids", help="Grid polygons (check files without a store).")
-    ] = None,
-    buildings: Annotated[
-        Path | None, typer.Option("--buildings", help="Building polygons.")
-    ] = None,
-    grid_id: Annotated[
-        str | None, typer.Option("--grid-id", help="Code column of the grids file.")
-    ] = None,
-    building_id: Annotated[
-        str | None, typer.Option("--building-id", help="Code column of the buildings file.")
-    ] = None,
-    communities: Annotated[
-        Path | None, typer.Option("--communities", help="Community polygons.")
-    ] = None,
-    district: Annotated[
-        Path | None, typer.Option("--district", help="District boundary polygon(s).")
-    ] = None,
-    assignments: Annotated[
-        Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
-    ] = None,
-    households: Annotated[
-        Path | None, typer.Option("--households", help="Households (else buildings' counts).")
-    ] = None,
-    visits: Annotated[Path | None, typer.Option("--visits", help="Visits.")] = None,
-    mask: Annotated[
-        Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
-    ] = None,
+    grids: GridsOption = None,
+    buildings: BuildingsOption = None,
+    grid_id: GridIdOption = None,
+    building_id: BuildingIdOption = None,
+    communities: CommunitiesOption = None,
+    district: DistrictOption = None,
+    assignments: AssignmentsOption = None,
+    households: HouseholdsOption = None,
+    visits: VisitsOption = None,
+    mask: MaskOption = None,
     crs: CrsOption = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")

@@ -17,9 +17,21 @@ from rich.table import Table
 from gridgeo.errors import GridGeoError, ValidationError
 
 __all__ = [
+    "AssignmentsOption",
+    "BuildingIdOption",
+    "BuildingsOption",
+    "CommunitiesOption",
     "CrsOption",
+    "DateFormatOption",
     "DbOption",
+    "EncodingOption",
+    "DistrictOption",
+    "GridIdOption",
+    "GridsOption",
+    "HouseholdsOption",
+    "MaskOption",
     "PolicyOption",
+    "VisitsOption",
     "date_option",
     "err",
     "fails_cleanly",
@@ -40,8 +52,44 @@ DbOption = Annotated[
     ),
 ]
 CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),
+]
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+]
 PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
+]
+
+# -- the input files of `check` and `fix` (without them: the store) --------------------------
+GridsOption = Annotated[
+    Path | None, typer.Option("--grids", help="Grid polygons (files without a store).")
+]
+BuildingsOption = Annotated[Path | None, typer.Option("--buildings", help="Building polygons.")]
+GridIdOption = Annotated[
+    str | None, typer.Option("--grid-id", help="Code column of the grids file.")
+]
+BuildingIdOption = Annotated[
+    str | None, typer.Option("--building-id", help="Code column of the buildings file.")
+]
+CommunitiesOption = Annotated[
+    Path | None, typer.Option("--communities", help="Community polygons.")
+]
+DistrictOption = Annotated[
+    Path | None, typer.Option("--district", help="District boundary polygon(s).")
+]
+AssignmentsOption = Annotated[
+    Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
+]
+HouseholdsOption = Annotated[
+    Path | None, typer.Option("--households", help="Households (else buildings' counts).")
+]
+VisitsOption = Annotated[Path | None, typer.Option("--visits", help="Visits.")]
+MaskOption = Annotated[
+    Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 

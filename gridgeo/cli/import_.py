@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from gridgeo.cli.common import DbOption, err, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import (
+    DateFormatOption,
+    DbOption,
+    EncodingOption,
+    err,
+    fails_cleanly,
+    out,
+    progress_bar,
+)
 from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["import_"]
@@ -64,6 +72,8 @@ def import_(
     wkt: Annotated[
         str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
     ] = None,
+    encoding: EncodingOption = None,
+    date_format: DateFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """Import one layer from a file, all or nothing; re-importing updates, never duplicates."""
@@ -77,7 +87,15 @@ def import_(
     with progress_bar() as progress:
         progress(f"reading {file.name}", 0, 1)
         read = read_file(
-            file, layer=source_layer, target=layer, crs=crs, where=where, x=x, y=y, wkt=wkt
+            file,
+            layer=source_layer,
+            target=layer,
+            crs=crs,
+            where=where,
+            x=x,
+            y=y,
+            wkt=wkt,
+            encoding=encoding,
         )
         progress(f"reading {file.name}", 1, 1)
         prepared = prepare_layer(
@@ -89,11 +107,12 @@ def import_(
             id_columns=id_column.split(",") if id_column else (),
             generate_ids=generate_ids,
             repair=repair,
+            date_format=date_format,
         )
         store = open_store(db)
         try:
             result = store.write_layers(
-                {layer: prepared.frame}, source=read.name, progress=progress
+                {layer: prepared.written}, source=read.name, progress=progress
             )[layer]
         finally:
             store.close()

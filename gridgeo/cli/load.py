@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, fails_cleanly, out, progress_bar, results_table
+from gridgeo.cli.common import (
+    DateFormatOption,
+    DbOption,
+    fails_cleanly,
+    out,
+    progress_bar,
+    results_table,
+)
 from gridgeo.errors import ValidationError
 from gridgeo.layers import LAYER_ORDER
 
@@ -19,6 +26,7 @@ def load(
     file: Annotated[
         Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
     ],
+    date_format: DateFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """Load every layer of a GeoPackage (such as shapes/sample_district.gpkg) in one transaction."""
@@ -44,7 +52,9 @@ def load(
         for i, name in enumerate(layers):
             progress("reading and checking", i, len(layers))
             read = read_file(file, layer=name)
-            frames[name] = prepare_layer(read.frame, name, source=read.name, rows=read.rows).frame
+            frames[name] = prepare_layer(
+                read.frame, name, source=read.name, rows=read.rows, date_format=date_format
+            ).written
         progress("reading and checking", len(layers), len(layers))
         store = open_store(db)
         try:

@@ -11,8 +11,11 @@ that cannot be applied is named in one error. The writes then go through
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +23,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridgeo.errors import Issue, NotFound, ValidationError
+from gridgeo.errors import FileFormatError, Issue, NotFound, ValidationError
 from gridgeo.fix.jobs import PROPOSAL_KINDS
 from gridgeo.schema import ASSIGNMENT_KINDS
 from gridgeo.store import Store
@@ -28,6 +31,7 @@ from gridgeo.store import Store
 __all__ = ["Applied", "apply_file", "read_proposal"]
 
 _ACTIONS = ("add", "end")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,8 @@ def read_proposal(path: Path) -> tuple[str, pd.DataFrame]:
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
     ext = path.suffix.lower()
-    if ext == ".gpkg":
-        layers = {name for name, _ in pyogrio.list_layers(path)}
-    elif ext == ".xlsx":
-        with pd.ExcelFile(path) as workbook:
-            layers = set(workbook.sheet_names)
+    if ext in (".gpkg", ".xlsx"):
+        layers = _unreadable(path, lambda: _layer_names(path, ext))
     else:
         raise ValidationError(
             Issue(f"cannot apply a {ext or 'file without extension'}", file=path.name,
@@ -73,15 +74,37 @@ def read_proposal(path: Path) -> tuple[str, pd.DataFrame]:
         )  # fmt: skip
     layer = "actions" if kind == "assignments" else "grids"
     if ext == ".gpkg":
-        frame = pyogrio.read_dataframe(path, layer=layer)
+        frame = _unreadable(path, lambda: pyogrio.read_dataframe(path, layer=layer))
     else:
         if kind == "grids":
             raise ValidationError(
                 Issue("a grid repair is applied from its GeoPackage (the workbook has no "
                       "geometries)", file=path.name, hint=f"give {path.with_suffix('.gpkg').name}")
             )  # fmt: skip
-        frame = pd.read_excel(path, sheet_name=layer, dtype=object)
+        frame = _unreadable(path, lambda: pd.read_excel(path, sheet_name=layer, dtype=object))
     return kind, frame
+
+
+def _layer_names(path: Path, ext: str) -> set[str]:
+    """The layers of a GeoPackage, or the sheets of a workbook."""
+    if ext == ".gpkg":
+        return {str(name) for name, _ in pyogrio.list_layers(path)}
+    with pd.ExcelFile(path) as workbook:
+        return {str(name) for name in workbook.sheet_names}
+
+
+def _unreadable(path: Path, read: Callable[[], T]) -> T:
+    """``read()``, with a file that cannot be read as what its extension says named."""
+    try:
+        return read()
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError,
+            KeyError, zipfile.BadZipFile) as exc:  # fmt: skip
+        kind = "GeoPackage" if path.suffix.lower() == ".gpkg" else "workbook"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileFormatError(
+            Issue(f"cannot be read as a {kind}: {reason}", file=path.name,
+                  hint="give the file gridgeo fix wrote (saved again from QGIS or Excel)")
+        ) from None  # fmt: skip
 
 
 def _text(values: pd.Series) -> pd.Series:

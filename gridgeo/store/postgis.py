@@ -18,7 +18,10 @@ import sqlalchemy as sa
 from gridgeo.errors import StoreError
 from gridgeo.layers import LAYERS, Field, LayerSpec
 from gridgeo.schema import SRID
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns, _Selection
+from gridgeo.store.base import Store
+from gridgeo.store.frames import by_column
+from gridgeo.store.selection import Selection
+from gridgeo.store.writes import BATCH, Progress, WriteResult
 
 __all__ = ["PostGISStore"]
 
@@ -54,7 +57,7 @@ class PostGISStore(Store):
             f" {SRID}))"
         )
 
-    def _read(self, spec: LayerSpec, fields: list[Field], selection: _Selection) -> pd.DataFrame:
+    def _read(self, spec: LayerSpec, fields: list[Field], selection: Selection) -> pd.DataFrame:
         """Read a layer: its geometry through the binary protocol, or else through COPY.
 
         A layer read with its geometry comes through psycopg's binary cursor, WKB as
@@ -118,7 +121,7 @@ class PostGISStore(Store):
             raw = conn.connection.driver_connection
             with raw.cursor(binary=True) as cur:  # type: ignore[union-attr]
                 cur.execute(sql, params or None)
-                return _columns(cur.fetchall(), ncols)
+                return by_column(cur.fetchall(), ncols)
 
     def _db_times(self, values: pd.Series) -> pd.Series:
         return values.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
@@ -145,23 +148,14 @@ class PostGISStore(Store):
                 f'SELECT {names} FROM "{spec.table}" WITH NO DATA'
             )
             with cur.copy(f'COPY "{stage}" ({names}) FROM STDIN (FORMAT csv)') as copy:
-                for start in range(0, n, _BATCH):
-                    chunk = table.iloc[start : start + _BATCH]
+                for start in range(0, n, BATCH):
+                    chunk = table.iloc[start : start + BATCH]
                     copy.write(chunk.to_csv(header=False, index=False))
                     if progress:
-                        progress(f"storing {spec.name}", min(start + _BATCH, n), n)
+                        progress(f"storing {spec.name}", min(start + BATCH, n), n)
             bulk = n >= self.bulk_rows and _is_empty(cur, spec.table)
             deferred = _drop_secondary(cur, spec.table) if bulk else []
-            others = [c for c in cols if c != "code"]
-            update = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in others)
-            if others:
-                changed = (
-                    f"ROW({', '.join(f't.{c}' for c in others)}) IS DISTINCT FROM "
-                    f"ROW({', '.join(f'EXCLUDED.{c}' for c in others)})"
-                )
-                conflict = f"DO UPDATE SET {update} WHERE {changed}"
-            else:
-                conflict = "DO NOTHING"
+            conflict = _on_conflict([c for c in cols if c != "code"])
             cur.execute(
                 f'WITH written AS (INSERT INTO "{spec.table}" AS t ({names}) '
                 f'SELECT {names} FROM "{stage}" ON CONFLICT (code) {conflict} '
@@ -179,6 +173,26 @@ class PostGISStore(Store):
                 cur.execute(f'ANALYZE "{spec.table}"')
         updated = written - inserted
         return WriteResult(spec.name, inserted, updated, n - inserted - updated)
+
+
+def _on_conflict(others: list[str]) -> str:
+    """The upsert's conflict clause: update changed rows; no geometry keeps the stored one."""
+    if not others:
+        return "DO NOTHING"
+    update = ", ".join(
+        f'"{c}" = coalesce(EXCLUDED."{c}", t."{c}")' if c == "geom" else f'"{c}" = EXCLUDED."{c}"'
+        for c in others
+    )
+    values = [c for c in others if c != "geom"]
+    changed = []
+    if values:
+        changed.append(
+            f"ROW({', '.join(f't.{c}' for c in values)}) IS DISTINCT FROM "
+            f"ROW({', '.join(f'EXCLUDED.{c}' for c in values)})"
+        )
+    if "geom" in others:
+        changed.append("(EXCLUDED.geom IS NOT NULL AND t.geom IS DISTINCT FROM EXCLUDED.geom)")
+    return f"DO UPDATE SET {update} WHERE {' OR '.join(changed)}"
 
 
 def _is_empty(cur: Any, table: str) -> bool:

@@ -12,7 +12,10 @@ import sqlalchemy as sa
 
 from gridgeo.errors import ValidationError
 from gridgeo.layers import LayerSpec, get_layer
-from gridgeo.store.base import _BATCH, Progress, Store, WriteResult, _columns, _Selection
+from gridgeo.store.base import Store
+from gridgeo.store.frames import by_column
+from gridgeo.store.selection import Selection
+from gridgeo.store.writes import BATCH, Progress, WriteResult
 
 __all__ = ["SQLiteStore"]
 
@@ -46,7 +49,7 @@ class SQLiteStore(Store):
         Values and ranges are selected by vectorised comparisons on the columns read.
         """
         spec = get_layer(layer)
-        selection = _Selection.of(spec, bbox, where, limit, offset, ranges)
+        selection = Selection.of(spec, bbox, where, limit, offset, ranges)
         if bbox is None:
             frame = super().read_layer(layer, geometry=geometry, **kwargs)
         else:
@@ -82,7 +85,7 @@ class SQLiteStore(Store):
 
     def _fetch_columns(self, sql: str, params: dict[str, Any], ncols: int) -> list[list[Any]]:
         with self.engine.connect() as conn:
-            return _columns(conn.exec_driver_sql(sql).all(), ncols)
+            return by_column(conn.exec_driver_sql(sql).all(), ncols)
 
     def _db_times(self, values: pd.Series) -> pd.Series:
         # SQLAlchemy's SQLite DateTime format, in UTC
@@ -103,8 +106,19 @@ class SQLiteStore(Store):
         names = ", ".join(f'"{c}"' for c in cols)
         others = [c for c in cols if c != "code"]
         if others:
-            update = ", ".join(f'"{c}" = excluded."{c}"' for c in others)
-            changed = " OR ".join(f't."{c}" IS NOT excluded."{c}"' for c in others)
+            # a row without a geometry keeps the stored one
+            update = ", ".join(
+                f'"{c}" = coalesce(excluded."{c}", t."{c}")'
+                if c == "geom"
+                else f'"{c}" = excluded."{c}"'
+                for c in others
+            )
+            changed = " OR ".join(
+                f'(excluded."{c}" IS NOT NULL AND t."{c}" IS NOT excluded."{c}")'
+                if c == "geom"
+                else f't."{c}" IS NOT excluded."{c}"'
+                for c in others
+            )
             conflict = f"DO UPDATE SET {update} WHERE {changed}"
         else:
             conflict = "DO NOTHING"
@@ -117,12 +131,12 @@ class SQLiteStore(Store):
         before = raw.execute(count).fetchone()[0]  # type: ignore[union-attr]
         changes = raw.total_changes  # type: ignore[union-attr]
         n = len(table)
-        for start in range(0, n, _BATCH):
-            chunk = table.iloc[start : start + _BATCH]
+        for start in range(0, n, BATCH):
+            chunk = table.iloc[start : start + BATCH]
             records = chunk.astype(object).where(chunk.notna(), None)
             raw.executemany(sql, records.itertuples(index=False, name=None))  # type: ignore[union-attr]
             if progress:
-                progress(f"storing {spec.name}", min(start + _BATCH, n), n)
+                progress(f"storing {spec.name}", min(start + BATCH, n), n)
         after = raw.execute(count).fetchone()[0]  # type: ignore[union-attr]
         written = raw.total_changes - changes  # type: ignore[union-attr]
         inserted = after - before

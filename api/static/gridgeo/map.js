@@ -92,7 +92,7 @@
       rendererFactory: options.canvas ? L.canvas.tile : L.svg.tile,
       interactive: !!options.popup,
       minZoom: options.minZoom || 0,
-      maxNativeZoom: 22,
+      maxNativeZoom: options.maxNativeZoom || 22,
       maxZoom: 22,
       attribution: options.attribution || "",
       fetchOptions: { credentials: "same-origin", referrerPolicy: "no-referrer" },
@@ -108,5 +108,24 @@
     layer.on("load", function () { gg.tilesLoaded[name] = (gg.tilesLoaded[name] || 0) + 1; });
     gg.layers[name] = layer;
     return layer;
+  };
+
+  /* A raster basemap of one or more image tile layers stacked (a map and its labels),
+   * served by this origin (/basemaps/...); options: attribution, maxNativeZoom. */
+  gg.raster = function (name, urls, options) {
+    var group = L.layerGroup(
+      urls.map(function (url, i) {
+        var layer = L.tileLayer(url, {
+          attribution: i === 0 ? options.attribution || "" : "",
+          maxNativeZoom: options.maxNativeZoom || 18,
+          maxZoom: 22,
+          referrerPolicy: "no-referrer",
+        });
+        layer.on("load", function () { gg.tilesLoaded[name] = (gg.tilesLoaded[name] || 0) + 1; });
+        return layer;
+      })
+    );
+    gg.layers[name] = group;
+    return group;
   };
 })();
