@@ -5,8 +5,8 @@ the database at import time, nor at start-up: the first request that needs the s
 opens it (``api.state.get_store``; a database that does not answer is a 503 with the
 reason), and it is closed at shutdown. The routes live in one module per concern (``maps``,
 ``tiles`` (a package: vector tiles, PNG tiles, static maps), ``reports``, ``data``,
-``writes``, ``proposals``, ``auth``); library errors become HTTP statuses here, in
-one place, and every refusal has the same shape, ``{"error": ..., "detail": ...}``.
+``writes``, ``proposals``, ``auth``); library errors become HTTP statuses in
+one place (:mod:`api.refusals`), and every refusal has the same shape, ``{"error": ..., "detail": ...}``.
 
 :class:`BodyLimit` is the outermost layer: a request whose body is larger than
 ``GRIDGEO_MAX_BODY_BYTES`` is refused (413) before any other work.
@@ -15,7 +15,7 @@ one place, and every refusal has the same shape, ``{"error": ..., "detail": ...}
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -30,70 +30,33 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gridgeo
-from api import auth, basemaps, data, database, docs, maps, proposals, reports, tiles, writes
-from api.fastpath import TileResponses
-from gridgeo.errors import (
-    BadRequest,
-    ConfigError,
-    Conflict,
-    CRSError,
-    FileFormatError,
-    GridGeoError,
-    NotFound,
-    PermissionDenied,
-    RequestTooLarge,
-    StoreError,
-    Unauthorized,
-    UpstreamError,
-    ValidationError,
-    database_reason,
+from api import (
+    audit,
+    auth,
+    basemaps,
+    batch,
+    data,
+    database,
+    docs,
+    maps,
+    proposals,
+    reports,
+    tiles,
+    writes,
 )
+from api.fastpath import TileResponses
+from api.refusals import (
+    ERROR_STATUS,
+    VALIDATION_ERROR_SCHEMA,
+    json_text,
+    refusal,
+    validation_refusal,
+)
+from gridgeo.errors import BadRequest, GridGeoError, RequestTooLarge, database_reason
 from gridgeo.settings import Settings
 from gridgeo.store import make_engine
 
 __all__ = ["ERROR_STATUS", "BodyLimit", "app", "create_app"]
-
-#: HTTP status for each gridgeo error; the most specific class in the MRO wins.
-ERROR_STATUS: dict[type[GridGeoError], int] = {
-    BadRequest: 400,
-    RequestTooLarge: 413,
-    NotFound: 404,
-    Unauthorized: 401,
-    PermissionDenied: 403,
-    Conflict: 409,
-    ValidationError: 422,
-    CRSError: 422,
-    FileFormatError: 422,
-    StoreError: 503,
-    UpstreamError: 502,
-    ConfigError: 500,
-    GridGeoError: 500,
-}
-
-
-def _status_for(exc: GridGeoError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 500
-
-
-def _text(value: object, limit: int = 2000) -> str:
-    """Text that can go into a JSON answer: lone surrogates escaped, at most ``limit`` long."""
-    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def refusal(exc: GridGeoError) -> JSONResponse:
-    """The answer to a gridgeo error: its status, ``{"error": kind, "detail": reason}``."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
-    if isinstance(exc, RequestTooLarge | BadRequest):
-        headers["Connection"] = "close"  # the rest of the body is not read
-    return JSONResponse(
-        status_code=_status_for(exc),
-        content={"error": type(exc).__name__, "detail": _text(exc, 20_000)},
-        headers=headers or None,
-    )
 
 
 async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -101,70 +64,10 @@ async def _gridgeo_error_handler(request: Request, exc: Exception) -> JSONRespon
     return refusal(exc)
 
 
-#: The most field errors a 422 lists.
-SHOWN_FIELD_ERRORS = 20
-
-#: The OpenAPI schema of a 422 from the checks of parameters, headers and bodies.
-VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
-    "title": "ValidationRefusal",
-    "type": "object",
-    "properties": {
-        "error": {"type": "string", "enum": ["ValidationError"]},
-        "detail": {"type": "string", "description": "Each bad field and what it must be."},
-        "fields": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["field", "message"],
-            },
-        },
-    },
-    "required": ["error", "detail"],
-}
-
-
-def _field(loc: Sequence[Any]) -> str:
-    """Where a request error is, in words: ``body geometry.coordinates[0]``."""
-    if not loc:
-        return "request"
-    where, path = str(loc[0]), ""
-    for part in loc[1:]:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    names = {"body": "body", "query": "query parameter", "path": "path parameter",
-             "header": "header", "cookie": "cookie"}  # fmt: skip
-    return _text(f"{names.get(where, where)} {path}".strip(), 120)
-
-
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's checks of parameters and bodies, without echoing the input back.
-
-    A body that is not JSON is a 400; every other refusal a 422 whose detail names each
-    bad field and what it must be, and whose ``fields`` list the same for programs.
-    """
+    """FastAPI's checks of parameters and bodies, without echoing the input back."""
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
-    if broken is not None:
-        reason = (broken.get("ctx") or {}).get("error", "not JSON")
-        position = broken["loc"][1] if len(broken.get("loc", ())) > 1 else "?"
-        return refusal(
-            BadRequest(
-                f"the body is not valid JSON ({_text(reason, 200)} at character {position}): "
-                "send one JSON object with Content-Type: application/json"
-            )
-        )
-    fields = []
-    for error in errors[:SHOWN_FIELD_ERRORS]:
-        message = str(error.get("msg", "invalid"))
-        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        fields.append({"field": _field(error.get("loc", ())), "message": _text(message, 300)})
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    if len(errors) > SHOWN_FIELD_ERRORS:
-        detail += f"; ... and {len(errors) - SHOWN_FIELD_ERRORS} more"
-    return JSONResponse(
-        status_code=422, content={"error": "ValidationError", "detail": detail, "fields": fields}
-    )
+    return validation_refusal(list(exc.errors()))
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -176,7 +79,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         kind = "HTTPError"
     return JSONResponse(
         status_code=exc.status_code,
-        content={"error": kind, "detail": _text(exc.detail)},
+        content={"error": kind, "detail": json_text(exc.detail)},
         headers=getattr(exc, "headers", None),
     )
 
@@ -327,7 +230,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error_handler)
     app.add_exception_handler(psycopg.OperationalError, _database_error_handler)
     for router in (auth.router, maps.router, *tiles.ROUTERS, basemaps.router, reports.router,
-                   data.router, writes.router, proposals.router, docs.router):  # fmt: skip
+                   data.router, writes.router, batch.router, audit.router, proposals.router,
+                   docs.router):  # fmt: skip
         app.include_router(router)
 
     def openapi() -> dict[str, Any]:

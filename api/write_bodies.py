@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid as uuid_module
 from typing import Annotated, Any, Literal
 
 import shapely
@@ -18,9 +19,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 __all__ = [
     "CloseIn",
     "Code",
+    "ClientId",
     "Day",
     "EscalateIn",
     "IdempotencyKey",
+    "IfMatch",
     "MeetingIn",
     "PointIn",
     "ProblemCode",
@@ -28,6 +31,7 @@ __all__ = [
     "ResolveIn",
     "Text",
     "Time",
+    "Version",
     "VisitIn",
     "row_of",
 ]
@@ -74,15 +78,37 @@ Day = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_sane_date)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 IdempotencyKey = Annotated[
-    str,
+    str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",
         description="A unique key per write (e.g. a UUID); a retry with the same key and "
-        "body returns the first result instead of writing again.",
+        "body returns the first result instead of writing again. Required unless the "
+        "body has a `uuid`.",
     ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=20,
+        pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+        description="The version of the problem this step edits (as `version` in the "
+        "body); a stale one is a 409.",
+    ),
+]
+ClientId = Annotated[
+    uuid_module.UUID,
+    Field(
+        description="The client's id of this write, unique in the store: a retry with "
+        "the same uuid and body gets the first answer; another body with it is a 409."
+    ),
+]
+Version = Annotated[
+    int,
+    Field(ge=1, le=1_000_000_000, description="The version of the problem this step edits."),
 ]
 ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 
@@ -102,6 +128,7 @@ class VisitIn(BaseModel):
     """A visit: the member defaults to the token's member; the time to now."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
     code: Code | None = None
     member: Code | None = None
     household: Code | None = None
@@ -115,6 +142,7 @@ class MeetingIn(BaseModel):
     """A grid council meeting."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
     code: Code | None = None
     grid: Code
     held_on: Day | None = None
@@ -126,6 +154,7 @@ class ProblemIn(BaseModel):
     """A new problem (it starts open)."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
     code: Code | None = None
     category: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
     description: Text | None = None
@@ -142,6 +171,8 @@ class ResolveIn(BaseModel):
     """Solved on the spot."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
+    version: Version | None = None
     at: Time | None = Field(None, description="When; default now.")
 
 
@@ -149,6 +180,8 @@ class EscalateIn(BaseModel):
     """Escalated to the community party committee."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
+    version: Version | None = None
     at: Time | None = None
     deadline: Day | None = None
 
@@ -157,6 +190,8 @@ class CloseIn(BaseModel):
     """Closed, with the feedback given to the resident (required)."""
 
     model_config = ConfigDict(extra="forbid")
+    uuid: ClientId | None = None
+    version: Version | None = None
     feedback: Text | None = Field(None, description="What the resident was told; required.")
     at: Time | None = None
 
@@ -164,6 +199,8 @@ class CloseIn(BaseModel):
 def row_of(model: BaseModel) -> dict[str, Any]:
     """A body as the row :mod:`gridgeo.fieldwork` takes (the point as a shapely geometry)."""
     row = model.model_dump(exclude_none=True)
+    if "uuid" in row:
+        row["uuid"] = str(row["uuid"])
     geometry = getattr(model, "geometry", None)
     if geometry is not None:
         row["geometry"] = geometry.shape()

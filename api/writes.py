@@ -1,7 +1,9 @@
 """Field writes: ``POST /visits``, ``/meetings``, ``/problems`` and the problem lifecycle.
 
 Grid workers and members write, as themselves, in their area, each write with an
-``Idempotency-Key`` header. The logic lives in :mod:`gridgeo.fieldwork`; this module
+``Idempotency-Key`` header, a ``uuid`` in its body, or both (:func:`identified`); a
+problem step may name the version it edits (``version`` or ``If-Match``,
+:func:`version_of`). ``POST /batch`` (:mod:`api.batch`) applies many such writes. The logic lives in :mod:`gridgeo.fieldwork`; this module
 translates HTTP, and makes sure a write is refused as early as it can be:
 
 1. a body over ``GRIDGEO_MAX_BODY_BYTES`` never gets here (:class:`api.main.BodyLimit`);
@@ -26,6 +28,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.auth import REFUSALS
@@ -34,6 +37,7 @@ from api.write_bodies import (
     CloseIn,
     EscalateIn,
     IdempotencyKey,
+    IfMatch,
     MeetingIn,
     ProblemCode,
     ProblemIn,
@@ -43,10 +47,11 @@ from api.write_bodies import (
 )
 from api.write_route import WriterDep, WriteRoute, write_roles
 from gridgeo import fieldwork
+from gridgeo.errors import Issue, ValidationError
 from gridgeo.principal import WRITER_ROLES
 from gridgeo.store import Store
 
-__all__ = ["STATUS_OF", "answer", "router"]
+__all__ = ["STATUS_OF", "WRITE_ERRORS", "answer", "identified", "router", "version_of"]
 
 StoreDep = Annotated[Store, Depends(get_store)]
 
@@ -65,10 +70,15 @@ _ERR = {
         }
     },
 }
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**_ERR, "description": "The body is not JSON, or two Authorization headers."},
     404: _ERR,
-    409: _ERR,
+    409: {
+        **_ERR,
+        "description": "A code that exists already, a `uuid` used before for another "
+        "write, a step the problem's status does not allow, or a stale version "
+        "(then `version` holds the problem's current one).",
+    },
     413: {**_ERR, "description": "The body is larger than GRIDGEO_MAX_BODY_BYTES."},
     422: {
         **_ERR,
@@ -80,6 +90,32 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 #: The HTTP status of what a write did (a replay answers with the first write's).
 STATUS_OF = {"created": 201, "updated": 200}
+
+
+def identified(key: str | None, uuid: Any) -> str | None:
+    """The write's idempotency key, after refusing a write with neither key nor uuid."""
+    if key is None and uuid is None:
+        missing = "Field required: a write needs an Idempotency-Key header or a uuid in its body"
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("header", "Idempotency-Key"), "msg": missing}]
+        )
+    return key
+
+
+def version_of(body_version: int | None, if_match: str | None) -> int | None:
+    """The version a problem step edits: the body's ``version`` or the ``If-Match`` header."""
+    header = None
+    if if_match is not None:
+        header = int(if_match.removeprefix("W/").strip('"'))
+    if body_version is not None and header is not None and body_version != header:
+        raise ValidationError(
+            Issue(
+                f"the body's version {body_version} and If-Match {header} differ",
+                column="version",
+                hint="send the version once",
+            )
+        )
+    return body_version if body_version is not None else header
 
 
 def answer(outcome: fieldwork.WriteOutcome) -> JSONResponse:
@@ -106,13 +142,14 @@ _WRITERS = write_roles(*sorted(WRITER_ROLES))
     "/visits",
     status_code=201,
     operation_id="record_visit",
-    responses={**_CREATED, **_WRITE_ERRORS},
+    responses={**_CREATED, **WRITE_ERRORS},
     openapi_extra=_WRITERS,
 )
 def post_visit(
-    body: VisitIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    body: VisitIn, user: WriterDep, store: StoreDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record a visit to a household within the member's assignments."""
+    key = identified(key, body.uuid)
     return answer(fieldwork.record_visit(store, row_of(body), principal=user, idempotency_key=key))
 
 
@@ -120,13 +157,14 @@ def post_visit(
     "/meetings",
     status_code=201,
     operation_id="record_meeting",
-    responses={**_CREATED, **_WRITE_ERRORS},
+    responses={**_CREATED, **WRITE_ERRORS},
     openapi_extra=write_roles("grid_worker"),
 )
 def post_meeting(
-    body: MeetingIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    body: MeetingIn, user: WriterDep, store: StoreDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Record a grid council meeting (grid workers, for their grids)."""
+    key = identified(key, body.uuid)
     return answer(
         fieldwork.record_meeting(store, row_of(body), principal=user, idempotency_key=key)
     )
@@ -136,13 +174,14 @@ def post_meeting(
     "/problems",
     status_code=201,
     operation_id="report_problem",
-    responses={201: {**_CREATED[201], "links": _PROBLEM_LINKS}, **_WRITE_ERRORS},
+    responses={201: {**_CREATED[201], "links": _PROBLEM_LINKS}, **WRITE_ERRORS},
     openapi_extra=_WRITERS,
 )
 def post_problem(
-    body: ProblemIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    body: ProblemIn, user: WriterDep, store: StoreDep, key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Put a problem on the list; it starts open."""
+    """Put a problem on the list; it starts open (version 1)."""
+    key = identified(key, body.uuid)
     return answer(
         fieldwork.report_problem(store, row_of(body), principal=user, idempotency_key=key)
     )
@@ -151,31 +190,48 @@ def post_problem(
 @router.post(
     "/problems/{code}/resolve",
     operation_id="resolve_problem",
-    responses={**_MOVED, **_WRITE_ERRORS},
+    responses={**_MOVED, **WRITE_ERRORS},
     openapi_extra=_WRITERS,
 )
 def resolve(
-    code: ProblemCode, body: ResolveIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    code: ProblemCode,
+    body: ResolveIn,
+    user: WriterDep,
+    store: StoreDep,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Solved on the spot: an open problem becomes ``resolved_on_site``."""
     return answer(
-        fieldwork.resolve_problem(store, code, at=body.at, principal=user, idempotency_key=key)
+        fieldwork.resolve_problem(
+            store, code, at=body.at, **_step(body, key, if_match), principal=user
+        )
     )
 
 
 @router.post(
     "/problems/{code}/escalate",
     operation_id="escalate_problem",
-    responses={**_MOVED, **_WRITE_ERRORS},
+    responses={**_MOVED, **WRITE_ERRORS},
     openapi_extra=_WRITERS,
 )
 def escalate(
-    code: ProblemCode, body: EscalateIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    code: ProblemCode,
+    body: EscalateIn,
+    user: WriterDep,
+    store: StoreDep,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Escalated to the community party committee: an open problem becomes ``escalated``."""
     return answer(
         fieldwork.escalate_problem(
-            store, code, at=body.at, deadline=body.deadline, principal=user, idempotency_key=key
+            store,
+            code,
+            at=body.at,
+            deadline=body.deadline,
+            **_step(body, key, if_match),
+            principal=user,
         )
     )
 
@@ -183,15 +239,34 @@ def escalate(
 @router.post(
     "/problems/{code}/close",
     operation_id="close_problem",
-    responses={**_MOVED, **_WRITE_ERRORS},
+    responses={**_MOVED, **WRITE_ERRORS},
     openapi_extra=_WRITERS,
 )
 def close(
-    code: ProblemCode, body: CloseIn, user: WriterDep, store: StoreDep, key: IdempotencyKey
+    code: ProblemCode,
+    body: CloseIn,
+    user: WriterDep,
+    store: StoreDep,
+    key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Closed with feedback to the resident (销号); the feedback text is required."""
     return answer(
         fieldwork.close_problem(
-            store, code, feedback=body.feedback, at=body.at, principal=user, idempotency_key=key
+            store,
+            code,
+            feedback=body.feedback,
+            at=body.at,
+            **_step(body, key, if_match),
+            principal=user,
         )
     )
+
+
+def _step(body: ResolveIn | EscalateIn | CloseIn, key: str | None, if_match: str | None) -> Any:
+    """The version, uuid and key of a problem step, after refusing one with neither id."""
+    return {
+        "version": version_of(body.version, if_match),
+        "uuid": None if body.uuid is None else str(body.uuid),
+        "idempotency_key": identified(key, body.uuid),
+    }

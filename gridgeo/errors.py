@@ -22,6 +22,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RequestTooLarge",
+    "StaleVersion",
     "StoreError",
     "Unauthorized",
     "UpstreamError",
@@ -71,6 +72,14 @@ class RequestTooLarge(GridGeoError):
 
 class Conflict(GridGeoError):
     """The request clashes with the stored state (e.g. closing a problem twice)."""
+
+
+class StaleVersion(Conflict):
+    """A change names a version of a row that is no longer its current one."""
+
+    def __init__(self, message: str, *, current: int) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ __all__ = [
     "SRID",
     "ApiToken",
     "Assignment",
+    "AuditEntry",
     "Base",
     "Building",
     "Community",
@@ -176,6 +177,11 @@ def _code() -> Mapped[str]:
 
 def _geom_index(table: str) -> Index:
     return Index(f"ix_{table}_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql")
+
+
+def _uuid() -> Mapped[str | None]:
+    """The write's client-generated UUID (canonical text), unique in the store."""
+    return mapped_column(String(36), index=True, unique=True)
 
 
 def _code_check() -> CheckConstraint:
@@ -329,6 +335,7 @@ class Visit(Base):
     visited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     note: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geom("POINT"), nullable=True)
+    uuid: Mapped[str | None] = _uuid()
     __table_args__ = (
         _geom_index("visits"),
         _code_check(),
@@ -346,6 +353,7 @@ class Meeting(Base):
     held_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     attendance: Mapped[int | None] = mapped_column(Integer)
     topic: Mapped[str | None] = mapped_column(Text)
+    uuid: Mapped[str | None] = _uuid()
     __table_args__ = (
         _code_check(),
         CheckConstraint("attendance IS NULL OR attendance >= 0", name="attendance_not_negative"),
@@ -377,6 +385,10 @@ class Problem(Base):
     feedback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     feedback: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geom("POINT"), nullable=True)
+    uuid: Mapped[str | None] = _uuid()
+    #: 1 when reported, one more with each step of its lifecycle (a step names the
+    #: version it edits).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     __table_args__ = (
         _geom_index("problems"),
         _code_check(),
@@ -454,3 +466,29 @@ class IdempotencyKey(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log: who changed what, when, from what to what.
+
+    Written in the transaction of the change it records (a field write, a step of a
+    problem's lifecycle, an import), so it exists exactly when the change was
+    committed. ``token_id``, ``role`` and ``member`` say who (empty for scripts);
+    ``layer``, ``code`` and ``action`` what; ``old`` and ``new`` hold the changed
+    values as JSON text. ``community`` and ``grid`` say where, for reading the log by
+    area.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str | None] = mapped_column(String(20))
+    member: Mapped[str | None] = mapped_column(String(100), index=True)
+    layer: Mapped[str] = mapped_column(String(50), nullable=False)
+    code: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20), nullable=False)
+    community: Mapped[str | None] = mapped_column(String(100))
+    grid: Mapped[str | None] = mapped_column(String(100))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)

@@ -104,6 +104,9 @@ class APISettings(BaseSettings):
         passes the limit.
     page_limit
         The most features one page of the data API (``?limit=``) may hold (default 10000).
+    batch_max_items
+        The most writes one ``POST /batch`` may hold (default 500); the body limit
+        holds for a batch too.
     inline_max_features, inline_max_bytes
         A map page inlines a layer as GeoJSON up to this many features (default 1500),
         and up to this many bytes of GeoJSON in all (default 800000); larger layers are
@@ -117,6 +120,7 @@ class APISettings(BaseSettings):
     tile_key_secret: SecretStr | None = Field(None, min_length=32)
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
     page_limit: int = Field(10_000, ge=1)
+    batch_max_items: int = Field(500, ge=1, le=100_000)
     inline_max_features: int = Field(1500, ge=0)
     inline_max_bytes: int = Field(800_000, ge=0)
 

@@ -127,6 +127,10 @@ def _valid(name: str, codes: dict[str, list[str]]) -> st.SearchStrategy[Any]:
         return st.text(min_size=1, max_size=50)
     if name == "attendance":
         return st.integers(0, 500)
+    if name == "uuid":
+        return st.uuids().map(str)
+    if name == "version":
+        return st.integers(1, 5)
     if name == "geometry":
         point = st.tuples(st.floats(-180, 180), st.floats(-90, 90)).map(list)
         return st.fixed_dictionaries({"type": st.just("Point"), "coordinates": point})
@@ -145,6 +149,10 @@ def _wild(name: str) -> st.SearchStrategy[Any]:
         return _text(4100)
     if name == "attendance":
         return st.integers(-5, 200_000) | _numbers()
+    if name == "uuid":
+        return st.uuids().map(lambda u: u.hex.upper()) | _text(40) | st.integers()
+    if name == "version":
+        return st.integers(-5, 2**40) | _numbers() | _text(5)
     if name == "geometry":
         return st.fixed_dictionaries(
             {

@@ -1,4 +1,8 @@
-"""``gridgeo export LAYER FILE``: a stored layer to a file QGIS or Excel opens."""
+"""``gridgeo export LAYER FILE``: a stored layer to a file QGIS or Excel opens.
+
+``gridgeo export audit FILE`` writes the audit log instead: CSV (``old`` and ``new`` as
+JSON text) or JSON Lines (``.jsonl``), oldest change first.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ __all__ = ["export"]
 
 @fails_cleanly
 def export(
-    layer: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}.")],
+    layer: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}, or audit (the audit log).")
+    ],
     file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or .xlsx.")],
     include_personal: Annotated[
         bool, typer.Option("--include-personal", help="Include household names and phone numbers.")
@@ -26,6 +32,9 @@ def export(
     from gridgeo.io import write_file
     from gridgeo.store import open_store
 
+    if layer == "audit":
+        _export_audit(file, db)
+        return
     store = open_store(db)
     try:
         frame = store.read_layer(layer, include_personal=include_personal)
@@ -33,3 +42,33 @@ def export(
         store.close()
     write_file(frame, file, layer=layer)
     out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
+
+
+def _export_audit(file: Path, db: str | None) -> None:
+    """The whole audit log to a CSV or JSON Lines file."""
+    import json
+
+    import pandas as pd
+
+    from gridgeo.errors import ValidationError
+    from gridgeo.store import open_store
+    from gridgeo.store.audit import AUDIT_COLUMNS, read_audit
+
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".jsonl"):
+        raise ValidationError(f"{file}: the audit log is written as .csv or .jsonl")
+    store = open_store(db)
+    try:
+        rows = read_audit(store.engine, limit=None).rows
+    finally:
+        store.close()
+    if suffix == ".jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        file.write_text(text, encoding="utf-8")
+    else:
+        frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+        for column in ("old", "new"):
+            frame[column] = [None if v is None else json.dumps(v, ensure_ascii=False)
+                             for v in frame[column]]  # fmt: skip
+        frame.to_csv(file, index=False, encoding="utf-8-sig")
+    out.print(f"audit: {len(rows):,} rows written to {file}", highlight=False)

@@ -9,6 +9,14 @@ Every write is
 - **idempotent**: with an idempotency key, the first result is stored under the key
   in the same transaction as the write, and a retry gets that result back instead of
   writing again (:mod:`gridgeo.store.idempotency`);
+- **identified by the client**: a write may carry a ``uuid``, unique in the store; the
+  same uuid with the same request gets the first result back, with another request
+  it is a ``Conflict``. Visits, meetings and problems keep it in their ``uuid`` column;
+- **versioned**: a problem's ``version`` is 1 when reported and one more with each
+  step; a step given a ``version`` applies only to that version (``StaleVersion``);
+- **audited**: each write and step adds a row to the audit log
+  (:mod:`gridgeo.store.audit`) in its own transaction, with who, where, and the values
+  before and after;
 - **committed before it is acknowledged**: the functions return only after the
   transaction has committed, and they count the change of the layer
   (:meth:`gridgeo.store.Store.bump_version`) in that same transaction.

@@ -9,11 +9,26 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gridgeo.areas import geography
-from gridgeo.errors import Conflict, Issue, NotFound, PermissionDenied, ValidationError
-from gridgeo.fieldwork.permissions import check_area, key_owner, require_writer
+from gridgeo.errors import (
+    Conflict,
+    Issue,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationError,
+)
+from gridgeo.fieldwork.permissions import (
+    actor_of,
+    check_area,
+    key_owner,
+    require_writer,
+    writer_of,
+)
+from gridgeo.fieldwork.places import where
 from gridgeo.fieldwork.responsibility import member_responsibility
 from gridgeo.fieldwork.rows import (
     as_utc,
+    client_uuid,
     from_db_time,
     local_day,
     not_future,
@@ -24,6 +39,7 @@ from gridgeo.fieldwork.rows import (
 from gridgeo.layers import get_layer
 from gridgeo.principal import Principal
 from gridgeo.store import Store
+from gridgeo.store.audit import changes, record
 from gridgeo.store.idempotency import WriteKind, WriteOutcome, write_once
 
 __all__ = ["close_problem", "escalate_problem", "resolve_problem"]
@@ -34,12 +50,25 @@ def resolve_problem(
     code: str,
     *,
     at: dt.datetime | None = None,
+    version: int | None = None,
+    uuid: str | None = None,
     principal: Principal | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
-    """Mark an open problem as solved on the spot (``resolved_on_site``) at ``at``."""
+    """Mark an open problem as solved on the spot (``resolved_on_site``) at ``at``.
+
+    With ``version``, the step applies only to that version of the problem
+    (:class:`~gridgeo.errors.StaleVersion` otherwise); ``uuid`` is the client's id of
+    the step (see :func:`gridgeo.store.idempotency.write_once`).
+    """
     return _transition(
-        store, code, "resolve", {"at": at}, principal=principal, idempotency_key=idempotency_key
+        store,
+        code,
+        "resolve",
+        {"at": at, "version": version},
+        uuid=uuid,
+        principal=principal,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -49,6 +78,8 @@ def escalate_problem(
     *,
     at: dt.datetime | None = None,
     deadline: dt.date | None = None,
+    version: int | None = None,
+    uuid: str | None = None,
     principal: Principal | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
@@ -57,7 +88,8 @@ def escalate_problem(
         store,
         code,
         "escalate",
-        {"at": at, "deadline": deadline},
+        {"at": at, "deadline": deadline, "version": version},
+        uuid=uuid,
         principal=principal,
         idempotency_key=idempotency_key,
     )
@@ -69,6 +101,8 @@ def close_problem(
     *,
     feedback: str | None,
     at: dt.datetime | None = None,
+    version: int | None = None,
+    uuid: str | None = None,
     principal: Principal | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
@@ -79,13 +113,15 @@ def close_problem(
     ValidationError
         No feedback text.
     Conflict
-        The problem is still open or already closed.
+        The problem is still open or already closed; a ``StaleVersion`` when
+        ``version`` is not the problem's current one.
     """
     return _transition(
         store,
         code,
         "close",
-        {"at": at, "feedback": feedback},
+        {"at": at, "feedback": feedback, "version": version},
+        uuid=uuid,
         principal=principal,
         idempotency_key=idempotency_key,
     )
@@ -105,22 +141,45 @@ def _transition(
     action: str,
     params: dict[str, Any],
     *,
+    uuid: str | None,
     principal: Principal | None,
     idempotency_key: str | None,
 ) -> WriteOutcome:
     def write(conn: sa.Connection, values: dict[str, Any]) -> tuple[WriteKind, dict[str, Any]]:
-        return "updated", _move(conn, code, action, values)
+        before = read_feature(conn, "problems", code)
+        feature = _move(conn, code, action, values)
+        old, new = changes(_audited(before), _audited(feature) or {})
+        community, grid = values["where"]
+        record(conn, actor_of(principal), layer="problems", code=code, action=action,
+               old=old, new=new, community=community, grid=grid)  # fmt: skip
+        return "updated", feature
 
+    uuid = client_uuid(uuid)
+    # the request as keys stored before versions and uuids digested it, plus those two
+    payload = {"code": code, **{k: v for k, v in params.items() if k != "version"}}
+    if params.get("version") is not None:
+        payload["version"] = params["version"]
+    if uuid is not None:
+        payload["uuid"] = uuid
     return write_once(
         store,
         owner=key_owner(principal),
         key=idempotency_key,
         operation=f"POST /problems/{code}/{action}",
         layer="problems",
-        payload=plain({"code": code, **params}),
+        payload=plain(payload),
         check=lambda: _checked_step(store, code, action, params, principal),
         write=write,
+        uuid=uuid,
+        writer=writer_of(principal),
     )
+
+
+def _audited(feature: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A problem's values as the audit log compares them: its properties and version."""
+    if feature is None:
+        return None
+    return {**feature["properties"], "version": feature.get("version")}
 
 
 def _checked_step(
@@ -150,7 +209,9 @@ def _checked_step(
     values["at"] = at
     if params.get("deadline") is not None:
         values["deadline"] = params["deadline"]
-    reported = _reported_at(store, code, at, principal)
+    if params.get("version") is not None:
+        values["version"] = int(params["version"])
+    reported, values["where"] = _reported_at(store, code, at, principal)
     if at < reported:
         raise ValidationError(
             Issue(
@@ -165,8 +226,8 @@ def _checked_step(
 
 def _reported_at(
     store: Store, code: str, at: dt.datetime, principal: Principal | None
-) -> dt.datetime:
-    """When the problem was reported, after refusing a member it is not one of."""
+) -> tuple[dt.datetime, tuple[str | None, str | None]]:
+    """When the problem was reported and where it lies, after refusing a member it is not one of."""
     geo = geography(store)
     with store.engine.connect() as conn:
         found = conn.execute(
@@ -198,7 +259,7 @@ def _reported_at(
                     f"problem {code} is not one of member {principal.member}'s: they are "
                     "neither its responsible member nor responsible for its household"
                 )
-    return as_utc(from_db_time(found[0]))
+    return as_utc(from_db_time(found[0])), where(geo, household=household, building=building)
 
 
 def _move(conn: sa.Connection, code: str, action: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -211,15 +272,25 @@ def _move(conn: sa.Connection, code: str, action: str, values: dict[str, Any]) -
         sets["feedback_at"] = values["at"]
     if "deadline" in values:
         sets["deadline"] = values["deadline"]
-    done = conn.execute(
-        sa.update(table).where(table.c.code == code, table.c.status.in_(allowed)).values(**sets)
-    ).rowcount
+    sets["version"] = table.c.version + 1
+    match = [table.c.code == code, table.c.status.in_(allowed)]
+    if "version" in values:
+        match.append(table.c.version == values["version"])
+    done = conn.execute(sa.update(table).where(*match).values(**sets)).rowcount
     if not done:
-        current = conn.execute(
-            sa.select(table.c.status).where(table.c.code == code)
-        ).scalar_one_or_none()
-        if current is None:
+        found = conn.execute(
+            sa.select(table.c.status, table.c.version).where(table.c.code == code)
+        ).first()
+        if found is None:
             raise NotFound(f"no problem with code {code!r}")
+        current, version = found
+        if "version" in values and version != values["version"]:
+            raise StaleVersion(
+                f"problem {code} is at version {version}, not {values['version']}: it has "
+                f"changed since that version was read (it is {current} now); read it "
+                "again and send its current version",
+                current=int(version),
+            )
         raise Conflict(
             f"problem {code} is {current}: only a problem that is "
             f"{' or '.join(allowed)} can be {verb}"

@@ -17,8 +17,17 @@ from gridgeo.errors import PermissionDenied
 from gridgeo.fieldwork.places import place_of
 from gridgeo.principal import WRITER_ROLES, Principal
 from gridgeo.store import Store
+from gridgeo.store.audit import Actor
 
-__all__ = ["REFERENCES", "as_member", "check_area", "key_owner", "require_writer"]
+__all__ = [
+    "REFERENCES",
+    "actor_of",
+    "as_member",
+    "check_area",
+    "key_owner",
+    "require_writer",
+    "writer_of",
+]
 
 #: The layer of each reference a write can name, for :func:`check_area`.
 REFERENCES = {
@@ -114,3 +123,17 @@ def _member_in_area(conn: sa.Connection, area: Area, principal: Principal, membe
 def key_owner(principal: Principal | None) -> str:
     """Whose idempotency keys a write's are: the token's, or the library's (no principal)."""
     return principal.owner if principal is not None else "library"
+
+
+def writer_of(principal: Principal | None) -> str:
+    """Who a write is by, as a write's uuid remembers it: the member, or the library."""
+    if principal is None:
+        return "library"
+    return f"member:{principal.member}" if principal.member else principal.owner
+
+
+def actor_of(principal: Principal | None) -> Actor:
+    """Who a write is by, as the audit log records it."""
+    if principal is None:
+        return Actor()
+    return Actor(token_id=principal.token_id, role=principal.role, member=principal.member)

@@ -7,10 +7,11 @@ from typing import Any
 import shapely
 import sqlalchemy as sa
 
+from gridgeo.areas import Geography
 from gridgeo.errors import Issue, ValidationError
 from gridgeo.layers import LAYERS
 
-__all__ = ["place", "place_of", "point_of", "require_known"]
+__all__ = ["place", "place_of", "point_of", "require_known", "where"]
 
 
 def require_known(conn: sa.Connection, layer: str, code: str, column: str) -> None:
@@ -81,3 +82,18 @@ def place_of(conn: sa.Connection, layer: str, code: Any) -> tuple[str | None, st
         {"code": code},
     ).first()
     return None if found is None else (found[0], found[1])
+
+
+def where(
+    geo: Geography,
+    *,
+    household: str | None = None,
+    building: str | None = None,
+    grid: str | None = None,
+) -> tuple[str | None, str | None]:
+    """The community and grid a write lies in (as the audit log keeps them for reading by area)."""
+    if building is None and household is not None:
+        building = geo.building_of_household.get(household)
+    if grid is None and building is not None:
+        grid = geo.grid_of_building.get(building)
+    return (geo.grid_of_code.get(grid) if grid is not None else None), grid

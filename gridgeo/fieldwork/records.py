@@ -10,11 +10,19 @@ import sqlalchemy as sa
 
 from gridgeo.areas import geography
 from gridgeo.errors import Issue, PermissionDenied, ValidationError
-from gridgeo.fieldwork.permissions import as_member, check_area, key_owner, require_writer
-from gridgeo.fieldwork.places import place, place_of, point_of, require_known
+from gridgeo.fieldwork.permissions import (
+    actor_of,
+    as_member,
+    check_area,
+    key_owner,
+    require_writer,
+    writer_of,
+)
+from gridgeo.fieldwork.places import place, place_of, point_of, require_known, where
 from gridgeo.fieldwork.responsibility import member_responsibility
 from gridgeo.fieldwork.rows import (
     CLOCK_SKEW,
+    client_uuid,
     insert_row,
     local_day,
     new_code,
@@ -26,16 +34,47 @@ from gridgeo.fieldwork.rows import (
 )
 from gridgeo.principal import Principal
 from gridgeo.store import Store
+from gridgeo.store.audit import record
 from gridgeo.store.idempotency import WriteKind, WriteOutcome, write_once
 
 __all__ = ["record_meeting", "record_visit", "report_problem"]
 
 
-def _insert(layer: str) -> Any:
-    def write(conn: sa.Connection, values: dict[str, Any]) -> tuple[WriteKind, dict[str, Any]]:
-        return "created", insert_row(conn, layer, values)
+#: Where the checks of a write leave the community and grid it lies in, for the audit log.
+_WHERE = "_where"
 
-    return write
+
+def _create(
+    store: Store,
+    layer: str,
+    data: Mapping[str, Any],
+    principal: Principal | None,
+    idempotency_key: str | None,
+    check: Any,
+) -> WriteOutcome:
+    """Insert a new row with :func:`write_once`, its uuid and its line in the audit log."""
+    uuid = client_uuid(data.get("uuid"))
+    data = {**data, "uuid": uuid} if uuid is not None else dict(data)
+
+    def write(conn: sa.Connection, values: dict[str, Any]) -> tuple[WriteKind, dict[str, Any]]:
+        community, grid = values.pop(_WHERE)
+        feature = insert_row(conn, layer, {**values, "uuid": uuid})
+        record(conn, actor_of(principal), layer=layer, code=feature["id"], action="created",
+               new={**feature["properties"], "uuid": uuid}, community=community, grid=grid)  # fmt: skip
+        return "created", feature
+
+    return write_once(
+        store,
+        owner=key_owner(principal),
+        key=idempotency_key,
+        operation=f"POST /{layer}",
+        layer=layer,
+        payload=plain(data),
+        check=lambda: check(store, data, principal),
+        write=write,
+        uuid=uuid,
+        writer=writer_of(principal),
+    )
 
 
 def record_visit(
@@ -73,16 +112,7 @@ def record_visit(
     PermissionDenied
         The principal may not record this visit.
     """
-    return write_once(
-        store,
-        owner=key_owner(principal),
-        key=idempotency_key,
-        operation="POST /visits",
-        layer="visits",
-        payload=plain(visit),
-        check=lambda: _checked_visit(store, visit, principal),
-        write=_insert("visits"),
-    )
+    return _create(store, "visits", visit, principal, idempotency_key, _checked_visit)
 
 
 def _checked_visit(
@@ -122,6 +152,7 @@ def _checked_visit(
         values = row_values(frame, "visits")
         values["household"], values["building"] = household, building
         values["geometry"] = values["geometry"] or point_of(conn, household, building)
+    values[_WHERE] = where(geo, household=household, building=building)
     return values
 
 
@@ -136,16 +167,7 @@ def record_meeting(
 
     Only grid workers record meetings, and only for the grids of their area.
     """
-    return write_once(
-        store,
-        owner=key_owner(principal),
-        key=idempotency_key,
-        operation="POST /meetings",
-        layer="meetings",
-        payload=plain(meeting),
-        check=lambda: _checked_meeting(store, meeting, principal),
-        write=_insert("meetings"),
-    )
+    return _create(store, "meetings", meeting, principal, idempotency_key, _checked_meeting)
 
 
 def _checked_meeting(
@@ -167,7 +189,9 @@ def _checked_meeting(
         raise ValidationError(Issue("held_on is in the future", layer="meetings", column="held_on"))
     with store.engine.connect() as conn:
         require_known(conn, "grids", rec["grid"], "grid")
-    return row_values(frame, "meetings")
+    values = row_values(frame, "meetings")
+    values[_WHERE] = where(geography(store), grid=values["grid"])
+    return values
 
 
 def report_problem(
@@ -182,16 +206,7 @@ def report_problem(
     The problem starts ``open``; its responsible member defaults to the member who
     reports it. A member reports problems of their own households only.
     """
-    return write_once(
-        store,
-        owner=key_owner(principal),
-        key=idempotency_key,
-        operation="POST /problems",
-        layer="problems",
-        payload=plain(problem),
-        check=lambda: _checked_problem(store, problem, principal),
-        write=_insert("problems"),
-    )
+    return _create(store, "problems", problem, principal, idempotency_key, _checked_problem)
 
 
 def _checked_problem(
@@ -239,6 +254,7 @@ def _checked_problem(
         values = row_values(frame, "problems")
         values["household"], values["building"] = household, building
         values["geometry"] = values["geometry"] or point_of(conn, household, building)
+    values[_WHERE] = where(geo, household=household, building=building)
     return values
 
 

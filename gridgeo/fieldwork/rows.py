@@ -24,6 +24,7 @@ from gridgeo.settings import get_settings
 __all__ = [
     "CLOCK_SKEW",
     "as_utc",
+    "client_uuid",
     "from_db_time",
     "insert_row",
     "local_day",
@@ -86,6 +87,22 @@ def not_future(ts: pd.Timestamp, column: str, layer: str) -> None:
 def new_code(prefix: str) -> str:
     """A new unique code: ``V-`` and 20 hex digits, say."""
     return f"{prefix}-{uuid.uuid4().hex[:20].upper()}"
+
+
+def client_uuid(value: Any) -> str | None:
+    """A write's client-generated UUID in canonical form (``8-4-4-4-12`` lower-case hex)."""
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationError(
+            Issue(
+                "uuid is not a UUID",
+                column="uuid",
+                hint="send a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e, or none",
+            )
+        ) from None
 
 
 def plain(data: Mapping[str, Any]) -> Any:
@@ -160,14 +177,26 @@ def insert_row(conn: sa.Connection, layer: str, values: dict[str, Any]) -> dict[
             row[f.db_column] = value
     if spec.geometry:
         row["geom"] = values.get("geometry")
+    if "uuid" in table.c:
+        row["uuid"] = values.get("uuid")
     conn.execute(sa.insert(table).values(**row))
     feature = read_feature(conn, layer, values["code"])
     assert feature is not None
     return feature
 
 
+#: Columns of field layers kept for writes, outside the layer's fields: the client's
+#: uuid of the write that made the row, and a problem's version. A feature carries
+#: them beside its properties (which are those ``/layers`` gives).
+_WRITE_COLUMNS = ("uuid", "version")
+
+
 def read_feature(conn: sa.Connection, layer: str, code: str) -> dict[str, Any] | None:
-    """One stored row as a GeoJSON Feature (references as codes, no personal data)."""
+    """One stored row as a GeoJSON Feature (references as codes, no personal data).
+
+    Its ``uuid`` (visits, meetings, problems) and ``version`` (problems) are members of
+    the Feature beside ``properties``.
+    """
     spec = get_layer(layer)
     table = spec.model.__table__
     cols: list[Any] = []
@@ -181,18 +210,22 @@ def read_feature(conn: sa.Connection, layer: str, code: str) -> dict[str, Any] |
             cols.append(ref.c.code.label(f.name))
         else:
             cols.append(table.c[f.db_column].label(f.name))
+    extra = [c for c in _WRITE_COLUMNS if c in table.c]
+    cols.extend(table.c[c].label(f"_{c}") for c in extra)
     if spec.geometry:
         cols.append(table.c.geom.label("geometry"))
     row = conn.execute(sa.select(*cols).select_from(joined).where(table.c.code == code)).first()
     if row is None:
         return None
-    props = {k: _json_value(v) for k, v in row._mapping.items() if k != "geometry"}
-    geom = row._mapping.get("geometry") if spec.geometry else None
+    found = row._mapping
+    props = {k: _json_value(v) for k, v in found.items() if k != "geometry" and k[0] != "_"}
+    geom = found.get("geometry") if spec.geometry else None
     return {
         "type": "Feature",
         "id": code,
         "geometry": None if geom is None else shapely.geometry.mapping(geom),
         "properties": props,
+        **{c: found[f"_{c}"] for c in extra},
     }
 
 

@@ -4,8 +4,11 @@
 claims the caller's key and counts the change of the layer
 (:meth:`gridgeo.store.Store.bump_version`); a retry with a key seen before gets the
 first result back (:class:`WriteOutcome` of kind ``replayed``) instead of writing
-again. The key table's primary key makes concurrent duplicates wait for the first
-and then replay it.
+again. A write may also carry a client-generated UUID, claimed in the same table in
+one namespace for the whole store (:data:`UUID_OWNER`): the same uuid with the same
+request gets the first result back, with another request it is a ``Conflict``. The
+key table's primary key makes concurrent duplicates wait for the first and then
+replay it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from gridgeo.errors import Conflict, Issue, ValidationError, database_reason
 from gridgeo.schema import IdempotencyKey
 from gridgeo.store import Store
 
-__all__ = ["WriteKind", "WriteOutcome", "write_once"]
+__all__ = ["UUID_OWNER", "WriteKind", "WriteOutcome", "write_once"]
 
 T = TypeVar("T")
 
@@ -62,6 +65,15 @@ def _digest(operation: str, payload: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: The namespace of client-generated write UUIDs in the key table: one for the whole
+#: store, whoever writes.
+UUID_OWNER = "uuid"
+
+
+class _Taken(Exception):
+    """A concurrent write with the same key or uuid committed first."""
+
+
 def write_once(
     store: Store,
     *,
@@ -72,8 +84,10 @@ def write_once(
     payload: Any,
     check: Callable[[], T],
     write: Callable[[sa.Connection, T], tuple[WriteKind, dict[str, Any]]],
+    uuid: str | None = None,
+    writer: str = "library",
 ) -> WriteOutcome:
-    """Validate with ``check()``, then ``write`` in one transaction with the key.
+    """Validate with ``check()``, then ``write`` in one transaction with the key and uuid.
 
     Parameters
     ----------
@@ -90,36 +104,89 @@ def write_once(
         Validates the write before any transaction; returns what ``write`` takes.
     write
         Makes the write on the transaction's connection; returns its kind and feature.
+    uuid
+        The write's client-generated UUID (None: none), unique in the whole store: the
+        same uuid with the same request by the same ``writer`` gets the first result
+        back; with anything else it is a :class:`~gridgeo.errors.Conflict`.
+    writer
+        Who writes (a member's code), part of what a uuid's retry must repeat.
 
     Raises
     ------
     ValidationError
         The key was used for another request, or the database refused a value.
     Conflict
-        A row with the new row's code exists already.
+        The uuid was used for another write, or a row with the new row's code exists.
     """
     digest = _digest(operation, payload)
-    if key is not None:
-        with store.engine.connect() as conn:
-            stored = _stored(conn, owner, key)
-        if stored is not None:
-            return _replay(stored, digest, key)
-    prepared = check()
+    uuid_digest = _digest(operation, {"writer": writer, "payload": payload})
+    for _ in range(3):
+        earlier = _earlier(store, owner, key, digest, uuid, uuid_digest)
+        if earlier is not None:
+            return earlier
+        prepared = check()
+        try:
+
+            def made(conn: sa.Connection, prepared: T = prepared) -> Any:
+                return write(conn, prepared)
+
+            return _write(store, (owner, key, digest), (uuid, uuid_digest), operation, layer, made)
+        except _Taken:
+            continue  # the other write has committed: it is replayed on the next round
+    raise Conflict(f"{operation}: the write's key or uuid is being written concurrently")
+
+
+def _earlier(
+    store: Store,
+    owner: str,
+    key: str | None,
+    digest: str,
+    uuid: str | None,
+    uuid_digest: str,
+) -> WriteOutcome | None:
+    """The first result of the same write, by key and then by uuid (None: not made yet)."""
+    if key is None and uuid is None:
+        return None
+    with store.engine.connect() as conn:
+        by_key = _stored(conn, owner, key) if key is not None else None
+        by_uuid = _stored(conn, UUID_OWNER, uuid) if uuid is not None else None
+    if by_key is not None:
+        return _replay(by_key, digest, key)
+    if by_uuid is not None:
+        if by_uuid.request_hash != uuid_digest:
+            raise Conflict(
+                f"uuid {uuid} was used before for another write; a retry must repeat "
+                "the first write exactly, and a new write needs a new uuid"
+            )
+        return _replay(by_uuid, uuid_digest, uuid)
+    return None
+
+
+def _write(
+    store: Store,
+    keyed: tuple[str, str | None, str],
+    ided: tuple[str | None, str],
+    operation: str,
+    layer: str,
+    write: Callable[[sa.Connection], tuple[WriteKind, dict[str, Any]]],
+) -> WriteOutcome:
+    """The write's transaction: claim the key and uuid, write, keep the first result."""
+    claims = [(keyed[0], keyed[1], keyed[2]), (UUID_OWNER, ided[0], ided[1])]
+    claims = [(o, k, d) for o, k, d in claims if k is not None]
     try:
         with store.engine.begin() as conn:
-            if key is not None and not _claim(conn, owner, key, digest, operation):
-                stored = _stored(conn, owner, key)  # a concurrent duplicate committed first
-                assert stored is not None
-                return _replay(stored, digest, key)
+            for claim_owner, claim_key, claim_digest in claims:
+                if not _claim(conn, claim_owner, claim_key, claim_digest, operation):
+                    raise _Taken  # leaves the transaction, rolled back
             store.bump_version(conn, [layer])
-            kind, feature = write(conn, prepared)
+            kind, feature = write(conn)
             text = json.dumps(feature, ensure_ascii=False)
             feature = json.loads(text)  # the same JSON a replay returns
-            if key is not None:
-                table = IdempotencyKey.__table__
+            table = IdempotencyKey.__table__
+            for claim_owner, claim_key, _ in claims:
                 conn.execute(
                     sa.update(table)
-                    .where(table.c.owner == owner, table.c.key == key)
+                    .where(table.c.owner == claim_owner, table.c.key == claim_key)
                     .values(status_code=_RECORDED[kind], response=text)
                 )
     except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from gridgeo.errors import Issue, ValidationError, database_reason
 from gridgeo.layers import LAYER_ORDER, LAYERS, ROW_COLUMN, Field, LayerSpec, get_layer
+from gridgeo.store.audit import Actor, record
 from gridgeo.validate.bounds import check_frame
 from gridgeo.validate.issues import Issues
 
@@ -109,6 +110,10 @@ class Writes:
                     table = self._db_frame(conn, spec, frame, rows, source)
                     results[name] = self._upsert(conn, spec, table, rows, progress)
                 self.bump_version(conn, [name for name in order if results[name].changed])
+                for name in order:  # one line of the audit log per layer imported
+                    done = results[name]
+                    counts = {"source": source, "inserted": done.inserted, "updated": done.updated}
+                    record(conn, Actor(), layer=name, code=None, action="import", new=counts)
         except (
             sa.exc.IntegrityError,
             sa.exc.DataError,
