@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,7 +85,8 @@ class Proposal:
     #: ``actions``, ``cadres``, ``members``, ``figures``)
     layers: dict[str, Any]
     files: ProposalFiles
-    folder: tempfile.TemporaryDirectory[str]
+    #: the folder of its files, removed when the proposal is no longer kept
+    folder: Path
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     applied: dict[str, Any] | None = None
 
@@ -116,9 +119,9 @@ def make_proposal(store: Store, kind: str, as_of: dt.date) -> Proposal:
 
     version = int(store.data_version())  # read first: a write while reading makes it stale
     inputs = inputs_from_store(store)
-    folder = tempfile.TemporaryDirectory(prefix="gridgeo-proposal-")
+    folder = Path(tempfile.mkdtemp(prefix="gridgeo-proposal-"))
     ident = secrets.token_hex(8)
-    path = Path(folder.name) / f"proposal-{kind}-{ident}.gpkg"
+    path = folder / f"proposal-{kind}-{ident}.gpkg"
     if kind == "grids":
         repair = jobs.fix_grids(inputs, policy=Policy(), as_of=as_of)
         files, summary = jobs.write_grid_repair(repair, path), repair_summary(repair)
@@ -134,6 +137,7 @@ def make_proposal(store: Store, kind: str, as_of: dt.date) -> Proposal:
         ident, kind, as_of, version, summary, {k: _wgs84(v) for k, v in layers.items()},
         files, folder,
     )  # fmt: skip
+    weakref.finalize(kept, shutil.rmtree, folder, ignore_errors=True)
     _kept(store).put(ident, kept)
     return kept
 
