@@ -536,3 +536,14 @@ def test_a_point_with_only_one_coordinate_is_named(seeded: str, tmp_path: Path) 
     assert code != 0
     assert "row 2 column 'lat': only one of the two coordinates is given" in out
     assert "row 3" not in out
+
+
+def test_column_names_a_shapefile_cut_to_ten_characters_are_read_back() -> None:
+    from gridgeo.layers import get_layer
+    from gridgeo.validate.columns import map_columns
+
+    cut = ["code", "category", "descriptio", "reported_a", "responsibl", "escalated_"]
+    mapped, unused = map_columns(cut, get_layer("problems"), {}, ())
+    assert mapped["descriptio"] == "description" and mapped["reported_a"] == "reported_at"
+    assert mapped["responsibl"] == "responsible" and mapped["escalated_"] == "escalated_at"
+    assert unused == []

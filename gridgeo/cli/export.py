@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, fails_cleanly, out
+from gridgeo.cli.common import DbOption, err, fails_cleanly, out
 from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["export"]
@@ -42,6 +42,13 @@ def export(
         store.close()
     write_file(frame, file, layer=layer)
     out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
+    if file.suffix.lower() == ".shp":
+        err.print(
+            "note: a Shapefile cuts column names to 10 characters and text to 254 bytes, and "
+            "a layer without geometry is only its .dbf; import reads the cut names back, but "
+            "for an exact round trip export to .gpkg, .geojson, .csv or .xlsx",
+            highlight=False,
+        )
 
 
 def _export_audit(file: Path, db: str | None) -> None:

@@ -7,7 +7,10 @@ from collections.abc import Mapping, Sequence
 from gridgeo.errors import ValidationError
 from gridgeo.layers import LayerSpec
 
-__all__ = ["ALIASES", "map_columns"]
+__all__ = ["ALIASES", "DBF_NAME_LENGTH", "map_columns"]
+
+#: The longest column name a Shapefile's attribute table (.dbf) holds.
+DBF_NAME_LENGTH = 10
 
 #: Other names a column goes by in the files planners keep (compared lower-case).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -78,7 +81,9 @@ def map_columns(
         if f.name in taken:
             continue
         extra = (f"{singular}_code", f"{singular}_id") if f.name == "code" else ()
-        for candidate in (f.name, *extra, *ALIASES.get(f.name, ())):
+        # a Shapefile's attribute table (.dbf) keeps the first 10 characters of a name
+        cut = (f.name[:DBF_NAME_LENGTH],) if len(f.name) > DBF_NAME_LENGTH else ()
+        for candidate in (f.name, *extra, *ALIASES.get(f.name, ()), *cut):
             col = lower.get(candidate.lower())
             if col is not None and col not in result:
                 result[col] = f.name
