@@ -16,14 +16,20 @@ from gridgeo.cli.common import (
     CrsOption,
     DbOption,
     DistrictOption,
+    GenerateIdsOption,
     GridIdOption,
     GridsOption,
     HouseholdsOption,
+    LayerOption,
+    MapOption,
     MaskOption,
     PolicyOption,
     VisitsOption,
+    WhereOption,
     date_option,
+    err,
     fails_cleanly,
+    file_options,
     out,
     progress_bar,
 )
@@ -48,8 +54,15 @@ def check(
     mask: MaskOption = None,
     crs: CrsOption = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--as-of", help="Date assignments are checked at (YYYY-MM-DD); default today."
+        ),
     ] = None,
+    layer: LayerOption = None,
+    where: WhereOption = None,
+    mapping: MapOption = None,
+    generate_ids: GenerateIdsOption = None,
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -70,7 +83,15 @@ def check(
         "visits": visits,
         "mask": mask,
     }
+    options = file_options(
+        ["grids", "buildings", *extra],
+        layer=layer,
+        where=where,
+        mapping=mapping,
+        generate_ids=generate_ids,
+    )
     with progress_bar() as progress:
+        progress("reading the input files", 0, 1)
         inputs = check_inputs(
             db,
             grids=grids,
@@ -79,7 +100,12 @@ def check(
             building_id=building_id,
             crs=crs,
             extra=extra,
+            options=options,
         )
+        progress("reading the input files", 1, 1)
+        for o in options.values():
+            for note in o.notes:
+                err.print(f"note: {note}", highlight=False, markup=False)
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
     gpkg, xlsx = write_results(results, out_file)
     _print_findings(results)

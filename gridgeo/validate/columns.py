@@ -77,7 +77,11 @@ def map_columns(
     for f in spec.fields:
         if f.name in taken:
             continue
-        extra = (f"{singular}_code", f"{singular}_id") if f.name == "code" else ()
+        extra = (
+            (f"{singular}_code", f"{singular}_id", *ALIASES.get(singular, ()))
+            if f.name == "code"
+            else ()
+        )
         for candidate in (f.name, *extra, *ALIASES.get(f.name, ())):
             col = lower.get(candidate.lower())
             if col is not None and col not in result:
