@@ -107,7 +107,9 @@ def check(
             for note in o.notes:
                 err.print(f"note: {note}", highlight=False, markup=False)
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
-    gpkg, xlsx = write_results(results, out_file)
+        progress(f"writing {out_file.name}", 0, 1)
+        gpkg, xlsx = write_results(results, out_file)
+        progress(f"writing {out_file.name}", 1, 1)
     _print_findings(results)
     _print_not_computed(results.not_computed)
     district_row = results["summary_district"].iloc[0]
