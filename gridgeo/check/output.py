@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridgeo.analysis.summary import finding_count
 from gridgeo.errors import ValidationError
 from gridgeo.sheets import write_sheets
 
@@ -15,20 +16,29 @@ __all__ = ["summary_counts", "write_results"]
 
 
 def summary_counts(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per result layer: how many rows it has, and of which rules.
+    """One row per result layer: how many findings it has, and of which rules.
+
+    The count is :func:`gridgeo.analysis.summary.finding_count`: the district's figure
+    for the layers it counts (each building once), else the layer's rows.
 
     Examples
     --------
     >>> r = {"gaps": pd.DataFrame({"rule": ["R1", "R2", "R1"]}), "building_grid": pd.DataFrame()}
     >>> summary_counts(r).values.tolist()
-    [['gaps', 3, 'R1, R2'], ['building_grid', 0, '']]
+    [['gaps', 3, 'R1, R2', ''], ['building_grid', 0, '', '']]
+
+    Layers the inputs did not allow (``results.not_computed``) follow, with no count
+    and why (e.g. ``no assignments in the inputs``), never a 0.
     """
     rows = []
     for name, frame in results.items():
         rule = ""
         if "rule" in frame.columns and len(frame):
             rule = ", ".join(sorted(set(frame["rule"].dropna().astype(str))))
-        rows.append({"layer": name, "rows": len(frame), "rules": rule})
+        count = int(finding_count(results, name))
+        rows.append({"layer": name, "rows": count, "rules": rule, "not_computed": ""})
+    for name, reason in getattr(results, "not_computed", {}).items():
+        rows.append({"layer": name, "rows": None, "rules": "", "not_computed": reason})
     return pd.DataFrame(rows)
 
 

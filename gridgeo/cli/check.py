@@ -112,14 +112,28 @@ def check(
         progress(f"writing {out_file.name}", 1, 1)
     _print_findings(results)
     _print_not_computed(results.not_computed)
-    district_row = results["summary_district"].iloc[0]
+    _print_score(results["summary_district"].iloc[0])
+    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _print_score(district: Any) -> None:
+    """The district's coverage score, or why it was not computed."""
+    import pandas as pd
+
+    buildings = f"{int(district['buildings']):,} buildings"
+    if pd.isna(district["coverage_score"]):
+        reason = district.get("not_computed") or "no buildings"
+        out.print(
+            f"district coverage score: not computed ({reason}); {buildings}, "
+            f"{int(district['outside_grids']):,} outside every grid",
+            highlight=False,
+        )
+        return
     out.print(
-        f"district coverage score: {district_row['coverage_score']:.1f}% of "
-        f"{int(district_row['buildings']):,} "
-        "buildings lie in one grid with exactly one responsible member",
+        f"district coverage score: {district['coverage_score']:.1f}% of {buildings} "
+        "lie in one grid with exactly one responsible member",
         highlight=False,
     )
-    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
 
 
 def _print_findings(results: Any) -> None:
@@ -130,7 +144,8 @@ def _print_findings(results: Any) -> None:
     for col in ("layer", "rows", "rules"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for row in summary_counts(results).itertuples(index=False):
-        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
+        if not row.not_computed:
+            table.add_row(str(row.layer), f"{int(row.rows):,}", str(row.rules))
     out.print(table)
 
 
