@@ -37,7 +37,9 @@ def test_check_a_store_finds_the_planted_defects(store_url: str, tiny, tmp_path:
     store.close()
     as_of = tiny.defects["period"]["start"]
     out = tmp_path / "findings.gpkg"
-    code, text = gridgeo("check", "--db", store_url, "--as-of", str(as_of)[:10], "--out", out)
+    code, text = gridgeo(
+        "check", "--db", store_url, "--as-of", str(as_of)[:10], "--out", out, "--lang", "en"
+    )
     assert code == 0, text
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert (

@@ -152,3 +152,28 @@ def test_generate_ids_numbers_the_grids(files, tmp_path) -> None:
                          "--generate-ids", "grids:W", "--out", out)  # fmt: skip
     assert code == 0, text
     assert gpd.read_file(out, layer="summary_grids")["code"].str.startswith("W").all()
+
+
+def test_the_workbook_is_chinese_by_default_with_names_and_areas(files, tmp_path) -> None:
+    import openpyxl
+
+    t, d = files
+    t.layers["communities"].to_file(tmp_path / "c.gpkg")
+    out = tmp_path / "zh.gpkg"
+    code, text = gridgeo("check", "--grids", d / "grids.gpkg", "--buildings", d / "buildings.gpkg",
+                         "--communities", tmp_path / "c.gpkg", "--out", out)  # fmt: skip
+    assert code == 0, text
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"))
+    assert book.sheetnames[0] == "汇总" and "网格重叠" in book.sheetnames
+    ws = book["网格重叠"]
+    headers = [c.value for c in ws[1]]
+    assert {"网格甲", "网格甲名称"} <= set(headers) and ws.freeze_panes == "A2"
+    name = headers.index("网格甲名称") + 1
+    grid_names = set(t.layers["grids"]["name"])
+    assert {ws.cell(r, name).value for r in range(2, ws.max_row + 1)} <= grid_names
+    communities = gpd.read_file(out, layer="summary_communities")
+    assert communities.geometry.notna().all() and len(communities) == len(t.layers["communities"])
+    assert set(communities["community_name"]) == set(t.layers["communities"]["name"])
+    code, _ = gridgeo("check", "--grids", d / "grids.gpkg", "--buildings", d / "buildings.gpkg",
+                      "--lang", "en", "--out", out)  # fmt: skip
+    assert openpyxl.load_workbook(out.with_suffix(".xlsx")).sheetnames[0] == "summary"

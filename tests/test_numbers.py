@@ -47,7 +47,7 @@ def district(request, tmp_path_factory, sample_frames) -> tuple[str, str]:
 def test_every_output_counts_the_findings_alike(district, tmp_path: Path) -> None:
     url, as_of = district
     out = tmp_path / "check.gpkg"
-    text = gridgeo("check", "--db", url, "--as-of", as_of, "--out", out)
+    text = gridgeo("check", "--db", url, "--as-of", as_of, "--out", out, "--lang", "en")
     district_row = pd.read_excel(out.with_suffix(".xlsx"), sheet_name="summary_district").iloc[0]
     sheet = pd.read_excel(out.with_suffix(".xlsx"), sheet_name="summary").set_index("layer")
     cli = {m[1]: int(m[2].replace(",", "")) for m in re.finditer(r"│ (\w+) +│ +([\d,]+) │", text)}
@@ -82,7 +82,7 @@ def test_without_assignments_responsibility_is_not_computed_anywhere(tmp_path: P
     t.layers["buildings"].to_file(tmp_path / "b.gpkg")
     out = tmp_path / "o.gpkg"
     text = gridgeo("check", "--grids", tmp_path / "g.gpkg", "--buildings", tmp_path / "b.gpkg",
-                   "--out", out)  # fmt: skip
+                   "--out", out, "--lang", "en")  # fmt: skip
     assert "coverage score: not computed (no assignments given)" in text and "%" not in text
     book = out.with_suffix(".xlsx")
     d = pd.read_excel(book, sheet_name="summary_district").iloc[0]

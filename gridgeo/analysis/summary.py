@@ -199,18 +199,20 @@ def _rows(results: Mapping[str, pd.DataFrame], name: str) -> int:
 def _communities_touched(results: Mapping[str, pd.DataFrame], grids: pd.DataFrame) -> pd.DataFrame:
     """Per community: the gaps and overlaps touching any of its grids, each counted once."""
     none = "\0"  # grids without a community, as a key groupby keeps
-    community_of = dict(zip(grids["code"], grids["community"].fillna(none), strict=True))
+    community_of = dict(
+        zip(grids["code"], grids["community"].astype(object).fillna(none), strict=True)
+    )
     pairs: list[tuple[str, int, str]] = []
     gaps, overlaps = results.get("gaps"), results.get("overlaps")
     if gaps is not None and len(gaps):
-        for i, codes in enumerate(gaps["grids"].fillna("").astype(str)):
+        for i, codes in enumerate(gaps["grids"].astype(object).fillna("").astype(str)):
             pairs += [("gaps", i, community_of.get(c.strip(), none)) for c in codes.split(",") if c]
     if overlaps is not None and len(overlaps):
         for i, pair in enumerate(zip(overlaps["grid_a"], overlaps["grid_b"], strict=True)):
             pairs += [("overlaps", i, community_of.get(str(g), none)) for g in pair]
     found = pd.DataFrame(pairs, columns=["kind", "finding", "community"]).drop_duplicates()
     counts = found.groupby(["community", "kind"]).size().unstack(fill_value=0)
-    keys = pd.unique(grids["community"].fillna(none))
+    keys = pd.unique(grids["community"].astype(object).fillna(none))
     counts = counts.reindex(index=keys, columns=["gaps", "overlaps"], fill_value=0)
     counts.index = pd.Index([None if k == none else k for k in keys], name="community")
     return counts.fillna(0).astype("int64")

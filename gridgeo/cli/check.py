@@ -63,6 +63,9 @@ def check(
     where: WhereOption = None,
     mapping: MapOption = None,
     generate_ids: GenerateIdsOption = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Workbook sheets and headings: zh (default) or en.")
+    ] = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -108,12 +111,32 @@ def check(
                 err.print(f"note: {note}", highlight=False, markup=False)
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
         progress(f"writing {out_file.name}", 0, 1)
-        gpkg, xlsx = write_results(results, out_file)
+        gpkg, xlsx = write_results(
+            results,
+            out_file,
+            lang=lang,
+            names=_names(inputs),
+            communities=inputs.layers.get("communities"),
+        )
         progress(f"writing {out_file.name}", 1, 1)
     _print_findings(results)
     _print_not_computed(results.not_computed)
     _print_score(results["summary_district"].iloc[0])
     out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _names(inputs: Any) -> dict[str, dict[str, str]]:
+    """Code -> name of the grids, communities and members the inputs name."""
+    frames = {"grids": inputs.grids, **inputs.layers}
+    names = {}
+    for layer in ("grids", "communities", "members"):
+        frame = frames.get(layer)
+        if frame is not None and "name" in frame.columns and "code" in frame.columns:
+            known = frame.dropna(subset=["name"])
+            names[layer] = dict(
+                zip(known["code"].astype(str), known["name"].astype(str), strict=True)
+            )
+    return names
 
 
 def _print_score(district: Any) -> None:
