@@ -82,8 +82,8 @@ def test_every_problem_of_every_file_is_reported_in_one_run(files) -> None:
                          "--buildings", d / "buildings_noprj.shp",
                          "--assignments", d / "bad.xlsx", "--out", d / "x.gpkg")  # fmt: skip
     assert code == 1
-    assert "grids_noprj.shp: no coordinate reference system" in text
-    assert "buildings_noprj.shp: no coordinate reference system" in text
+    assert "grids_noprj.shp: (--grids) no coordinate reference system" in text
+    assert "buildings_noprj.shp: (--buildings) no coordinate reference system" in text
     assert text.count("cannot tell what is assigned to whom") == 1
     assert "['knd', 'membr']" in text
     assert "Traceback" not in text

@@ -12,7 +12,7 @@ collected before anything is computed and raised as one
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +52,19 @@ class FileOptions:
         return {**shared, **self.mapping}
 
 
-def _collect(problems: list[Issue], call: Callable[[], Any]) -> Any:
-    """``call()``, or None with its problems added to ``problems``."""
+def _collect(problems: list[Issue], name: str, call: Callable[[], Any]) -> Any:
+    """``call()``, or None with its problems added to ``problems`` (told which input)."""
+    found: list[Issue] = []
     try:
         return call()
     except ValidationError as exc:
         if exc.summary:
-            problems.append(Issue(exc.summary.rstrip(":")))
-        problems.extend(exc.issues)
+            found.append(Issue(exc.summary.rstrip(":")))
+        found.extend(exc.issues)
     except GridGeoError as exc:
-        problems.append(Issue(str(exc)))
+        found.append(Issue(str(exc)))
+    for issue in found:
+        problems.append(replace(issue, message=f"(--{name}) {issue.message}"))
     return None
 
 
@@ -227,7 +230,9 @@ def read_inputs(
             o.id_columns = [c.strip() for c in id_col.split(",") if c.strip()]
     problems: list[Issue] = []
     polys = {
-        name: _collect(problems, lambda n=name, p=path: _polygons(Path(p), n[:-1], opts[n], crs))
+        name: _collect(
+            problems, name, lambda n=name, p=path: _polygons(Path(p), n[:-1], opts[n], crs)
+        )
         for name, path in (("grids", grids), ("buildings", buildings))
     }
     layers: dict[str, pd.DataFrame] = {}
@@ -236,7 +241,9 @@ def read_inputs(
         if path is None:
             continue
         o = opts.setdefault(name, FileOptions())
-        frame = _collect(problems, lambda n=name, p=path, o=o: _other_layer(n, Path(p), o, crs))
+        frame = _collect(
+            problems, name, lambda n=name, p=path, o=o: _other_layer(n, Path(p), o, crs)
+        )
         if frame is not None:
             layers[name] = frame
         sources[name] = str(path)
