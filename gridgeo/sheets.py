@@ -13,6 +13,8 @@ chosen by ``geometry``:
     exported for Excel, CSV included).
 
 Times keep their local clock reading without the offset: Excel has no time zones.
+Every sheet has its header row frozen, an auto filter, and columns as wide as their
+text (Chinese characters counted double, at most 60).
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def write_sheets(
     path: str | Path,
     *,
     geometry: GeometryColumns = "omit",
+    headings: Mapping[str, str] | None = None,
+    sheet_names: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a workbook with one sheet per frame, in the order given.
 
@@ -95,6 +99,9 @@ def write_sheets(
         The ``.xlsx`` to write (replaced if it exists).
     geometry
         What replaces each frame's geometry (:func:`sheet_table`).
+    headings, sheet_names
+        Column headings and sheet names to show instead of the frames' own names
+        (names not in them are kept).
 
     Returns
     -------
@@ -110,8 +117,31 @@ def write_sheets(
     ['G1', 'G2']
     """
     path = Path(path)
+    headings, sheet_names = headings or {}, sheet_names or {}
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             table = sheet_table(frame, geometry=geometry)
-            table.to_excel(writer, sheet_name=name[:SHEET_NAME_LENGTH], index=False)
+            table = table.rename(columns=lambda c: headings.get(str(c), c))
+            sheet = sheet_names.get(name, name)[:SHEET_NAME_LENGTH]
+            table.to_excel(writer, sheet_name=sheet, index=False)
+            _readable(writer.sheets[sheet], table)
     return path
+
+
+def _text_width(value: object) -> int:
+    """Columns a value takes in Excel's default font (a Chinese character takes two)."""
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _readable(ws: object, table: pd.DataFrame) -> None:
+    """Frozen header row, an auto filter, and columns as wide as their text."""
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"  # type: ignore[attr-defined]
+    if len(table.columns):
+        ws.auto_filter.ref = ws.dimensions  # type: ignore[attr-defined]
+    for i, col in enumerate(table.columns, start=1):
+        sample = table[col].head(500)
+        width = max([_text_width(col), *(_text_width(v) for v in sample)])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 6), 60)  # type: ignore[attr-defined]

@@ -37,7 +37,9 @@ def test_check_a_store_finds_the_planted_defects(store_url: str, tiny, tmp_path:
     store.close()
     as_of = tiny.defects["period"]["start"]
     out = tmp_path / "findings.gpkg"
-    code, text = gridgeo("check", "--db", store_url, "--as-of", str(as_of)[:10], "--out", out)
+    code, text = gridgeo(
+        "check", "--db", store_url, "--as-of", str(as_of)[:10], "--out", out, "--lang", "en"
+    )
     assert code == 0, text
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert (
@@ -141,7 +143,12 @@ def test_summary_scores_areas_and_counts_findings(tiny, tmp_path: Path) -> None:
     assert (perfect["coverage_score"] == 100.0).all()
     district = results["summary_district"].iloc[0]
     assert 0 < district["coverage_score"] < 100
-    assert district["buildings"] == grids["buildings"].sum()
+    # the district counts every building once, those outside every grid too
+    outside = len(results["buildings_outside"])
+    assert district["outside_grids"] == outside > 0
+    assert district["buildings"] == grids["buildings"].sum() + outside
+    assert district["gaps"] == len(results["gaps"]) and district["overlaps"] == 1
+    assert district["unassigned"] == results["unassigned_buildings"]["building_id"].nunique()
     for name in ("visit_weeks", "meeting_months"):
         assert set(results[name]["rule"]) <= {"R8", "R9"}
     missed = {g for g, _ in tiny.defects["grids_missing_meetings"]}

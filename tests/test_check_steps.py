@@ -134,7 +134,7 @@ def test_progress_is_told_each_step_by_name() -> None:
     assert set(names) <= {step.name for step in STEPS}
     assert names.index("gaps") < names.index("overlaps") < names.index("building_grid")
     assert "unassigned_buildings" not in names  # not run, so not announced
-    assert seen[-1] == ("checking", len(STEPS), len(STEPS))
+    assert seen[-1] == (f"checking: {len(STEPS)} steps done", len(STEPS), len(STEPS))
     assert all(total == len(STEPS) for _, _, total in seen)
 
 

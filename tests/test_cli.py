@@ -100,3 +100,14 @@ def test_db_commands(tmp_path: Path) -> None:
 def test_unknown_layer_is_named() -> None:
     code, out = gridgeo("import", "roads", SAMPLE, "--db", "sqlite:///:memory:")
     assert code == 1 and "unknown layer 'roads'" in out and "grids" in out
+
+
+def test_help_short_option_version_and_flags_without_a_value() -> None:
+    code, text = gridgeo("--version")
+    assert code == 0 and text.startswith("gridgeo ")
+    for args in (["-h"], ["import", "-h"], ["fix", "grids", "-h"], ["token", "create", "-h"]):
+        code, text = gridgeo(*args)
+        assert code == 0 and "Usage:" in text, args
+        assert "<bool>" not in text, args
+    code, text = gridgeo("check", "-h")
+    assert "default today" in " ".join(text.split())

@@ -190,6 +190,8 @@ def test_realdata_osm_pbf_import_with_where_and_two_id_columns(
         "import",
         "grids",
         pbf,
+        "--layer",
+        "multipolygons",
         "--where",
         "admin_level='8'",
         "--id-column",
@@ -496,7 +498,7 @@ def test_realdata_liechtenstein_municipalities_and_buildings(
     store_url: str, shared_data: Path
 ) -> None:
     pbf = shared_data / "liechtenstein_osm" / "liechtenstein-2013-08-03.osm.pbf"
-    ids = ("--id-column", "osm_id,osm_way_id", "--db", store_url)
+    ids = ("--layer", "multipolygons", "--id-column", "osm_id,osm_way_id", "--db", store_url)
     assert gridgeo("import", "grids", pbf, "--where", "admin_level='8'", *ids)[0] == 0
     code, out = gridgeo("import", "buildings", pbf, "--where", "building IS NOT NULL", *ids)
     assert code == 0, out

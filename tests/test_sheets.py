@@ -59,3 +59,16 @@ def test_a_workbook_has_a_sheet_per_frame_in_order_with_names_cut_to_31(tmp_path
 def test_an_unknown_geometry_choice_is_refused() -> None:
     with pytest.raises(ValueError, match="lonlat_or_wkt"):
         sheet_table(frame(None, None), geometry="points")  # type: ignore[arg-type]
+
+
+def test_every_sheet_has_a_frozen_header_a_filter_and_widths_of_its_text(tmp_path: Path) -> None:
+    import openpyxl
+
+    table = pd.DataFrame({"code": ["C01-G001"], "name": ["第一网格（很长的名字）"]})
+    path = write_sheets({"grids": table}, tmp_path / "b.xlsx",
+                        headings={"code": "编号"}, sheet_names={"grids": "网格"})  # fmt: skip
+    ws = openpyxl.load_workbook(path)["网格"]
+    assert [c.value for c in ws[1]] == ["编号", "name"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:B2"
+    assert ws.column_dimensions["A"].width == len("C01-G001") + 2
+    assert ws.column_dimensions["B"].width == 2 * 11 + 2

@@ -7,7 +7,9 @@ polygon is not a reason to refuse the check, it is one of the things the check r
 Modules
 -------
 inputs
-    :class:`Inputs`, :func:`read_inputs` (files) and :func:`inputs_from_store`.
+    :class:`Inputs` and :func:`inputs_from_store`.
+files
+    :func:`read_inputs`: the files, mapped and selected as ``gridgeo import`` does.
 steps
     Every step of the check, declared once with the layers it needs and writes
     (:data:`~gridgeo.check.steps.STEPS`); a new finding goes here.
@@ -21,7 +23,8 @@ output
 """
 
 from gridgeo.check.engine import CheckResults, Step
-from gridgeo.check.inputs import CHECK_READS, Inputs, inputs_from_store, read_inputs
+from gridgeo.check.files import FileOptions, read_inputs
+from gridgeo.check.inputs import CHECK_READS, Inputs, inputs_from_store
 from gridgeo.check.output import summary_counts, write_results
 from gridgeo.check.run import run_check
 from gridgeo.check.steps import STEPS
@@ -30,6 +33,7 @@ __all__ = [
     "CHECK_READS",
     "STEPS",
     "CheckResults",
+    "FileOptions",
     "Inputs",
     "Step",
     "inputs_from_store",

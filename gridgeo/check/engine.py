@@ -296,7 +296,7 @@ def run_steps(
         Handed to every step in its :class:`Context`.
     progress
         Called as ``progress("checking: <step>", done, total)`` before each step runs
-        and ``progress("checking", total, total)`` at the end.
+        and ``progress("checking: <n> steps done", total, total)`` at the end.
 
     Returns
     -------
@@ -335,7 +335,7 @@ def run_steps(
         if not written:
             skipped[step.name] = step.absent or "nothing to write"
     if progress:
-        progress("checking", len(ordered), len(ordered))
+        progress(f"checking: {len(ordered)} steps done", len(ordered), len(ordered))
     results = {
         name: available[name]
         for step in steps

@@ -1,28 +1,20 @@
-"""The check's inputs: from a store, or straight from a planner's files.
+"""The check's inputs: what they are, from a store, and the stand-ins for missing layers.
 
-Two shapefiles and an Excel sheet are enough. Files are read leniently: a duplicate
-code or an invalid polygon is not a reason to refuse the check, it is one of the
-things the check reports (:attr:`Inputs.input_findings`).
+Files are read by :mod:`gridgeo.check.files`; a duplicate code or an invalid polygon
+there is not a reason to refuse the check, it is one of the things the check
+reports (:attr:`Inputs.input_findings`, built with :func:`input_issue`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from gridgeo.analysis.findings import findings
-from gridgeo.errors import ValidationError
-from gridgeo.io import read_file
-from gridgeo.layers import LAYERS
 from gridgeo.store import Store
-from gridgeo.store.base import ROW_COLUMN
-from gridgeo.validate import ALIASES, as_text, prepare_layer
 
 __all__ = [
     "CHECK_READS",
@@ -30,7 +22,7 @@ __all__ = [
     "inputs_from_store",
     "members_named_by",
     "organisations_named_by",
-    "read_inputs",
+    "input_issue",
     "stand_in_households",
 ]
 
@@ -45,29 +37,6 @@ class Inputs:
     #: findings about the inputs themselves (duplicate codes, repaired geometries)
     input_findings: list[gpd.GeoDataFrame] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
-
-
-def _code_column(frame: pd.DataFrame, layer: str) -> str | None:
-    """The column holding a layer's codes, by the usual names (``code``, ``id``, ``编号``...)."""
-    singular = "community" if layer == "communities" else layer[:-1]
-    names = ["code", "id", f"{singular}_id", f"{singular}_code", *ALIASES["code"]]
-    lower = {str(c).lower(): c for c in frame.columns}
-    return next((lower[n.lower()] for n in names if n.lower() in lower), None)
-
-
-def _codes(frame: pd.DataFrame, column: str | None, kind: str, path: Path) -> pd.Series:
-    if column and column not in frame.columns:
-        raise ValidationError(
-            f"{path.name}: no column {column!r}; its columns are {list(frame.columns)}"
-        )
-    col = column or _code_column(frame, f"{kind}s")
-    if col is None:
-        return pd.Series([f"{kind[0].upper()}{i + 1}" for i in range(len(frame))], dtype=object)
-    text = as_text(frame[col].reset_index(drop=True))
-    missing = text.isna()
-    if missing.any():
-        text[missing] = [f"{kind[0].upper()}-row{r + 1}" for r in np.flatnonzero(missing)]
-    return text
 
 
 #: issue -> rule (grids, buildings), severity, Chinese and English text of an input finding
@@ -87,7 +56,7 @@ _INPUT_ISSUES = {
 }
 
 
-def _input_issue(
+def input_issue(
     issue: str,
     kind: str,
     rows: np.ndarray,
@@ -107,75 +76,6 @@ def _input_issue(
         geometry=geoms[rows],
         extra=pd.DataFrame({"issue": issue, "row": numbers[rows]}),
     )
-
-
-def _polygons(
-    path: Path, kind: str, id_column: str | None, crs: str | None
-) -> tuple[gpd.GeoDataFrame, list[gpd.GeoDataFrame]]:
-    read = read_file(path, crs=crs, target=f"{kind}s")
-    frame = read.frame
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise ValidationError(f"{path.name}: no geometry; {kind}s must be polygons")
-    codes = _codes(frame, id_column, kind, path)
-    geoms = shapely.force_2d(np.asarray(frame.geometry.values, dtype=object))
-    notes: list[gpd.GeoDataFrame] = []
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    invalid = ~empty & ~shapely.is_valid(geoms)
-    if invalid.any():
-        notes.append(_input_issue("invalid_geometry", kind, invalid, codes, geoms, read.rows))
-        geoms[invalid] = shapely.make_valid(geoms[invalid])
-    dup = codes.duplicated(keep=False).to_numpy()
-    if dup.any():
-        notes.append(_input_issue("duplicate_code", kind, dup, codes, geoms, read.rows))
-    keep = ~empty
-    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name)).loc[keep]
-    attributes = attributes.drop(columns=[c for c in ("code", "row") if c in attributes])
-    out = gpd.GeoDataFrame(
-        {"code": codes[keep].to_numpy(), "row": read.rows[keep]},
-        geometry=gpd.GeoSeries(geoms[keep], crs=4326),
-        crs=4326,
-    )
-    for col in attributes.columns:
-        out[col] = attributes[col].to_numpy()
-    return out, notes
-
-
-def read_inputs(
-    *,
-    grids: Path,
-    buildings: Path,
-    grid_id: str | None = None,
-    building_id: str | None = None,
-    crs: str | None = None,
-    extra: Mapping[str, Path | None] | None = None,
-) -> Inputs:
-    """Read a check's inputs from files.
-
-    Grids and buildings may have duplicate codes and invalid polygons: both are
-    reported as findings (invalid polygons are repaired for the analysis), never
-    merged or silently dropped. Further layers (communities, district, assignments,
-    visits, mask) are read as they are.
-    """
-    grid_frame, notes = _polygons(Path(grids), "grid", grid_id, crs)
-    building_frame, more = _polygons(Path(buildings), "building", building_id, crs)
-    inputs = Inputs(grid_frame, building_frame, input_findings=notes + more)
-    inputs.sources = {"grids": str(grids), "buildings": str(buildings)}
-    for name, path in (extra or {}).items():
-        if path is None:
-            continue
-        read = read_file(path, crs=crs, target=name)
-        frame = read.frame
-        if name in LAYERS:
-            frame = prepare_layer(
-                frame,
-                name,
-                source=read.name,
-                rows=read.rows,
-                generate_ids=None if _code_column(frame, name) else f"{name[0].upper()}-",
-            ).frame.drop(columns=ROW_COLUMN)
-        inputs.layers[name] = frame
-        inputs.sources[name] = str(path)
-    return inputs
 
 
 #: What the check reads of each layer: ``(columns, geometry)``; None = every column.

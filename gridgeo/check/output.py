@@ -8,34 +8,126 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridgeo.analysis.summary import finding_count
 from gridgeo.errors import ValidationError
 from gridgeo.sheets import write_sheets
 
-__all__ = ["summary_counts", "write_results"]
+__all__ = ["NAMED_COLUMNS", "summary_counts", "with_geometries", "with_names", "write_results"]
+
+#: code column -> the layer whose names go beside it (as ``<column>_name``)
+NAMED_COLUMNS = {
+    "grid_id": "grids",
+    "grid_a": "grids",
+    "grid_b": "grids",
+    "community": "communities",
+    "member_id": "members",
+}
 
 
 def summary_counts(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per result layer: how many rows it has, and of which rules.
+    """One row per result layer: how many findings it has, and of which rules.
+
+    The count is :func:`gridgeo.analysis.summary.finding_count`: the district's figure
+    for the layers it counts (each building once), else the layer's rows.
 
     Examples
     --------
     >>> r = {"gaps": pd.DataFrame({"rule": ["R1", "R2", "R1"]}), "building_grid": pd.DataFrame()}
     >>> summary_counts(r).values.tolist()
-    [['gaps', 3, 'R1, R2'], ['building_grid', 0, '']]
+    [['gaps', 3, 'R1, R2', ''], ['building_grid', 0, '', '']]
+
+    Layers the inputs did not allow (``results.not_computed``) follow, with no count
+    and why (e.g. ``no assignments in the inputs``), never a 0.
     """
     rows = []
     for name, frame in results.items():
         rule = ""
         if "rule" in frame.columns and len(frame):
             rule = ", ".join(sorted(set(frame["rule"].dropna().astype(str))))
-        rows.append({"layer": name, "rows": len(frame), "rules": rule})
+        count = int(finding_count(results, name))
+        rows.append({"layer": name, "rows": count, "rules": rule, "not_computed": ""})
+    for name, reason in getattr(results, "not_computed", {}).items():
+        rows.append({"layer": name, "rows": None, "rules": "", "not_computed": reason})
     return pd.DataFrame(rows)
 
 
-def write_results(results: Mapping[str, pd.DataFrame], out: Path) -> tuple[Path, Path]:
+def with_names(
+    results: Mapping[str, pd.DataFrame], names: Mapping[str, Mapping[str, str]]
+) -> dict[str, pd.DataFrame]:
+    """Each result with the names of the grids, communities and members it refers to.
+
+    ``names`` is layer -> code -> name (``members`` only for those entitled to
+    personal data); a ``<column>_name`` column goes right after each code column of
+    :data:`NAMED_COLUMNS`, and a ``name`` after the code of ``summary_grids``.
+
+    Examples
+    --------
+    >>> r = {"overlaps": pd.DataFrame({"grid_a": ["G1"], "grid_b": ["G2"]})}
+    >>> with_names(r, {"grids": {"G1": "第1网格", "G2": "第2网格"}})["overlaps"].columns.tolist()
+    ['grid_a', 'grid_a_name', 'grid_b', 'grid_b_name']
+    """
+    out = {}
+    for layer, frame in results.items():
+        columns = {c: NAMED_COLUMNS[c] for c in frame.columns if c in NAMED_COLUMNS}
+        if layer == "summary_grids" and "code" in frame.columns and "name" not in frame.columns:
+            columns = {"code": "grids", **columns}
+        known = {c: names[k] for c, k in columns.items() if names.get(k)}
+        if not known:
+            out[layer] = frame
+            continue
+        frame = frame.copy()
+        for col, by_code in known.items():
+            label = "name" if (layer, col) == ("summary_grids", "code") else f"{col}_name"
+            if label in frame.columns:
+                continue
+            at = list(frame.columns).index(col) + 1
+            frame.insert(at, label, frame[col].astype("string").map(dict(by_code)).astype(object))
+        out[layer] = frame
+    return out
+
+
+def with_geometries(
+    results: Mapping[str, pd.DataFrame], communities: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """The area summaries with their areas: community polygons, the district's outline.
+
+    ``summary_communities`` takes the ``communities`` polygons by code, or else the
+    union of each community's grids; ``summary_district`` the union of all grids.
+    """
+    out = dict(results)
+    grids = results.get("summary_grids")
+    if not isinstance(grids, gpd.GeoDataFrame):
+        return out
+    summary = results.get("summary_communities")
+    if summary is not None and not isinstance(summary, gpd.GeoDataFrame):
+        if isinstance(communities, gpd.GeoDataFrame) and "code" in communities:
+            shapes = communities.set_index(communities["code"].astype(str)).geometry
+        else:
+            shapes = grids.dissolve(by=grids["community"].astype(object).fillna("")).geometry
+        keys = summary["community"].astype(object).fillna("").astype(str)
+        geometry = [shapes.get(k) for k in keys]
+        out["summary_communities"] = gpd.GeoDataFrame(summary, geometry=geometry, crs=grids.crs)
+    district = results.get("summary_district")
+    if district is not None and not isinstance(district, gpd.GeoDataFrame):
+        outline = grids.geometry.union_all() if len(grids) else None
+        out["summary_district"] = gpd.GeoDataFrame(
+            district, geometry=[outline] * len(district), crs=grids.crs
+        )
+    return out
+
+
+def write_results(
+    results: Mapping[str, pd.DataFrame],
+    out: Path,
+    *,
+    lang: str = "en",
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    communities: pd.DataFrame | None = None,
+) -> tuple[Path, Path]:
     """Write every result as a layer of a GeoPackage and a sheet of an XLSX beside it.
 
-    Layers without geometry become GeoPackage attribute tables; the workbook has a
+    Layers without geometry become GeoPackage attribute tables; the community and
+    district summaries get their areas (:func:`with_geometries`). The workbook has a
     ``summary`` sheet (:func:`summary_counts`) and a sheet per result, without
     geometries (the GeoPackage has them) and with times in UTC without their offset
     (Excel has no time zones).
@@ -46,6 +138,13 @@ def write_results(results: Mapping[str, pd.DataFrame], out: Path) -> tuple[Path,
         Result layers by name, as :func:`~gridgeo.check.run_check` returns them.
     out
         The ``.gpkg`` to write (replaced if it exists); the ``.xlsx`` goes beside it.
+    lang
+        ``en`` or ``zh``: the workbook's sheet names and column headings
+        (``headings.toml``); the GeoPackage keeps the layer and column names.
+    names
+        Layer -> code -> name, put beside the codes (:func:`with_names`).
+    communities
+        The community polygons, for ``summary_communities``.
 
     Returns
     -------
@@ -55,21 +154,49 @@ def write_results(results: Mapping[str, pd.DataFrame], out: Path) -> tuple[Path,
     Raises
     ------
     ValidationError
-        ``out`` is not a ``.gpkg`` path.
+        ``out`` is not a ``.gpkg`` path, or ``lang`` is not ``en`` or ``zh``.
     """
     import pyogrio
+
+    from gridgeo.render.templates import messages
 
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise ValidationError(f"--out {out}: give a .gpkg path (the .xlsx is written beside it)")
+    if lang not in ("en", "zh"):
+        raise ValidationError(f"--lang {lang}: use zh or en")
+    words = messages("gridgeo.check", "headings.toml").get(lang, {})
+    counts = summary_counts(results)
+    layers = with_geometries(with_names(results, names or {}), communities)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     xlsx = out.with_suffix(".xlsx")
-    for name, frame in results.items():
+    for name, frame in layers.items():
         if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any():
             pyogrio.write_dataframe(frame, out, layer=name, driver="GPKG", promote_to_multi=False)
         else:
             table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
             pyogrio.write_dataframe(table, out, layer=name, driver="GPKG")
-    write_sheets({"summary": summary_counts(results), **results}, xlsx, geometry="omit")
+    values = words.get("values", {})
+    sheets = {"summary": counts, **layers}
+    if values:
+        sheets = {n: _translated(f, values) for n, f in sheets.items()}
+    write_sheets(
+        sheets,
+        xlsx,
+        geometry="omit",
+        headings=words.get("columns"),
+        sheet_names=words.get("sheets"),
+    )
     return out, xlsx
+
+
+def _translated(frame: pd.DataFrame, values: Mapping[str, str]) -> pd.DataFrame:
+    """The frame with the explanations it carries (``attribution``, ``not_computed``) translated."""
+    cols = [c for c in ("attribution", "not_computed") if c in frame.columns]
+    if not cols:
+        return frame
+    frame = frame.copy()
+    for col in cols:
+        frame[col] = frame[col].map(lambda v: values.get(v, v) if isinstance(v, str) else v)
+    return frame

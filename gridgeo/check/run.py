@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gridgeo.check.engine import CheckResults, Step, run_steps
-from gridgeo.check.inputs import Inputs, inputs_from_store, read_inputs
+from gridgeo.check.files import FileOptions, read_inputs
+from gridgeo.check.inputs import Inputs, inputs_from_store
 from gridgeo.check.steps import STEPS
 from gridgeo.errors import ValidationError
 from gridgeo.policy import Policy
@@ -92,6 +93,7 @@ def check_inputs(
     building_id: str | None = None,
     crs: str | None = None,
     extra: Mapping[str, Path | None] | None = None,
+    options: Mapping[str, FileOptions] | None = None,
 ) -> Inputs:
     """What ``gridgeo check`` runs on: the files when grids and buildings are given, else a store.
 
@@ -101,7 +103,7 @@ def check_inputs(
         The store's URL (default ``GRIDGEO_DATABASE_URL``), read when no files are given.
     grids, buildings
         The grid and building files; both, or neither to read the store.
-    grid_id, building_id, crs, extra
+    grid_id, building_id, crs, extra, options
         As :func:`~gridgeo.check.read_inputs` takes them (``extra``: the other
         layers' files by layer name, None where not given).
 
@@ -113,7 +115,10 @@ def check_inputs(
     Raises
     ------
     ValidationError
-        Only one of ``grids`` and ``buildings`` was given.
+        Only one of ``grids`` and ``buildings`` was given, or other files without them.
+    NotFound
+        No files and no store: the default store's file does not exist (it is not
+        created).
     """
     if grids is not None and buildings is not None:
         return read_inputs(
@@ -123,9 +128,17 @@ def check_inputs(
             building_id=building_id,
             crs=crs,
             extra=extra,
+            options=options,
         )
     if grids is not None or buildings is not None:
         raise ValidationError("give both the grids and the buildings files, or neither")
+    given = [name for name, path in (extra or {}).items() if path is not None]
+    if given:
+        raise ValidationError(
+            f"--{given[0]} is read with the grids and buildings files: give --grids and "
+            "--buildings too (without files, everything comes from the store)"
+        )
+    _existing_store(db)
     from gridgeo.store import open_store
 
     store = open_store(db)
@@ -133,3 +146,21 @@ def check_inputs(
         return inputs_from_store(store)
     finally:
         store.close()
+
+
+def _existing_store(db: str | None) -> None:
+    """Refuse to check a SQLite store whose file does not exist (opening would create it)."""
+    from sqlalchemy.engine import make_url
+
+    from gridgeo.errors import NotFound
+    from gridgeo.settings import get_settings
+
+    url = make_url(db or get_settings().database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    if not Path(url.database).exists():
+        raise NotFound(
+            f"nothing to check: no --grids and --buildings files, and no store at {url.database}; "
+            "give the files (gridgeo check --grids G --buildings B --out OUT) or load a store "
+            "first (gridgeo import / gridgeo load)"
+        )

@@ -45,12 +45,53 @@ from gridgeo.cli.token import token_create, token_list, token_revoke
 
 __all__ = ["app", "main"]
 
+
+def _flags_show_no_type() -> None:
+    """Rich help shows ``--repair`` as a flag, not as an option taking a ``<bool>``."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "flags_without_type", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich.flags_without_type = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
+
 app = typer.Typer(
     help="gridgeo: coverage, responsibility and problem hotspots of community grids.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    """``--version``: print gridgeo's version and stop."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"gridgeo {version('gridgeo')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """gridgeo: coverage, responsibility and problem hotspots of community grids."""
+
+
 db_app = typer.Typer(help="Database schema: create or upgrade the tables.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: create, list and revoke them.", no_args_is_help=True)
 basemap_app = typer.Typer(

@@ -16,14 +16,20 @@ from gridgeo.cli.common import (
     CrsOption,
     DbOption,
     DistrictOption,
+    GenerateIdsOption,
     GridIdOption,
     GridsOption,
     HouseholdsOption,
+    LayerOption,
+    MapOption,
     MaskOption,
     PolicyOption,
     VisitsOption,
+    WhereOption,
     date_option,
+    err,
     fails_cleanly,
+    file_options,
     out,
     progress_bar,
 )
@@ -48,8 +54,18 @@ def check(
     mask: MaskOption = None,
     crs: CrsOption = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date assignments are checked at (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--as-of", help="Date assignments are checked at (YYYY-MM-DD); default today."
+        ),
     ] = None,
+    layer: LayerOption = None,
+    where: WhereOption = None,
+    mapping: MapOption = None,
+    generate_ids: GenerateIdsOption = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Workbook sheets and headings: zh (default) or en.")
+    ] = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -70,7 +86,15 @@ def check(
         "visits": visits,
         "mask": mask,
     }
+    options = file_options(
+        ["grids", "buildings", *extra],
+        layer=layer,
+        where=where,
+        mapping=mapping,
+        generate_ids=generate_ids,
+    )
     with progress_bar() as progress:
+        progress("reading the input files", 0, 1)
         inputs = check_inputs(
             db,
             grids=grids,
@@ -79,19 +103,60 @@ def check(
             building_id=building_id,
             crs=crs,
             extra=extra,
+            options=options,
         )
+        progress("reading the input files", 1, 1)
+        for o in options.values():
+            for note in o.notes:
+                err.print(f"note: {note}", highlight=False, markup=False)
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
-    gpkg, xlsx = write_results(results, out_file)
+        progress(f"writing {out_file.name}", 0, 1)
+        gpkg, xlsx = write_results(
+            results,
+            out_file,
+            lang=lang,
+            names=_names(inputs),
+            communities=inputs.layers.get("communities"),
+        )
+        progress(f"writing {out_file.name}", 1, 1)
     _print_findings(results)
     _print_not_computed(results.not_computed)
-    district_row = results["summary_district"].iloc[0]
+    _print_score(results["summary_district"].iloc[0])
+    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
+
+
+def _names(inputs: Any) -> dict[str, dict[str, str]]:
+    """Code -> name of the grids, communities and members the inputs name."""
+    frames = {"grids": inputs.grids, **inputs.layers}
+    names = {}
+    for layer in ("grids", "communities", "members"):
+        frame = frames.get(layer)
+        if frame is not None and "name" in frame.columns and "code" in frame.columns:
+            known = frame.dropna(subset=["name"])
+            names[layer] = dict(
+                zip(known["code"].astype(str), known["name"].astype(str), strict=True)
+            )
+    return names
+
+
+def _print_score(district: Any) -> None:
+    """The district's coverage score, or why it was not computed."""
+    import pandas as pd
+
+    buildings = f"{int(district['buildings']):,} buildings"
+    if pd.isna(district["coverage_score"]):
+        reason = district.get("not_computed") or "no buildings"
+        out.print(
+            f"district coverage score: not computed ({reason}); {buildings}, "
+            f"{int(district['outside_grids']):,} outside every grid",
+            highlight=False,
+        )
+        return
     out.print(
-        f"district coverage score: {district_row['coverage_score']:.1f}% of "
-        f"{int(district_row['buildings']):,} "
-        "buildings lie in one grid with exactly one responsible member",
+        f"district coverage score: {district['coverage_score']:.1f}% of {buildings} "
+        "lie in one grid with exactly one responsible member",
         highlight=False,
     )
-    out.print(f"written to {gpkg} and {xlsx}", highlight=False)
 
 
 def _print_findings(results: Any) -> None:
@@ -102,7 +167,8 @@ def _print_findings(results: Any) -> None:
     for col in ("layer", "rows", "rules"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for row in summary_counts(results).itertuples(index=False):
-        table.add_row(str(row.layer), f"{row.rows:,}", str(row.rules))
+        if not row.not_computed:
+            table.add_row(str(row.layer), f"{int(row.rows):,}", str(row.rules))
     out.print(table)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,6 +25,12 @@ __all__ = [
     "DateFormatOption",
     "DbOption",
     "EncodingOption",
+    "GenerateIdsOption",
+    "LayerOption",
+    "MapOption",
+    "WhereOption",
+    "file_options",
+    "parse_map",
     "DistrictOption",
     "GridIdOption",
     "GridsOption",
@@ -91,7 +97,81 @@ VisitsOption = Annotated[Path | None, typer.Option("--visits", help="Visits.")]
 MaskOption = Annotated[
     Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
 ]
+# -- how each input file is selected and mapped, as `import` does it --------------------
+_SCOPE = "; prefix INPUT: for one input, e.g. grids:"
+LayerOption = Annotated[
+    list[str] | None,
+    typer.Option("--layer", help=f"Layer (or XLSX sheet) to read{_SCOPE}multipolygons."),
+]
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option("--where", help=f"Attribute filter (OGR SQL){_SCOPE}\"admin_level='8'\"."),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help=f"FILE_COLUMN=LAYER_COLUMN (repeatable){_SCOPE}网格号=code."),
+]
+GenerateIdsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--generate-ids", help=f"No code column: number rows PREFIX1, PREFIX2...{_SCOPE}G."
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_map(values: list[str]) -> dict[str, str]:
+    """``--map FILE_COLUMN=LAYER_COLUMN`` values as a dict."""
+    mapping = {}
+    for item in values:
+        if "=" not in item:
+            raise typer.BadParameter(
+                f"{item!r}: write it as FILE_COLUMN=LAYER_COLUMN", param_hint="--map"
+            )
+        src, dst = item.split("=", 1)
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+def _scoped(value: str, inputs: Sequence[str]) -> tuple[str | None, str]:
+    """``"grids:multipolygons"`` as ``("grids", "multipolygons")``; unscoped: ``(None, value)``."""
+    head, sep, tail = value.partition(":")
+    if sep and head.strip() in inputs:
+        return head.strip(), tail
+    return None, value
+
+
+def file_options(
+    inputs: Sequence[str],
+    *,
+    layer: list[str] | None = None,
+    where: list[str] | None = None,
+    mapping: list[str] | None = None,
+    generate_ids: list[str] | None = None,
+    polygons: Sequence[str] = ("grids", "buildings"),
+) -> dict[str, Any]:
+    """Per input, its :class:`~gridgeo.check.FileOptions` from the command's options.
+
+    A value ``INPUT:VALUE`` is for that input; unscoped ``--layer``, ``--where`` and
+    ``--generate-ids`` are for the ``polygons`` inputs, an unscoped ``--map`` for every
+    file that has its column.
+    """
+    from gridgeo.check import FileOptions
+
+    opts = {name: FileOptions() for name in inputs}
+    for attr, values in (("layer", layer), ("where", where), ("generate_ids", generate_ids)):
+        for value in values or []:
+            scope, text = _scoped(value, inputs)
+            for name in [scope] if scope else polygons:
+                setattr(opts[name], attr, text)
+    for value in mapping or []:
+        scope, text = _scoped(value, inputs)
+        if scope:
+            opts[scope].mapping.update(parse_map([text]))
+        else:
+            for o in opts.values():
+                o.shared_mapping.update(parse_map([text]))
+    return opts
 
 
 def fails_cleanly(func: F) -> F:

@@ -15,23 +15,12 @@ from gridgeo.cli.common import (
     err,
     fails_cleanly,
     out,
+    parse_map,
     progress_bar,
 )
 from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["import_"]
-
-
-def _parse_map(values: list[str]) -> dict[str, str]:
-    mapping = {}
-    for item in values:
-        if "=" not in item:
-            raise typer.BadParameter(
-                f"{item!r}: write it as FILE_COLUMN=LAYER_COLUMN", param_hint="--map"
-            )
-        src, dst = item.split("=", 1)
-        mapping[src.strip()] = dst.strip()
-    return mapping
 
 
 @fails_cleanly
@@ -103,7 +92,7 @@ def import_(
             layer,
             source=read.name,
             rows=read.rows,
-            mapping=_parse_map(mapping or []),
+            mapping=parse_map(mapping or []),
             id_columns=id_column.split(",") if id_column else (),
             generate_ids=generate_ids,
             repair=repair,

@@ -65,7 +65,10 @@ def lifecycle(
     ] = None,
     crs: CrsOption = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Local date the list is taken at (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--as-of", help="Local date the list is taken at (YYYY-MM-DD); default today."
+        ),
     ] = None,
     level: Annotated[
         str, typer.Option("--level", help="Table printed (and written to a .csv).")

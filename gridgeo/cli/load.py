@@ -40,6 +40,13 @@ def load(
         from gridgeo.errors import NotFound
 
         raise NotFound(f"{file}: no such file")
+    from gridgeo.io import detect_format
+
+    if detect_format(file) != "gpkg":
+        raise ValidationError(
+            f"{file.name} is not a GeoPackage; load reads a GeoPackage with gridgeo's layers, "
+            "use `gridgeo import LAYER FILE` for other files"
+        )
     available = {str(name) for name, _ in pyogrio.list_layers(file)}
     layers = [name for name in LAYER_ORDER if name in available]
     if not layers:

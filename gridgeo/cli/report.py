@@ -20,7 +20,8 @@ def report(
         Path, typer.Option("--out", help="Folder for the report's HTML, PDF and maps/*.png.")
     ],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD).")
+        str | None,
+        typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD); default today."),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
     pdf: Annotated[

@@ -65,8 +65,11 @@ def detect_format(path: Path) -> str:
     Raises
     ------
     FileFormatError
-        The content contradicts the extension, or is not a format gridgeo reads.
+        The content contradicts the extension, or is not a format gridgeo reads,
+        or the path is a folder.
     """
+    if path.is_dir():
+        raise FileFormatError(Issue("is a folder, not a file", file=str(path)))
     with open(path, "rb") as fh:
         head = fh.read(512)
     suffix = path.suffix.lower()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from gridgeo.errors import FileFormatError, Issue, NotFound
 from gridgeo.io.encodings import dbf_encoding
@@ -70,13 +71,13 @@ def _choose_layer(
         return layers[0]
     if target in layers:
         return target
-    if fmt == "osm":
-        return "multipolygons" if target not in ("households", "visits", "problems") else "points"
+    example = "multipolygons" if "multipolygons" in layers else layers[0]
     raise FileFormatError(
         Issue(
             f"the file has several layers ({', '.join(layers)})",
             file=name,
-            hint="name one with --layer",
+            hint=f"name one with --layer, e.g. --layer {example}"
+            + (' with a --where filter such as "building IS NOT NULL"' if fmt == "osm" else ""),
         )
     )
 
@@ -118,6 +119,30 @@ def check_json(path: Path, limit: int = 256 * 2**20) -> None:
         raise unreadable(path, "geojson", exc) from exc
 
 
+def _broken_geometries(
+    readable: Path | str,
+    layer: str | None,
+    where: str | None,
+    name: str,
+    exc: Exception,
+    options: dict[str, str],
+) -> FileFormatError:
+    """The rows whose geometry GEOS cannot build (an unclosed ring...), each named."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL's "Non closed ring detected"
+        _, _, wkb, _ = pyogrio.raw.read(
+            readable, layer=layer, where=where, read_geometry=True, columns=[], **options
+        )
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object), on_invalid="ignore")
+    bad = np.flatnonzero(pd.notna(np.asarray(wkb, dtype=object)) & pd.isna(geoms))
+    reason = str(exc).split(": ", 1)[-1]
+    hint = "close the ring (repeat its first point at the end) or redraw the polygon"
+    issues = [Issue(reason, file=name, row=int(r) + 1, column="geometry", hint=hint) for r in bad]
+    return FileFormatError(issues or [Issue(reason, file=name, hint=hint)],
+                           summary=f"{name}: {len(bad)} geometr{'y' if len(bad) == 1 else 'ies'} "
+                           "that cannot be read:")  # fmt: skip
+
+
 def read_vector(
     path: Path,
     fmt: str,
@@ -157,6 +182,8 @@ def read_vector(
             notes.extend(sorted({f"GDAL: {w.message}" for w in caught}))
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise unreadable(path, fmt, exc) from exc
+        except shapely.errors.GEOSException as exc:
+            raise _broken_geometries(readable, chosen, where, path.name, exc, options) from exc
         except pyogrio.errors.FieldError as exc:
             raise FileFormatError(
                 Issue(f"bad --where filter: {exc}", file=path.name, layer=chosen)

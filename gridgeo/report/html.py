@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -139,8 +140,8 @@ def coverage_report(
         worst_grids=_worst_grids(results, name_of).to_dict("records"),
         community_maps=community_maps,
         more_communities=max(0, len(ranked) - len(community_maps)),
-        fmt_int=_fmt_int,
-        fmt_score=_fmt_score,
+        fmt_int=functools.partial(_fmt_int, missing=t["not_computed"]),
+        fmt_score=functools.partial(_fmt_score, missing=t["not_computed"]),
     )
 
 
@@ -210,9 +211,9 @@ def _data_version(store: Store) -> int | str:
     return version() if callable(version) else "-"
 
 
-def _fmt_int(value: Any) -> str:
-    return "–" if pd.isna(value) else f"{int(value):,}"
+def _fmt_int(value: Any, missing: str = "–") -> str:
+    return missing if pd.isna(value) else f"{int(value):,}"
 
 
-def _fmt_score(value: Any) -> str:
-    return "–" if pd.isna(value) else f"{float(value):.1f}%"
+def _fmt_score(value: Any, missing: str = "–") -> str:
+    return missing if pd.isna(value) else f"{float(value):.1f}%"

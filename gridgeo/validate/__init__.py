@@ -36,7 +36,15 @@ from gridgeo.validate.rules import (
 )
 from gridgeo.validate.values import as_text, convert, empty
 
-__all__ = ["ALIASES", "Issues", "Prepared", "as_text", "check_frame", "prepare_layer"]
+__all__ = [
+    "ALIASES",
+    "Issues",
+    "Prepared",
+    "as_text",
+    "check_frame",
+    "map_columns",
+    "prepare_layer",
+]
 
 
 @dataclass
@@ -194,6 +202,7 @@ def prepare_layer(
     issues = Issues(source, spec.name, rows, out["code"])
     if spec.name == "assignments" and "kind" not in out:
         out["kind"] = infer_assignment_kind(out, issues)
+        _whom_is_named(issues, unused, spec, source)
     given = [f.name for f in spec.fields if f.name in out]
     missing = [f.name for f in spec.fields if f.required and f.name not in out]
     if missing:
@@ -223,6 +232,25 @@ def prepare_layer(
         )
     prepared.frame[ROW_COLUMN] = rows
     return prepared
+
+
+def _whom_is_named(
+    issues: Issues, unused: Sequence[str], spec: LayerSpec, source: str | None
+) -> None:
+    """Assignments of unknown kind beside columns nobody recognised: say so once, naming them."""
+    unknown = [i for i in issues.items if i.column == "kind"]
+    if not unknown or not unused:
+        return
+    raise ValidationError(
+        Issue(
+            f"{len(unknown)} row(s): cannot tell what is assigned to whom; "
+            f"columns not recognised: {list(unused)}",
+            file=source,
+            layer=spec.name,
+            hint=f"the known columns are {spec.field_names}; rename the column, or map it "
+            "with --map FILE_COLUMN=LAYER_COLUMN",
+        )
+    )
 
 
 def _convert_all(

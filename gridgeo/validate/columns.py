@@ -80,7 +80,11 @@ def map_columns(
     for f in spec.fields:
         if f.name in taken:
             continue
-        extra = (f"{singular}_code", f"{singular}_id") if f.name == "code" else ()
+        extra = (
+            (f"{singular}_code", f"{singular}_id", *ALIASES.get(singular, ()))
+            if f.name == "code"
+            else ()
+        )
         # a Shapefile's attribute table (.dbf) keeps the first 10 characters of a name
         cut = (f.name[:DBF_NAME_LENGTH],) if len(f.name) > DBF_NAME_LENGTH else ()
         for candidate in (f.name, *extra, *ALIASES.get(f.name, ()), *cut):
