@@ -112,6 +112,7 @@ def _routes(app: Any, places: dict) -> list[tuple[str, str]]:
             "name": "gaps",
             "fmt": "csv",
             "path": "gridgeo/map.js",
+            "proposal_id": "0123456789abcdef",
         }
         filled = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m, v=values: v[m[1]], path)
         assert "{" not in filled, path
