@@ -64,24 +64,15 @@ def view_of(store: Store, area: Area | None) -> Any:
 
 
 def area_summary(results: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """An area's results with the area's totals where the report has the district's.
+    """An area's results with the area's figures where the report has the district's.
 
-    The totals add up the area's grids; the score is their scores weighted by buildings.
+    The figures are :func:`gridgeo.analysis.summary.district_figures` of the area's
+    findings: the same definition as the district's, each finding counted once.
     """
-    grids = results.get("summary_grids", pd.DataFrame())
-    cols = ["buildings", "unassigned", "multi_assigned", "straddling", "gaps", "overlaps"]
-    row: dict[str, Any] = {"area": "area"}
-    for col in cols:
-        row[col] = int(grids[col].sum()) if col in grids.columns and len(grids) else 0
-    score = float("nan")
-    if len(grids) and {"buildings", "coverage_score"} <= set(grids.columns):
-        weights = grids["buildings"].astype(float)
-        scores = grids["coverage_score"].astype(float)
-        ok = scores.notna() & (weights > 0)
-        if ok.any():
-            score = round(float((scores[ok] * weights[ok]).sum() / weights[ok].sum()), 1)
-    row["coverage_score"] = score
-    return {**results, "summary_district": pd.DataFrame([row])}
+    from gridgeo.analysis.summary import district_figures
+
+    figures = district_figures(results).assign(area="area")
+    return {**results, "summary_district": figures}
 
 
 def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, pd.DataFrame]:
