@@ -296,10 +296,12 @@ def test_a_store_a_newer_gridgeo_wrote_is_refused_by_name(fresh_postgis: str, tm
             StoreError, match=r"revision ffff9999, which this gridgeo .* does not know"
         ):
             open_store(url)
-        with make_engine(url).connect() as c:
+        engine = make_engine(url)
+        with engine.connect() as c:
             assert (
                 c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "ffff9999"
             )
+        engine.dispose()
 
 
 def test_unsupported_url_is_a_clear_error() -> None:
