@@ -43,7 +43,7 @@ class HotspotSource:
     problems: Path | None = None
     layer: str | None = None
     area: Path | None = None
-    cells: str = "h3:9"
+    cells: str = "auto"
     x: str | None = None
     y: str | None = None
     time_column: str | None = None

@@ -36,7 +36,7 @@ def cases() -> dict[str, dict]:
     communities = gpd.read_file(SAMPLE, layer="communities")
     grids = gpd.read_file(SAMPLE, layer="grids")
     return {
-        "district": {"area": communities},
+        "district": {"area": communities, "cells": "h3:9"},
         "selection": {
             "area": communities,
             "cells": "square:300",

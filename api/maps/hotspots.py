@@ -22,7 +22,7 @@ __all__ = ["CELL_CHOICES", "hotspot_page", "hotspots", "problem_categories", "ro
 router = APIRouter()
 
 #: The cells offered by the page's form (the page's own choice is added when other).
-CELL_CHOICES = ("h3:8", "h3:9", "h3:10", "square:250", "square:500")
+CELL_CHOICES = ("auto", "h3:8", "h3:9", "h3:10", "square:250", "square:500")
 
 
 def problem_categories(store: Store, version: int, area: Area | None = None) -> list[str]:
@@ -44,7 +44,7 @@ def hotspot_page(
     category: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    cells: str = "h3:9",
+    cells: str = "auto",
     lang: Lang = "zh",
     user: Principal | None = None,
 ) -> str:
@@ -140,7 +140,10 @@ def hotspots(
     category: Annotated[str | None, Query(description="problem category")] = None,
     start: tiles.FromQ = None,
     end: tiles.ToQ = None,
-    cells: Annotated[str, Query(description="cells: h3:RES or square:METRES")] = "h3:9",
+    cells: Annotated[
+        str,
+        Query(description="cells: auto (chosen from the problems), h3:RES or square:METRES"),
+    ] = "auto",
     lang: LangQ = "zh",
 ) -> HTMLResponse:
     """Hotspot map of problems by category and period."""

@@ -79,7 +79,7 @@ class Selection:
     category: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    cells: str = "h3:9"
+    cells: str = "auto"
 
     def key(self, source: str) -> tuple[Any, ...]:
         """The parameters that matter to a tileset of ``source``."""

@@ -1,0 +1,79 @@
+"""The default cells of a hotspot analysis, chosen from the problems themselves.
+
+Cells too coarse for the data hold hundreds of problems each: a few cells, all alike,
+and no hot spot stands out. Cells too fine hold one problem or none. :func:`auto_cells`
+takes the coarsest H3 resolution at which the typical occupied cell holds about
+:data:`TARGET_PER_CELL` problems, and :func:`cell_size_m` says how large a cell is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+
+from gridgeo.analysis.hotspots.geometry import point_locations
+from gridgeo.analysis.hotspots.hexagons import h3_cells_of_points
+
+__all__ = ["AUTO", "RESOLUTIONS", "TARGET_PER_CELL", "auto_cells", "cell_size_m", "is_auto"]
+
+#: the ``cells`` value that asks for :func:`auto_cells`
+AUTO = "auto"
+#: the H3 resolutions :func:`auto_cells` chooses from, coarse to fine (≈ 1.4 km to 76 m)
+RESOLUTIONS = (7, 8, 9, 10)
+#: the median number of problems per occupied cell the chosen cells have at most
+TARGET_PER_CELL = 10
+#: the resolution when there is no problem to choose from
+FALLBACK = 9
+
+
+def is_auto(cells: object) -> bool:
+    """Whether ``cells`` asks for cells chosen from the data (``"auto"``)."""
+    return isinstance(cells, str) and cells.strip().lower() == AUTO
+
+
+def auto_cells(problems: gpd.GeoDataFrame) -> str:
+    """``h3:RES``: the coarsest of :data:`RESOLUTIONS` whose occupied cells hold a median of
+    at most :data:`TARGET_PER_CELL` problems (the finest when none does; h3:9 without
+    problems).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pts = gpd.GeoDataFrame(geometry=shapely.points([(121.44, 31.22)] * 40), crs=4326)
+    >>> auto_cells(pts)
+    'h3:10'
+    >>> auto_cells(pts.iloc[:5])
+    'h3:7'
+    """
+    if problems.crs is None or not len(problems):
+        return f"h3:{FALLBACK}"
+    present, xy = point_locations(problems, 4326)
+    xy = xy[present]
+    if not len(xy):
+        return f"h3:{FALLBACK}"
+    for res in RESOLUTIONS:
+        _, per_cell = np.unique(h3_cells_of_points(xy[:, 1], xy[:, 0], res), return_counts=True)
+        if np.median(per_cell) <= TARGET_PER_CELL:
+            return f"h3:{res}"
+    return f"h3:{RESOLUTIONS[-1]}"
+
+
+def cell_size_m(cells: gpd.GeoDataFrame, spec: str) -> float | None:
+    """The edge of the cells in metres: a hexagon's side (from the cells' mean area, as a
+    regular hexagon), a square's side; None for grids or no cells.
+
+    H3 hexagons vary in size over the globe; their mean area here gives the side a
+    reader sees on the map (about 176 m at resolution 9 in Shanghai, where H3's global
+    average is 201 m).
+    """
+    kind, _, size = str(spec).strip().lower().partition(":")
+    if kind == "square" and size:
+        return float(size)
+    if kind != "h3" or not len(cells):
+        return None
+    from gridgeo.analysis.hotspots.geometry import working_crs
+
+    area = float(cells.to_crs(working_crs(cells, None)).geometry.area.mean())
+    return math.sqrt(2 * area / (3 * math.sqrt(3)))

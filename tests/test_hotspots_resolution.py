@@ -1,0 +1,57 @@
+"""The default cells, chosen from the problems: the sample's planted hot spots show by default."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+from hotspot_frames import SAMPLE, sample_district
+
+from gridgeo.analysis.hotspots import hotspot_layers
+from gridgeo.analysis.hotspots.resolution import auto_cells, cell_size_m
+
+
+def planted_bins(cells: gpd.GeoDataFrame, hotspots: list[dict]) -> list[int]:
+    """The Gi* bin of the cell holding each planted hot spot's centre."""
+    bins = []
+    for spot in hotspots:
+        inside = cells[shapely.contains(cells.geometry.array, shapely.Point(spot["center"]))]
+        assert len(inside) == 1
+        bins.append(int(inside["gi_bin"].iloc[0]))
+    return bins
+
+
+def test_the_default_cells_show_the_sample_s_three_planted_hotspots() -> None:
+    problems, _, hotspots = sample_district()
+    communities = gpd.read_file(SAMPLE, layer="communities")
+    assert len(hotspots) == 3
+    layers = hotspot_layers(problems, area=communities, permutations=99, timezone="Asia/Shanghai")
+    cells = layers["cells"]
+    assert cells.attrs["cells"] == "h3:10" and cells.attrs["cells_chosen"] is True
+    assert planted_bins(cells, hotspots) == [3, 3, 3]  # hot spots at 99 % confidence
+
+
+def test_h3_9_was_too_coarse_for_the_sample() -> None:
+    """What the default was: two of three planted hot spots pale (90 %), one not at all."""
+    problems, _, hotspots = sample_district()
+    communities = gpd.read_file(SAMPLE, layer="communities")
+    layers = hotspot_layers(
+        problems, area=communities, cells="h3:9", permutations=99, timezone="Asia/Shanghai"
+    )
+    assert layers["cells"].attrs["cells_chosen"] is False
+    assert max(planted_bins(layers["cells"], hotspots)) < 3
+
+
+def test_the_rule_follows_the_number_of_problems() -> None:
+    problems, _, _ = sample_district()
+    assert auto_cells(problems) == "h3:10"
+    assert auto_cells(problems.iloc[:300]) == "h3:9"  # fewer problems: larger cells
+    assert auto_cells(problems.iloc[:100]) == "h3:8"
+    assert auto_cells(problems.iloc[:0]) == "h3:9"
+
+
+def test_cell_sizes_in_metres() -> None:
+    problems, _, _ = sample_district()
+    layers = hotspot_layers(problems, cells="h3:9", permutations=9, timezone="Asia/Shanghai")
+    assert 170 < cell_size_m(layers["cells"], "h3:9") < 182  # H3's global average: 201 m
+    assert cell_size_m(layers["cells"], "square:250") == 250.0
+    assert cell_size_m(layers["cells"], "grids") is None
