@@ -34,9 +34,10 @@ def is_auto(cells: object) -> bool:
 
 
 def auto_cells(problems: gpd.GeoDataFrame) -> str:
-    """``h3:RES``: the coarsest of :data:`RESOLUTIONS` whose occupied cells hold a median of
-    at most :data:`TARGET_PER_CELL` problems (the finest when none does; h3:9 without
-    problems).
+    """The default cells of these problems, ``h3:RES``.
+
+    The coarsest of :data:`RESOLUTIONS` whose occupied cells hold a median of at most
+    :data:`TARGET_PER_CELL` problems (the finest when none does; h3:9 without problems).
 
     Examples
     --------
@@ -61,8 +62,9 @@ def auto_cells(problems: gpd.GeoDataFrame) -> str:
 
 
 def cell_size_m(cells: gpd.GeoDataFrame, spec: str) -> float | None:
-    """The edge of the cells in metres: a hexagon's side (from the cells' mean area, as a
-    regular hexagon), a square's side; None for grids or no cells.
+    """The edge of the cells in metres (None for grids or no cells).
+
+    A hexagon's side from the cells' mean area (as a regular hexagon), a square's side.
 
     H3 hexagons vary in size over the globe; their mean area here gives the side a
     reader sees on the map (about 176 m at resolution 9 in Shanghai, where H3's global
