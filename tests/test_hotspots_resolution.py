@@ -50,8 +50,7 @@ def test_the_rule_follows_the_number_of_problems() -> None:
 
 
 def test_cell_sizes_in_metres() -> None:
-    problems, _, _ = sample_district()
-    layers = hotspot_layers(problems, cells="h3:9", permutations=9, timezone="Asia/Shanghai")
-    assert 170 < cell_size_m(layers["cells"], "h3:9") < 182  # H3's global average: 201 m
-    assert cell_size_m(layers["cells"], "square:250") == 250.0
-    assert cell_size_m(layers["cells"], "grids") is None
+    assert 170 < cell_size_m("h3:9", 121.44, 31.22) < 182  # H3's global average: 201 m
+    assert 62 < cell_size_m("h3:10", 121.44, 31.22) < 70
+    assert cell_size_m("square:250", 121.44, 31.22) == 250.0
+    assert cell_size_m("grids", 121.44, 31.22) is None

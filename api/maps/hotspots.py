@@ -10,14 +10,21 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
-from api.maps.layers import hotspot_layers, hotspot_legend
+from api.maps.layers import gi_words, hotspot_layers, hotspot_legend, lisa_words
 from api.maps.page import MapPage
 from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
 
-__all__ = ["CELL_CHOICES", "hotspot_page", "hotspots", "problem_categories", "router"]
+__all__ = [
+    "CELL_CHOICES",
+    "cells_words",
+    "hotspot_page",
+    "hotspots",
+    "problem_categories",
+    "router",
+]
 
 router = APIRouter()
 
@@ -35,6 +42,19 @@ def problem_categories(store: Store, version: int, area: Area | None = None) -> 
         return sorted(set(frame["category"].dropna().astype(str)))
 
     return analysis_cache.memo(store, "problem-categories", (version, area), read)
+
+
+def cells_words(spec: str, t: dict[str, str], where: tuple[float, float] | None) -> str:
+    """Cells in words, e.g. ``六边形格网，边长约 66 米`` (the size where the map is)."""
+    from gridgeo.analysis.hotspots.resolution import cell_size_m, is_auto
+
+    if is_auto(spec):
+        return t["cells_auto"]
+    kind = spec.strip().lower().partition(":")[0]
+    side = cell_size_m(spec, *where) if where is not None else None
+    if side is None:
+        return t["cells_grids"] if kind == "grids" else spec
+    return t["cells_hexagons" if kind == "h3" else "cells_squares"].format(side=f"{side:,.0f}")
 
 
 def hotspot_page(
@@ -88,6 +108,10 @@ def hotspot_page(
     tile_key = tile_key_for(request, user)
     page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
     page.add_basemaps()
+    where = None if bounds is None else ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    used = str(cells_frame.attrs.get("cells", cells)) if cells_frame is not None else cells
+    size = cells_words(used, t, where)
+    page.popup_options = _popup_options(t, size)
     for layer in hotspot_layers():
         ts = tiles.FINDING_TILESETS[layer.name]
         frame = layers.get(ts.result)
@@ -97,10 +121,31 @@ def hotspot_page(
             page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
         )
         page.add_frame(layer, frame, url, ts.minzoom)
-    page.legend = hotspot_legend(t, lang)
+    page.legend = hotspot_legend(t, lang, size)
     page.filters = "hotspot_filters.html.j2"
     page.form = _form(store, version, mine, category, start, end, cells, lang)
+    page.form["cell_choices"] = [
+        (
+            c,
+            f"{t['cells_auto']} · {size}"
+            if c == "auto" and c == cells
+            else cells_words(c, t, where),
+        )
+        for c in page.form["cell_choices"]
+    ]
     return page.render()
+
+
+def _popup_options(t: dict[str, str], size: str) -> dict[str, dict[str, Any]]:
+    """The hotspot popups' rows in words: bins, clusters, the cell's size and place."""
+    return {
+        "gi_bin": {"values": gi_words(t)},
+        "lisa_cluster": {"values": lisa_words(t)},
+        "cell_size": {"text": size},
+        "cell_id": {"small": True},
+        "grid_name": {"title": True},
+        "community_name": {"title": True},
+    }
 
 
 def _form(

@@ -70,6 +70,8 @@ class MapPage:
     legend: list[Legend] = field(default_factory=list)
     filters: str = ""
     form: dict[str, Any] = field(default_factory=dict)
+    #: popup row name → options of the row in map.js (``values``, ``text``, ``small``, ``title``)
+    popup_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def t(self) -> dict[str, str]:
@@ -79,8 +81,11 @@ class MapPage:
         """The app's root path, for the service's own URLs."""
         return str(self.request.scope.get("root_path", ""))
 
-    def popup_fields(self, names: list[str]) -> list[list[str]]:
-        """``[property, heading]`` of each popup row, in the page's language."""
+    def popup_fields(self, names: list[str]) -> list[list[Any]]:
+        """``[property, heading]`` of each popup row, in the page's language.
+
+        A row named in ``popup_options`` has its options third.
+        """
         out = []
         for name in names:
             prop = name
@@ -88,7 +93,10 @@ class MapPage:
                 prop = f"explanation_{self.lang}"
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
-            out.append([prop, self.t.get(name, name)])
+            row: list[Any] = [prop, self.t.get(name, name)]
+            if name in self.popup_options:
+                row.append(self.popup_options[name])
+            out.append(row)
         return out
 
     def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
@@ -107,7 +115,7 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        data = inline.geojson(frame, [p for p, _ in popup] + [layer.spec.get("field") or "code"])
+        data = inline.geojson(frame, [f[0] for f in popup] + [layer.spec.get("field") or "code"])
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
         if data is not None and size <= self.budget:

@@ -117,6 +117,8 @@ class Selection:
 _COMMUNITY = ("code", "name", "district")
 _GRID = ("code", "name", "community")
 _BUILDING = ("code", "address", "units", "households", "floors")
+#: the names of a hotspot cell's grid and community (api.tiles.hotspot_places)
+_PLACES = ("grid_name", "community_name")
 _FINDING = ("rule", "severity", "code", "explanation_zh", "explanation_en")
 #: Building-sized layers start at this zoom: below it a tile of a city holds hundreds
 #: of thousands of buildings, too many to be useful or quick.
@@ -204,7 +206,7 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
         FindingTileset(
             "hotspot_cells",
             "cells",
-            ("cell_id", "count", "gi_z", "gi_p", "gi_bin"),
+            ("cell_id", "count", "gi_z", "gi_p", "gi_bin", *_PLACES),
             0,
             "problem counts per cell with their Getis-Ord Gi* hot/cold spot bin",
             "hotspots",
@@ -212,7 +214,7 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
         FindingTileset(
             "hotspot_lisa",
             "lisa",
-            ("cell_id", "count", "lisa_i", "lisa_p_sim", "lisa_cluster"),
+            ("cell_id", "count", "lisa_i", "lisa_p_sim", "lisa_cluster", *_PLACES),
             0,
             "Local Moran's I clusters (HH, LL, LH, HL)",
             "hotspots",
@@ -228,7 +230,17 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
         FindingTileset(
             "hotspot_emerging",
             "emerging",
-            ("cell_id", "count", "pattern", "spot", "label", "label_zh", "trend_z", "trend_p"),
+            (
+                "cell_id",
+                "count",
+                "pattern",
+                "spot",
+                "label",
+                "label_zh",
+                "trend_z",
+                "trend_p",
+                *_PLACES,
+            ),
             0,
             "emerging hot and cold spots (new, intensifying, persistent...)",
             "hotspots",

@@ -141,7 +141,8 @@ def _cells_note(cells: Any) -> list[str]:
     from gridgeo.analysis.hotspots.resolution import TARGET_PER_CELL, cell_size_m
 
     spec = str(cells.attrs.get("cells"))
-    side = cell_size_m(cells, spec)
+    x0, y0, x1, y1 = cells.total_bounds
+    side = cell_size_m(spec, (x0 + x1) / 2, (y0 + y1) / 2)
     size = f", hexagons with a side of about {side:,.0f} m" if side else ""
     return [
         f"cells {spec}{size}: the coarsest at which the median occupied cell holds "

@@ -61,21 +61,24 @@ def auto_cells(problems: gpd.GeoDataFrame) -> str:
     return f"h3:{RESOLUTIONS[-1]}"
 
 
-def cell_size_m(cells: gpd.GeoDataFrame, spec: str) -> float | None:
-    """The edge of the cells in metres (None for grids or no cells).
+def cell_size_m(spec: str, lon: float, lat: float) -> float | None:
+    """The edge in metres of the cells ``spec`` at a place (None for grids).
 
-    A hexagon's side from the cells' mean area (as a regular hexagon), a square's side.
+    A hexagon's side from the area of the H3 cell at (``lon``, ``lat``), as a regular
+    hexagon; a square's side. H3 hexagons vary in size over the globe: the side a reader
+    sees on the map of Shanghai at resolution 9 is about 176 m, H3's global average 201 m.
 
-    H3 hexagons vary in size over the globe; their mean area here gives the side a
-    reader sees on the map (about 176 m at resolution 9 in Shanghai, where H3's global
-    average is 201 m).
+    Examples
+    --------
+    >>> round(cell_size_m("h3:9", 121.44, 31.22)), cell_size_m("square:250", 0, 0)
+    (176, 250.0)
     """
     kind, _, size = str(spec).strip().lower().partition(":")
     if kind == "square" and size:
         return float(size)
-    if kind != "h3" or not len(cells):
+    if kind != "h3" or not size:
         return None
-    from gridgeo.analysis.hotspots.geometry import working_crs
+    import h3
 
-    area = float(cells.to_crs(working_crs(cells, None)).geometry.area.mean())
+    area = h3.cell_area(h3.latlng_to_cell(lat, lon, int(size)), unit="m^2")
     return math.sqrt(2 * area / (3 * math.sqrt(3)))
