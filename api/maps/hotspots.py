@@ -15,6 +15,7 @@ from api.maps.page import MapPage
 from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
+from gridgeo.schema.columns import PROBLEM_STATUSES
 from gridgeo.store import Store
 
 __all__ = [
@@ -145,6 +146,7 @@ def _popup_options(t: dict[str, str], size: str) -> dict[str, dict[str, Any]]:
         "cell_id": {"small": True},
         "grid_name": {"title": True},
         "community_name": {"title": True},
+        "status": {"values": {s: t[f"status_{s}"] for s in PROBLEM_STATUSES}},
     }
 
 

@@ -223,6 +223,21 @@ def hotspot_layers() -> list[LayerDef]:
             [*_PLACE, "pattern_label", "count", "cell_size", "cell_id"],
             show=False,
         ),
+        LayerDef(
+            "hotspot_problems",
+            {
+                "base": {
+                    "radius": 5,
+                    "color": "#ffffff",
+                    "weight": 1,
+                    "fillColor": "#e6550d",
+                    "fillOpacity": 0.9,
+                },
+                "cluster": {"until": 17},
+            },
+            ["code", "category", "reported_on", "status", "grid_name"],
+            show=False,
+        ),
     ]
 
 

@@ -99,10 +99,19 @@ class MapPage:
             out.append(row)
         return out
 
-    def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
-        """A layer made by ``js`` with map.js (and VectorGrid when it draws vector tiles)."""
+    def script_layer(
+        self, js: str, label: str, *, vector_tiles: bool, cluster: bool = False, **kwargs: Any
+    ) -> Any:
+        """A layer made by ``js`` with map.js.
+
+        With VectorGrid when it draws vector tiles, MarkerCluster when it clusters points.
+        """
         element = overlay_class()(js, label, **kwargs)
-        offline(element, self.request, ("vectorGrid",) if vector_tiles else (), ())
+        scripts = (("vectorGrid",) if vector_tiles else ()) + (
+            ("markerCluster",) if cluster else ()
+        )
+        styles = ("markerCluster_css", "markerCluster_default_css") if cluster else ()
+        offline(element, self.request, scripts, styles)
         element.default_js = [
             *element.default_js,
             ("gridgeo_map", static_url(self.request, "gridgeo/map.js")),
@@ -115,7 +124,8 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        data = inline.geojson(frame, [f[0] for f in popup] + [layer.spec.get("field") or "code"])
+        columns = [f[0] for f in popup] + [layer.spec.get("field") or "code"]
+        data = inline.geojson(frame, columns, points=bool(layer.spec.get("cluster")))
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
         if data is not None and size <= self.budget:
@@ -130,8 +140,11 @@ class MapPage:
                 f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
             )
             how = "tiles"
+        cluster = how == "inline" and bool(layer.spec.get("cluster"))
         self.layers.append(
-            self.script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
+            self.script_layer(
+                js, label, vector_tiles=how == "tiles", cluster=cluster, show=layer.show
+            )
         )
         return how
 

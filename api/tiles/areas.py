@@ -80,17 +80,26 @@ def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, p
 
     An area's hot spots are computed from its own problems only: cells, counts and
     clusters of the whole district would tell what other areas hold. Each cell carries
-    the names of its grid and community (:func:`~api.tiles.hotspot_places.with_places`).
+    the names of its grid and community (:func:`~api.tiles.hotspot_places.with_places`);
+    ``problems`` are the problems counted, as points
+    (:func:`~api.tiles.hotspot_places.problem_points`, read as the caller may read them).
     """
-    from api.tiles.hotspot_places import with_places
+    from api.tiles.hotspot_places import problem_points, with_places
+    from gridgeo.settings import get_settings
 
     version = analysis_cache.data_version(store)
     key = (tuple(sorted(params.items())), version, area)
 
     def compute() -> dict[str, pd.DataFrame]:
         if area is None:
-            return with_places(analysis_cache.hotspot_results(store, **params), store)
-        return with_places(_own_hotspots(store, area, **params), store, area)
+            layers = with_places(analysis_cache.hotspot_results(store, **params), store)
+        else:
+            layers = with_places(_own_hotspots(store, area, **params), store, area)
+        if "cells" in layers:
+            timezone = get_settings().timezone
+            view = view_of(store, area)
+            layers["problems"] = problem_points(view, layers["cells"], timezone, **params)
+        return layers
 
     return dict(analysis_cache.memo(store, "area-hotspots", key, compute))
 

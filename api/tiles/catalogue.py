@@ -228,6 +228,14 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
             "hotspots",
         ),
         FindingTileset(
+            "hotspot_problems",
+            "problems",
+            ("code", "category", "reported_on", "status", "grid_name"),
+            BUILDING_MINZOOM,
+            "the problems the hotspot cells count, as points",
+            "hotspots",
+        ),
+        FindingTileset(
             "hotspot_emerging",
             "emerging",
             (

@@ -1,11 +1,14 @@
-"""Where each hotspot cell lies: the name of its grid and community, for the popups.
+"""Where each hotspot cell and problem lies: the names of grids and communities.
 
 A cell is placed by its centre: the grid it lies in (and that grid's community), or,
 outside every grid, the community it lies in. The hotspot layers are shared (cached),
-so the names are added to copies.
+so the names are added to copies. :func:`problem_points` are the problems the cells
+count, with their grid's name, as the map's problem layer shows them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -15,11 +18,14 @@ import shapely
 from gridgeo.access import Area
 from gridgeo.store import Store
 
-__all__ = ["PLACE_COLUMNS", "with_places"]
+__all__ = ["PLACE_COLUMNS", "POINT_COLUMNS", "problem_points", "with_places"]
 
 #: the columns :func:`with_places` adds to the layers of cells
 PLACE_COLUMNS = ("grid_name", "community_name")
 _CELL_LAYERS = ("cells", "lisa", "emerging")
+#: the columns of :func:`problem_points` (none of them personal)
+POINT_COLUMNS = ("code", "category", "reported_on", "status", "grid_name")
+_SELECTION = ("category", "status", "start", "end")
 
 
 def with_places(
@@ -83,3 +89,37 @@ def _containing(polygons: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
     first = np.unique(pi, return_index=True)[1]
     found[pi[first]] = gi[first]
     return found
+
+
+def problem_points(
+    store: Any, counted_in: gpd.GeoDataFrame, timezone: str, **params: Any
+) -> gpd.GeoDataFrame:
+    """The problems the cells ``counted_in`` count (selected as the analysis selects them), as points.
+
+    ``store`` is read as the caller may read it (an area's view keeps its own problems
+    only); no personal column is read. ``reported_on`` is the local day of the report.
+    """
+    from gridgeo.analysis.hotspots import select_problems
+
+    wanted = ["code", "category", "status", "reported_at"]
+    problems = store.read_layer("problems", columns=wanted).to_crs(4326)
+    problems = problems[problems.geometry.notna() & ~problems.geometry.is_empty]
+    chosen = select_problems(problems, timezone=timezone, **{k: params.get(k) for k in _SELECTION})
+    points = shapely.point_on_surface(np.asarray(chosen.geometry.array, dtype=object))
+    counted = _containing(counted_in, points) >= 0
+    chosen = chosen[counted]
+    grids = store.read_layer("grids", columns=["name"]).to_crs(4326)
+    grid_at = _containing(grids, points[counted])
+    names = grids["name"].to_numpy(dtype=object)
+    day = pd.to_datetime(chosen["reported_at"], utc=True).dt.tz_convert(timezone).dt.date
+    return gpd.GeoDataFrame(
+        {
+            "code": chosen["code"].to_numpy(),
+            "category": chosen["category"].to_numpy(),
+            "reported_on": day.astype(str).where(day.notna(), None).to_numpy(),
+            "status": chosen["status"].to_numpy(),
+            "grid_name": np.where(grid_at >= 0, names[np.maximum(grid_at, 0)], None),
+        },
+        geometry=points[counted],
+        crs=4326,
+    )

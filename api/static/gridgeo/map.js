@@ -75,8 +75,13 @@
     return head + "<table class=\"gridgeo-popup\">" + rows + "</table>";
   };
 
+  /* spec.cluster: {until: zoom}: points as circles, clustered (Leaflet.markercluster) below
+   * that zoom. */
   gg.geojson = function (name, data, spec) {
     var layer = L.geoJSON(data, {
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, gg.style(spec, feature.properties));
+      },
       style: function (feature) {
         count(name);
         return gg.style(spec, feature.properties);
@@ -87,6 +92,15 @@
         }
       },
     });
+    if (spec.cluster && L.markerClusterGroup) {
+      var group = L.markerClusterGroup({
+        disableClusteringAtZoom: spec.cluster.until || 17,
+        showCoverageOnHover: false,
+        chunkedLoading: true,
+      });
+      group.addLayer(layer);
+      layer = group;
+    }
     gg.layers[name] = layer;
     return layer;
   };
