@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import geopandas as gpd
 import shapely
 from hotspot_frames import SAMPLE, sample_district
+from typer.testing import CliRunner
 
 from gridgeo.analysis.hotspots import hotspot_layers
 from gridgeo.analysis.hotspots.resolution import auto_cells, cell_size_m
+from gridgeo.cli import app
 
 
 def planted_bins(cells: gpd.GeoDataFrame, hotspots: list[dict]) -> list[int]:
@@ -54,3 +59,20 @@ def test_cell_sizes_in_metres() -> None:
     assert 62 < cell_size_m("h3:10", 121.44, 31.22) < 70
     assert cell_size_m("square:250", 121.44, 31.22) == 250.0
     assert cell_size_m("grids", 121.44, 31.22) is None
+
+
+def test_the_cli_chooses_the_cells_from_the_data_and_says_so(tmp_path: Path) -> None:
+    runner = CliRunner()
+    common = ["hotspots", "--problems", str(SAMPLE), "--layer", "problems", "--area", str(SAMPLE)]
+    out = tmp_path / "auto.gpkg"
+    result = runner.invoke(app, [*common, "--permutations", "9", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: cells h3:10, hexagons with a side of about 66 m" in result.output
+    assert len(gpd.read_file(out, layer="cells")) == 185  # the h3:10 cells of the sample
+    given = runner.invoke(
+        app, [*common, "--cells", "h3:9", "--permutations", "9", "--out", str(out)]
+    )
+    assert given.exit_code == 0 and "note: cells" not in given.output
+    helped = runner.invoke(app, ["hotspots", "--help"], terminal_width=200)
+    text = re.sub(r"[│\s]+", " ", helped.output)
+    assert "auto (default): the coarsest H3 resolution 7–10 at which the median occupied" in text
