@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from gridgeo.analysis.hotspots import hotspot_layers
 from gridgeo.analysis.hotspots.resolution import auto_cells, cell_size_m
 from gridgeo.cli import app
+from gridgeo.synth import generate
 
 
 def planted_bins(cells: gpd.GeoDataFrame, hotspots: list[dict]) -> list[int]:
@@ -46,11 +47,13 @@ def test_h3_9_was_too_coarse_for_the_sample() -> None:
     assert max(planted_bins(layers["cells"], hotspots)) < 3
 
 
-def test_the_rule_follows_the_number_of_problems() -> None:
-    problems, _, _ = sample_district()
-    assert auto_cells(problems) == "h3:10"
-    assert auto_cells(problems.iloc[:300]) == "h3:9"  # fewer problems: larger cells
-    assert auto_cells(problems.iloc[:100]) == "h3:8"
+def test_a_small_town_gets_finer_cells_and_its_hot_spots_show() -> None:
+    """200 problems: at h3:10 they occupy fewer than 30 cells, so the cells are finer."""
+    town = generate("tiny", seed=1)
+    problems, communities = town.layers["problems"], town.layers["communities"]
+    assert auto_cells(problems) == "h3:11"
+    layers = hotspot_layers(problems, area=communities, permutations=99, timezone="Asia/Shanghai")
+    assert planted_bins(layers["cells"], town.defects["hotspots"]) == [3, 3]
     assert auto_cells(problems.iloc[:0]) == "h3:9"
 
 
@@ -75,4 +78,4 @@ def test_the_cli_chooses_the_cells_from_the_data_and_says_so(tmp_path: Path) -> 
     assert given.exit_code == 0 and "note: cells" not in given.output
     helped = runner.invoke(app, ["hotspots", "--help"], terminal_width=200)
     text = re.sub(r"[│\s]+", " ", helped.output)
-    assert "auto (default): the coarsest H3 resolution 7–10 at which the median occupied" in text
+    assert "auto (default): the coarsest H3 resolution 7–11 at which the selected" in text

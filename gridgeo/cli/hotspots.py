@@ -61,8 +61,8 @@ def hotspots(
         typer.Option(
             "--cells",
             help="auto, h3:RES, square:METRES, grids (store) or grids:FILE. auto (default): "
-            "the coarsest H3 resolution 7–10 at which the median occupied cell holds at most "
-            "10 of the selected problems.",
+            "the coarsest H3 resolution 7–11 at which the selected problems occupy at least "
+            "30 cells and the median occupied cell holds at most 10 of them.",
         ),
     ] = "auto",
     weights: Annotated[
@@ -138,15 +138,16 @@ def _cells_note(cells: Any) -> list[str]:
     """Which cells were chosen from the data, and how large they are."""
     if not cells.attrs.get("cells_chosen"):
         return []
-    from gridgeo.analysis.hotspots.resolution import TARGET_PER_CELL, cell_size_m
+    from gridgeo.analysis.hotspots.resolution import MIN_OCCUPIED, TARGET_PER_CELL, cell_size_m
 
     spec = str(cells.attrs.get("cells"))
     x0, y0, x1, y1 = cells.total_bounds
     side = cell_size_m(spec, (x0 + x1) / 2, (y0 + y1) / 2)
     size = f", hexagons with a side of about {side:,.0f} m" if side else ""
     return [
-        f"cells {spec}{size}: the coarsest at which the median occupied cell holds "
-        f"at most {TARGET_PER_CELL} problems (give --cells to choose)"
+        f"cells {spec}{size}: the coarsest at which the problems occupy at least "
+        f"{MIN_OCCUPIED} cells and the median one holds at most {TARGET_PER_CELL} "
+        "(give --cells to choose)"
     ]
 
 

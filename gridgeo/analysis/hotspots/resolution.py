@@ -2,8 +2,10 @@
 
 Cells too coarse for the data hold hundreds of problems each: a few cells, all alike,
 and no hot spot stands out. Cells too fine hold one problem or none. :func:`auto_cells`
-takes the coarsest H3 resolution at which the typical occupied cell holds about
-:data:`TARGET_PER_CELL` problems, and :func:`cell_size_m` says how large a cell is.
+takes the coarsest H3 resolution at which the typical occupied cell holds at most
+:data:`TARGET_PER_CELL` problems and the problems occupy at least
+:data:`MIN_OCCUPIED` cells (Esri's Optimized Hot Spot Analysis asks for 30 features);
+:func:`cell_size_m` says how large a cell is.
 """
 
 from __future__ import annotations
@@ -16,14 +18,25 @@ import numpy as np
 from gridgeo.analysis.hotspots.geometry import point_locations
 from gridgeo.analysis.hotspots.hexagons import h3_cells_of_points
 
-__all__ = ["AUTO", "RESOLUTIONS", "TARGET_PER_CELL", "auto_cells", "cell_size_m", "is_auto"]
+__all__ = [
+    "AUTO",
+    "MIN_OCCUPIED",
+    "RESOLUTIONS",
+    "TARGET_PER_CELL",
+    "auto_cells",
+    "cell_size_m",
+    "is_auto",
+]
 
 #: the ``cells`` value that asks for :func:`auto_cells`
 AUTO = "auto"
-#: the H3 resolutions :func:`auto_cells` chooses from, coarse to fine (≈ 1.4 km to 76 m)
-RESOLUTIONS = (7, 8, 9, 10)
+#: the H3 resolutions :func:`auto_cells` chooses from, coarse to fine (sides of about
+#: 1.2 km, 465 m, 176 m, 66 m and 25 m in Shanghai)
+RESOLUTIONS = (7, 8, 9, 10, 11)
 #: the median number of problems per occupied cell the chosen cells have at most
 TARGET_PER_CELL = 10
+#: the number of cells the problems occupy at the chosen resolution, at least
+MIN_OCCUPIED = 30
 #: the resolution when there is no problem to choose from
 FALLBACK = 9
 
@@ -36,16 +49,19 @@ def is_auto(cells: object) -> bool:
 def auto_cells(problems: gpd.GeoDataFrame) -> str:
     """The default cells of these problems, ``h3:RES``.
 
-    The coarsest of :data:`RESOLUTIONS` whose occupied cells hold a median of at most
-    :data:`TARGET_PER_CELL` problems (the finest when none does; h3:9 without problems).
+    The coarsest of :data:`RESOLUTIONS` at which the problems occupy at least
+    :data:`MIN_OCCUPIED` cells and the median occupied cell holds at most
+    :data:`TARGET_PER_CELL` of them. Too few problems to occupy that many cells: the
+    coarsest with that median; h3:11 when no resolution has it, h3:9 without problems.
 
     Examples
     --------
     >>> import shapely
-    >>> pts = gpd.GeoDataFrame(geometry=shapely.points([(121.44, 31.22)] * 40), crs=4326)
-    >>> auto_cells(pts)
+    >>> spread = shapely.points([(121.44 + i * 0.002, 31.22) for i in range(40)])
+    >>> auto_cells(gpd.GeoDataFrame(geometry=spread, crs=4326))  # 190 m apart
     'h3:10'
-    >>> auto_cells(pts.iloc[:5])
+    >>> few = shapely.points([(121.44, 31.22)] * 5)
+    >>> auto_cells(gpd.GeoDataFrame(geometry=few, crs=4326))
     'h3:7'
     """
     if problems.crs is None or not len(problems):
@@ -54,11 +70,14 @@ def auto_cells(problems: gpd.GeoDataFrame) -> str:
     xy = xy[present]
     if not len(xy):
         return f"h3:{FALLBACK}"
+    fits = []
     for res in RESOLUTIONS:
         _, per_cell = np.unique(h3_cells_of_points(xy[:, 1], xy[:, 0], res), return_counts=True)
         if np.median(per_cell) <= TARGET_PER_CELL:
-            return f"h3:{res}"
-    return f"h3:{RESOLUTIONS[-1]}"
+            if len(per_cell) >= MIN_OCCUPIED:
+                return f"h3:{res}"
+            fits.append(res)
+    return f"h3:{fits[0] if fits else RESOLUTIONS[-1]}"
 
 
 def cell_size_m(spec: str, lon: float, lat: float) -> float | None:
