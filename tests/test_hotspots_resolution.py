@@ -72,6 +72,7 @@ def test_the_cli_chooses_the_cells_from_the_data_and_says_so(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "note: cells h3:10, hexagons with a side of about 66 m" in result.output
     assert len(gpd.read_file(out, layer="cells")) == 185  # the h3:10 cells of the sample
+    assert "hot spots (99 % confidence)" in result.output and "not significant" in result.output
     given = runner.invoke(
         app, [*common, "--cells", "h3:9", "--permutations", "9", "--out", str(out)]
     )
