@@ -82,7 +82,9 @@ def hotspot_page(
     start, end
         Only problems reported in this period (days included).
     cells
-        ``h3:RES`` hexagons or ``square:METRES`` squares.
+        ``auto`` (chosen from the problems:
+        :func:`~gridgeo.analysis.hotspots.resolution.auto_cells`), ``h3:RES`` hexagons
+        or ``square:METRES`` squares.
     lang
         ``zh`` (default) or ``en``.
     user
@@ -113,28 +115,41 @@ def hotspot_page(
     used = str(cells_frame.attrs.get("cells", cells)) if cells_frame is not None else cells
     size = cells_words(used, t, where)
     page.popup_options = _popup_options(t, size)
+    _add_layers(page, layers, selection, tile_key)
+    page.legend = hotspot_legend(t, lang, size)
+    page.filters = "hotspot_filters.html.j2"
+    page.form = _form(store, version, mine, category, start, end, cells, lang)
+    page.form["cell_choices"] = _cell_choices(page.form["cell_choices"], cells, size, t, where)
+    return page.render()
+
+
+def _add_layers(
+    page: MapPage, layers: dict[str, Any], selection: tiles.Selection, tile_key: str | None
+) -> None:
+    """The hotspot overlays, inline or from tiles."""
     for layer in hotspot_layers():
         ts = tiles.FINDING_TILESETS[layer.name]
         frame = layers.get(ts.result)
         if frame is None or "geometry" not in frame:
             continue
         url = tiles.tile_url(
-            page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
+            page.base(), layer.name, version=page.version, selection=selection, tile_key=tile_key
         )
         page.add_frame(layer, frame, url, ts.minzoom)
-    page.legend = hotspot_legend(t, lang, size)
-    page.filters = "hotspot_filters.html.j2"
-    page.form = _form(store, version, mine, category, start, end, cells, lang)
-    page.form["cell_choices"] = [
-        (
-            c,
-            f"{t['cells_auto']} · {size}"
-            if c == "auto" and c == cells
-            else cells_words(c, t, where),
-        )
-        for c in page.form["cell_choices"]
+
+
+def _cell_choices(
+    choices: list[str],
+    cells: str,
+    size: str,
+    t: dict[str, str],
+    where: tuple[float, float] | None,
+) -> list[tuple[str, str]]:
+    """The form's cells in words; ``auto``, when chosen, with the size it chose."""
+    return [
+        (c, f"{t['cells_auto']} · {size}" if c == "auto" == cells else cells_words(c, t, where))
+        for c in choices
     ]
-    return page.render()
 
 
 def _popup_options(t: dict[str, str], size: str) -> dict[str, dict[str, Any]]:
