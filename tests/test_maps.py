@@ -245,6 +245,27 @@ def test_the_hotspot_map_shows_the_problems_counted(client: TestClient, vendored
 
 
 @embedded
+def test_the_problem_points_come_from_tiles_on_a_large_map(
+    client: TestClient, vendored: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapbox_vector_tile
+    import mercantile
+
+    monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    html = _page(client, "/maps/hotspots?category=停车")
+    assert "/tiles/hotspot_problems/{z}/{x}/{y}.mvt?v=" in html
+    point = shapely.Point(121.4352, 31.2166)  # P0000001, 停车
+    tile = mercantile.tile(point.x, point.y, 16)
+    r = client.get(f"/tiles/hotspot_problems/16/{tile.x}/{tile.y}.mvt?category=%E5%81%9C%E8%BD%A6")
+    assert r.status_code == 200
+    features = mapbox_vector_tile.decode(r.content)["hotspot_problems"]["features"]
+    props = {f["properties"]["code"]: f["properties"] for f in features}
+    assert props["P0000001"]["category"] == "停车"
+    assert set(props["P0000001"]) == {"code", "category", "reported_on", "status", "grid_name"}
+    assert {p["category"] for p in props.values()} == {"停车"}
+
+
+@embedded
 def test_static_files(client: TestClient, vendored: None) -> None:
     r = client.get("/static/gridgeo/map.js")
     assert r.status_code == 200 and "javascript" in r.headers["content-type"]
