@@ -35,8 +35,9 @@ class HotspotSource:
     """Where the inputs of a hotspot analysis come from.
 
     ``problems`` None: the store at ``db`` (default ``GRIDGEO_DATABASE_URL``) has them.
-    ``cells`` is ``h3:RES``, ``square:METRES``, ``grids`` (the store's grids) or
-    ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
+    ``cells`` is ``auto`` (chosen from the problems,
+    :func:`~gridgeo.analysis.hotspots.resolution.auto_cells`), ``h3:RES``,
+    ``square:METRES``, ``grids`` (the store's grids) or ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
     how to read the problems file; ``crs`` is that of input files that have none.
     """
 
