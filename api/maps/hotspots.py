@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
+from api.maps.cache import cached_page_response
 from api.maps.layers import hotspot_layers, hotspot_legend
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
@@ -144,7 +145,9 @@ def hotspots(
     lang: LangQ = "zh",
 ) -> HTMLResponse:
     """Hotspot map of problems by category and period."""
-    html = hotspot_page(
-        request, store, category=category, start=start, end=end, cells=cells, lang=lang, user=user
-    )
-    return page_response(request, html)
+    options = {"category": category, "start": start, "end": end, "cells": cells, "lang": lang}
+
+    def make() -> str:
+        return hotspot_page(request, store, user=user, **options)
+
+    return cached_page_response(request, store, user, "hotspots", options, make)
