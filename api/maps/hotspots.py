@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
-from api.maps.cache import cached_page_response
+from api.maps.cache import PageStoreDep, cached_page_response
 from api.maps.layers import hotspot_layers, hotspot_legend
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query
+from api.maps.responses import ROUTE_DEPENDENCIES, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
@@ -134,9 +134,9 @@ def _form(
     dependencies=ROUTE_DEPENDENCIES,
     responses=REFUSALS,
 )
-def hotspots(
+async def hotspots(
     request: Request,
-    store: StoreDep,
+    store: PageStoreDep,
     user: ReaderDep,
     category: Annotated[str | None, Query(description="problem category")] = None,
     start: tiles.FromQ = None,
@@ -150,4 +150,4 @@ def hotspots(
     def make() -> str:
         return hotspot_page(request, store, user=user, **options)
 
-    return cached_page_response(request, store, user, "hotspots", options, make)
+    return await cached_page_response(request, store, user, "hotspots", options, make)
