@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api import maps
 from api.analysis_cache import check_results
 from api.main import create_app
+from api.maps.cache import page_cache
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
@@ -132,6 +133,7 @@ def test_large_layers_go_to_vector_tiles(
     """At city size no layer is inlined: the page stays small and draws from tiles."""
     small = len(_page(client, f"/maps/coverage?as_of={AS_OF}"))
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # the kept page was made with the old limit
     html = _page(client, f"/maps/coverage?as_of={AS_OF}")
     assert len(html) < small and len(html) < 200_000
     for layer in ("grid_coverage", "gaps", "unassigned_buildings", "multi_assigned_buildings"):

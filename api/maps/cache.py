@@ -77,6 +77,11 @@ class PageCache:
         self.hits = 0
         self.misses = 0
 
+    def clear(self) -> None:
+        """Drop every kept page (for a change of the code's own limits, as tests make)."""
+        with self.memo.lock:
+            self.memo.values.items.clear()
+
     def kept(self, key: Hashable) -> _Kept | None:
         """The page kept for ``key`` (None: none), counted as served from memory."""
         value = self.memo.values.get(key)
@@ -112,7 +117,7 @@ class PageCache:
 
 
 _heap_lock = threading.Lock()
-_heap_versions: set[Any] = set()
+_heap_version: list[int] = []  # the data version the heap was last collected at
 
 
 def settle_heap(version: int) -> None:
@@ -127,8 +132,8 @@ def settle_heap(version: int) -> None:
     are freed then.
     """
     with _heap_lock:
-        if version not in _heap_versions:
-            _heap_versions.add(version)
+        if _heap_version != [version]:
+            _heap_version[:] = [version]
             gc.unfreeze()
             gc.collect()
         gc.freeze()
