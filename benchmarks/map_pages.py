@@ -7,8 +7,8 @@ The targets, on the sample district with a planner's token and 32 concurrent cli
 2. ``mix``: one page in ten, the other nine the tiles the page itself asks for (its
    basemap and vector-tile layers at zooms 14–16 over the district): the 95th
    percentile at most 100 ms;
-3. ``tiles``: those tiles alone, beside them (``tiles.py``'s target for cached tiles:
-   the 95th percentile at most 50 ms).
+3. ``tiles``: those tiles alone, beside them (no target here: ``tiles.py`` has the
+   tiles' own, on the benchmark city).
 
 Both are measured side by side with the same scenarios on the code of another git
 revision (``--before main``, unpacked with ``git archive`` into a temporary folder and
@@ -55,8 +55,8 @@ import tiles as tile_bench  # this folder's load generator and server runner
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridgeo_map_pages"
 PAGE = "/maps/coverage"
-#: p95 targets: pages alone, the mix, and the tiles alone (``tiles.py``'s target for cached tiles)
-TARGETS_MS = {"pages": 200.0, "mix": 100.0, "tiles": 50.0}
+#: p95 targets of the pages alone and of the mix; the tiles alone are measured beside them
+TARGETS_MS = {"pages": 200.0, "mix": 100.0, "tiles": None}
 ZOOMS = (14, 15, 16)
 _TILE_URL = re.compile(r'"(/tiles/[a-z_]+/\{z\}/\{x\}/\{y\}\.mvt[^"]*)"')
 
@@ -200,8 +200,10 @@ def report(figures: dict[str, Any], clients: int) -> dict[str, Any]:
         for name in figures:
             m = medians(figures[name][scenario])
             out.setdefault(name, {})[scenario] = m
-            verdict = "ok" if m["p95_ms"] <= target else "MISSED"
-            mark = f"p95 <= {target:.0f} ms: {verdict}" if name == "after" else ""
+            mark = ""
+            if name == "after" and target is not None:
+                verdict = "ok" if m["p95_ms"] <= target else "MISSED"
+                mark = f"p95 <= {target:.0f} ms: {verdict}"
             print(f"{scenario:>8} {name:>6} {m['rps']:>8,.1f} {m['p50_ms']:>8.1f} "
                   f"{m['p95_ms']:>8.1f}  {mark}")  # fmt: skip
     return out
