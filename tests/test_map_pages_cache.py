@@ -7,6 +7,7 @@ from memory carries neither another caller's token nor its tile key.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -14,13 +15,15 @@ from collections.abc import Iterator
 import geopandas as gpd
 import pytest
 import shapely
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.maps.cache import page_cache
+from api.maps.cache import cached_page, page_cache
+from gridgeo.principal import Principal
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
-from gridgeo.tokens import create_token
+from gridgeo.tokens import authenticate, create_token
 
 AS_OF = dt.date(2025, 6, 1)
 COVERAGE = f"/maps/coverage?as_of={AS_OF}"
@@ -139,3 +142,36 @@ def test_the_hotspot_page_is_kept_too(client: TestClient, tokens: dict[str, str]
     third, other = _get(client, tokens["c02"], "/maps/hotspots?lang=en")
     assert (first, second, third) == ("MISS", "HIT", "MISS")
     assert again == html and other != html
+
+
+def _request(client: TestClient, token: str) -> Request:
+    return Request(
+        {
+            "type": "http",
+            "app": client.app,
+            "method": "GET",
+            "path": "/maps/coverage",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {token}".encode())],
+        }
+    )
+
+
+def test_a_page_holding_its_callers_token_is_never_kept(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """Should a page ever hold the token it was asked with, no other caller gets it."""
+    _get(client, tokens["planner"])  # opens the store
+    store = client.app.state.store
+    first, second = (authenticate(store, tokens[k]) for k in ("planner", "planner2"))
+    assert first is not None and second is not None
+
+    def answer(token: str, user: Principal) -> tuple[str, bool]:
+        request = _request(client, token)
+        return asyncio.run(cached_page(request, store, user, "test", {}, lambda: f"<p>{token}</p>"))
+
+    made, hit = answer(tokens["planner"], first)
+    assert made == f"<p>{tokens['planner']}</p>" and not hit
+    again, hit = answer(tokens["planner2"], second)
+    assert again == f"<p>{tokens['planner2']}</p>" and not hit
