@@ -189,6 +189,8 @@ class CacheSettings(BaseSettings):
         Bytes of finished tile responses answered in front of the routes (default 64 MiB).
     documents_kept
         Static maps and reports of each kind (default 16).
+    map_pages_kept
+        Map pages (of a kind, options, language and area) kept per store (default 64).
     analysis_cache_entries
         Results of each analysis (the check's results of a day, the hotspot layers of
         some options) kept per store (default 4).
@@ -207,6 +209,7 @@ class CacheSettings(BaseSettings):
     png_cache_bytes: int = Field(64 * _MIB, ge=0)
     tile_response_cache_bytes: int = Field(64 * _MIB, ge=0)
     documents_kept: int = Field(16, ge=1)
+    map_pages_kept: int = Field(64, ge=1)
     analysis_cache_entries: int = Field(4, ge=1)
     token_cache_seconds: float = Field(30.0, ge=0)
     token_cache_size: int = Field(4096, ge=1)

@@ -6,6 +6,7 @@ come from running the scripts themselves (see benchmarks/README.md).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -109,6 +110,15 @@ def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert "ratio uncached / ST_AsMVT (median): z14" in output, output
     assert "cached tiles, 32 concurrent clients" in output, output
     assert "errors 0" in output, output
+    assert figures.is_file()
+
+
+def test_map_pages_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("map_pages.py", "--quick", "--url", fresh_postgis, "--json", str(figures))
+    assert "medians over the runs, 32 concurrent clients" in output, output
+    assert "pages  after" in output and "mix  after" in output, output
+    assert ", errors 0" in output and not re.search(r"errors [1-9]", output), output
     assert figures.is_file()
 
 

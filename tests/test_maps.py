@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api import maps
 from api.analysis_cache import check_results
 from api.main import create_app
+from api.maps.cache import page_cache
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
@@ -132,6 +133,7 @@ def test_large_layers_go_to_vector_tiles(
     """At city size no layer is inlined: the page stays small and draws from tiles."""
     small = len(_page(client, f"/maps/coverage?as_of={AS_OF}"))
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # the kept page was made with the old limit
     html = _page(client, f"/maps/coverage?as_of={AS_OF}")
     assert len(html) < small and len(html) < 200_000
     for layer in ("grid_coverage", "gaps", "unassigned_buildings", "multi_assigned_buildings"):
@@ -172,6 +174,7 @@ def test_hotspot_map(client: TestClient, vendored: None, monkeypatch: pytest.Mon
     assert "category=%E5%81%9C%E8%BD%A6&amp;from=2025-03-01&amp;to=2025-05-31" in html
     assert 'lang=zh">中文</a>' in html
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # a kept page was made with the old limit
     html = _page(client, "/maps/hotspots?cells=square:250")
     assert "/tiles/hotspot_cells/{z}/{x}/{y}.mvt?v=" in html and "cells=square%3A250" in html
     r = client.get("/maps/hotspots?cells=nonsense")
@@ -252,6 +255,7 @@ def test_the_problem_points_come_from_tiles_on_a_large_map(
     import mercantile
 
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # a kept page was made with the old limit
     html = _page(client, "/maps/hotspots?category=停车")
     assert "/tiles/hotspot_problems/{z}/{x}/{y}.mvt?v=" in html
     point = shapely.Point(121.4352, 31.2166)  # P0000001, 停车

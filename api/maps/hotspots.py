@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
+from api.maps.cache import PageStoreDep, cached_page_response
 from api.maps.layers import gi_words, hotspot_layers, hotspot_legend, lisa_words
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.responses import ROUTE_DEPENDENCIES, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.schema.columns import PROBLEM_STATUSES
@@ -195,9 +196,9 @@ def _form(
     dependencies=ROUTE_DEPENDENCIES,
     responses=REFUSALS,
 )
-def hotspots(
+async def hotspots(
     request: Request,
-    store: StoreDep,
+    store: PageStoreDep,
     user: ReaderDep,
     category: Annotated[str | None, Query(description="problem category")] = None,
     start: tiles.FromQ = None,
@@ -209,7 +210,9 @@ def hotspots(
     lang: LangQ = "zh",
 ) -> HTMLResponse:
     """Hotspot map of problems by category and period."""
-    html = hotspot_page(
-        request, store, category=category, start=start, end=end, cells=cells, lang=lang, user=user
-    )
-    return page_response(request, html)
+    options = {"category": category, "start": start, "end": end, "cells": cells, "lang": lang}
+
+    def make() -> str:
+        return hotspot_page(request, store, user=user, **options)
+
+    return await cached_page_response(request, store, user, "hotspots", options, make)
