@@ -238,21 +238,3 @@ def test_export_of_a_layer_without_geometry_ignores_crs(tmp_path, tiny) -> None:
     code, output = gridgeo("export", "members", tmp_path / "m.csv", "--crs", "bd09", "--db", url)
     assert code == 0, output
     assert len(pd.read_csv(tmp_path / "m.csv")) == len(tiny["members"])
-
-
-# -- broken inputs -------------------------------------------------------------------------
-
-
-def test_unknown_crs_is_a_named_error_on_every_command(tmp_path, files) -> None:
-    db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    for args in (
-        ["import", "grids", files["grids_gcj02"], "--db", db],
-        ["check", "--grids", files["grids_gcj02"], "--buildings", files["buildings_gcj02"],
-         "--out", tmp_path / "c.gpkg"],
-        ["hotspots", "--problems", files["problems_gcj02"], "--out", tmp_path / "h.gpkg"],
-        ["export", "grids", tmp_path / "g.gpkg", "--db", db],
-    ):  # fmt: skip
-        code, output = gridgeo(*args, "--crs", "mars")
-        assert code == 2, output
-        assert "unknown coordinate reference system 'mars'" in " ".join(output.split())
-        assert "gcj02" in output and "Traceback" not in output
