@@ -162,6 +162,20 @@ def test_check_converts_its_file_inputs(tmp_path, files, tiny) -> None:
         assert (d.max() < SAME) if close else (d.min() > OFF)
 
 
+def test_fix_converts_its_file_inputs(tmp_path, files, tiny) -> None:
+    out = tmp_path / "fix.gpkg"
+    for crs in ("gcj02", None):
+        args = ["fix", "grids", "--grids", files["grids_gcj02"], "--buildings",
+                files["buildings_gcj02"], "--out", out]  # fmt: skip
+        code, output = gridgeo(*args, *(["--crs", crs] if crs else []))
+        assert code == 0, output
+        d = distances(gpd.read_file(out, layer="grids"), tiny["grids"])
+        if crs:  # the grids fix leaves alone are where they were; those it edits, near
+            assert np.median(d) < SAME and d.max() < 0.001, d
+        else:
+            assert d.min() > OFF
+
+
 @pytest.mark.parametrize("crs", ["gcj02", "bd09"])
 def test_hotspots_write_the_counted_problems_in_wgs84(tmp_path, files, tiny, crs) -> None:
     out = tmp_path / "hot.gpkg"
