@@ -203,9 +203,18 @@ def test_hotspots_problems_are_the_selection_and_off_without_crs(tmp_path, files
     assert distances(problems, want).min() > OFF
 
 
-def test_lifecycle_reads_problems_through_the_same_boundary(tmp_path, files, tiny) -> None:
-    read = read_file(files["problems_bd09"], crs="bd09", target="problems")
-    assert distances(read.frame, tiny["problems"]).max() < SAME
+@pytest.mark.parametrize("crs", ["bd09", None])
+def test_lifecycle_converts_its_file_inputs(tmp_path, files, tiny, crs) -> None:
+    out = tmp_path / "life.gpkg"
+    code, output = gridgeo("lifecycle", "--problems", files["problems_bd09"],
+                           "--grids", files["grids_bd09"], "--buildings", files["buildings_bd09"],
+                           "--out", out, *(["--crs", crs] if crs else []))  # fmt: skip
+    assert code == 0, output
+    overdue = gpd.read_file(out, layer="overdue_problems")
+    assert len(overdue) > 0
+    want = tiny["problems"][tiny["problems"]["code"].isin(overdue["code"])]
+    d = distances(overdue, want)
+    assert (d.max() < SAME) if crs else (d.min() > OFF)
 
 
 # -- export --------------------------------------------------------------------------------
