@@ -20,8 +20,10 @@ import shapely
 from fastapi import Header
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pyproj import CRS
 
-from gridgeo.chinacrs import convert_geometry
+from gridgeo.chinacrs import convert_geometry, parse_crs_name
+from gridgeo.errors import CRSError
 
 __all__ = [
     "CloseIn",
@@ -79,30 +81,26 @@ def _iso_time(value: Any) -> Any:
     raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
 
 
-#: the names ``crs`` takes (lower case), and the system each means
-_CRS_NAMES = {
-    "wgs84": "wgs84",
-    "wgs-84": "wgs84",
-    "epsg:4326": "wgs84",
-    "4326": "wgs84",
-    "epsg:4490": "wgs84",
-    "4490": "wgs84",
-    "cgcs2000": "wgs84",
-    "gcj02": "gcj02",
-    "gcj-02": "gcj02",
-    "bd09": "bd09",
-    "bd-09": "bd09",
-    "bd09ll": "bd09",
-}
-
-
 def _crs_name(value: Any) -> Any:
-    if isinstance(value, str | int) and str(value).strip().lower() in _CRS_NAMES:
-        return _CRS_NAMES[str(value).strip().lower()]
-    raise ValueError(
-        "unknown coordinate system: use wgs84 (also EPSG:4326, EPSG:4490), gcj02 (AMap, "
-        "Tencent, WeChat) or bd09 (Baidu)"
-    )
+    """``wgs84``, ``gcj02`` or ``bd09``, as :func:`gridgeo.chinacrs.parse_crs_name` reads it.
+
+    CGCS2000 longitude/latitude (EPSG:4490) is taken as WGS-84 (they agree to better than
+    a metre); any other EPSG code, and what names no system, is refused.
+    """
+    kind: Any = None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            kind = parse_crs_name(value)
+        except CRSError:
+            kind = None
+    if isinstance(kind, CRS) and kind.to_epsg() == 4490:
+        kind = "wgs84"
+    if not isinstance(kind, str):
+        raise ValueError(
+            "unknown coordinate system: use wgs84 (also EPSG:4326, EPSG:4490), gcj02 (AMap, "
+            "Tencent, WeChat) or bd09 (Baidu)"
+        )
+    return kind
 
 
 Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
