@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -64,8 +64,14 @@ def hotspots(
         Path | None, typer.Option("--area", help="Study area polygons (district boundary).")
     ] = None,
     cells: Annotated[
-        str, typer.Option("--cells", help="h3:RES, square:METRES, grids (store) or grids:FILE.")
-    ] = "h3:9",
+        str,
+        typer.Option(
+            "--cells",
+            help="auto, h3:RES, square:METRES, grids (store) or grids:FILE. auto (default): "
+            "the coarsest H3 resolution 7–11 at which the selected problems occupy at least "
+            "30 cells and the median occupied cell holds at most 10 of them.",
+        ),
+    ] = "auto",
     weights: Annotated[
         str, typer.Option("--weights", help="queen, knn:K or distance:METRES.")
     ] = "queen",
@@ -125,7 +131,7 @@ def hotspots(
             interval=interval,
             progress=progress,
         )
-    for note in run.notes:
+    for note in [*run.notes, *_cells_note(run.layers["cells"])]:
         err.print(f"note: {note}", highlight=False)
     _print_summary(run.layers)
     if run.outside:
@@ -134,6 +140,23 @@ def hotspots(
         )
     names = "cells, lisa, density, emerging" + (", problems" if problems is not None else "")
     out.print(f"written to {out_file} (layers {names})", highlight=False)
+
+
+def _cells_note(cells: Any) -> list[str]:
+    """Which cells were chosen from the data, and how large they are."""
+    if not cells.attrs.get("cells_chosen"):
+        return []
+    from gridgeo.analysis.hotspots.resolution import MIN_OCCUPIED, TARGET_PER_CELL, cell_size_m
+
+    spec = str(cells.attrs.get("cells"))
+    x0, y0, x1, y1 = cells.total_bounds
+    side = cell_size_m(spec, (x0 + x1) / 2, (y0 + y1) / 2)
+    size = f", hexagons with a side of about {side:,.0f} m" if side else ""
+    return [
+        f"cells {spec}{size}: the coarsest at which the problems occupy at least "
+        f"{MIN_OCCUPIED} cells and the median one holds at most {TARGET_PER_CELL} "
+        "(give --cells to choose)"
+    ]
 
 
 def _bandwidth(value: str) -> float | str:
