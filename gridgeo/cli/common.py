@@ -21,7 +21,9 @@ __all__ = [
     "BuildingIdOption",
     "BuildingsOption",
     "CommunitiesOption",
+    "CRS_HELP",
     "CrsOption",
+    "crs_value",
     "DateFormatOption",
     "DbOption",
     "EncodingOption",
@@ -57,7 +59,27 @@ DbOption = Annotated[
         "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
     ),
 ]
-CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+#: what ``--crs`` means on every command that reads files (the rule: :mod:`gridgeo.io.crs`)
+CRS_HELP = (
+    "What the input files' coordinates are in: an EPSG code (4326, 4490, 4547...) for files "
+    "that declare no CRS (a file declaring another one is refused), or gcj02 (AMap, Tencent, "
+    "WeChat) / bd09 (Baidu), converted to WGS-84 even when the file is labelled WGS 84."
+)
+
+
+def crs_value(value: str | None) -> str | None:
+    """``--crs`` checked before anything is read: an unknown name is a usage error."""
+    from gridgeo.errors import CRSError
+    from gridgeo.io.crs import parse_input_crs
+
+    try:
+        parse_input_crs(value)
+    except CRSError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--crs") from None
+    return value
+
+
+CrsOption = Annotated[str | None, typer.Option("--crs", help=CRS_HELP, callback=crs_value)]
 EncodingOption = Annotated[
     str | None,
     typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, err, fails_cleanly, out
+from gridgeo.cli.common import DbOption, crs_value, err, fails_cleanly, out
 from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["export"]
@@ -26,9 +26,23 @@ def export(
     include_personal: Annotated[
         bool, typer.Option("--include-personal", help="Include household names and phone numbers.")
     ] = False,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            "--crs",
+            help="Write the coordinates in gcj02 (to overlay on AMap, Tencent) or bd09 (Baidu), "
+            "or an EPSG code (4490, 4547...); default WGS-84. A gcj02/bd09 file is labelled "
+            "WGS 84, as AMap and Baidu tools expect: it is not for re-import, except with "
+            "import --crs gcj02 (or bd09).",
+            callback=crs_value,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Write a stored layer to a file that QGIS or Excel opens (no personal data by default)."""
+    import geopandas as gpd
+
+    from gridgeo.chinacrs import from_wgs84
     from gridgeo.io import write_file
     from gridgeo.store import open_store
 
@@ -40,8 +54,14 @@ def export(
         frame = store.read_layer(layer, include_personal=include_personal)
     finally:
         store.close()
+    if crs and isinstance(frame, gpd.GeoDataFrame):
+        frame = from_wgs84(frame, crs)
     write_file(frame, file, layer=layer)
-    out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
+    out.print(
+        f"{layer}: {len(frame):,} rows written to {file}"
+        + (f" (coordinates in {crs})" if crs else ""),
+        highlight=False,
+    )
     if file.suffix.lower() == ".shp":
         err.print(
             "note: a Shapefile cuts column names to 10 characters and text to 254 bytes, and "

@@ -50,7 +50,14 @@ LastDay = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD 
 
 @fails_cleanly
 def hotspots(
-    out_file: Annotated[Path, typer.Option("--out", help="GeoPackage to write.")],
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="GeoPackage to write; with --problems also a layer problems: their codes "
+            "and WGS-84 points, as counted.",
+        ),
+    ],
     problems: ProblemsFile = None,
     layer: ProblemsLayer = None,
     area: Annotated[
@@ -131,7 +138,8 @@ def hotspots(
         out.print(
             f"{run.outside:,} problems outside the study area were not counted", highlight=False
         )
-    out.print(f"written to {out_file} (layers cells, lisa, density, emerging)", highlight=False)
+    names = "cells, lisa, density, emerging" + (", problems" if problems is not None else "")
+    out.print(f"written to {out_file} (layers {names})", highlight=False)
 
 
 def _cells_note(cells: Any) -> list[str]:

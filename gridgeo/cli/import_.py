@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gridgeo.cli.common import (
+    CrsOption,
     DateFormatOption,
     DbOption,
     EncodingOption,
@@ -42,10 +43,7 @@ def import_(
         str | None,
         typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2..."),
     ] = None,
-    crs: Annotated[
-        str | None,
-        typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547."),
-    ] = None,
+    crs: CrsOption = None,
     repair: Annotated[
         bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")
     ] = False,
