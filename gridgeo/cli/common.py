@@ -11,10 +11,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridgeo.cli.progress import progress_reporter
 from gridgeo.errors import GridGeoError, ValidationError
+from gridgeo.progress import step
 
 __all__ = [
     "AssignmentsOption",
@@ -41,10 +42,10 @@ __all__ = [
     "date_option",
     "err",
     "fails_cleanly",
-    "force_progress",
     "out",
     "progress_bar",
     "results_table",
+    "step",
 ]
 
 #: what a command prints (results) and what it tells (notes, errors, progress)
@@ -197,33 +198,9 @@ def fails_cleanly(func: F) -> F:
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar driven by the library's ``progress(desc, done, total)``."""
-    bar = Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal and not force_progress(),
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(description: str, done: int, total: int) -> None:
-        key = description.split(": ", 1)[0]  # "checking: gaps", "checking: overlaps": one bar
-        if key not in tasks:
-            tasks[key] = bar.add_task(description, total=total)
-        bar.update(tasks[key], completed=done, total=total, description=description)
-
-    with bar:
-        yield update
-
-
-def force_progress() -> bool:
-    """Whether progress bars show even when output is not a terminal (``GRIDGEO_PROGRESS=1``)."""
-    from gridgeo.settings import get_settings
-
-    return get_settings().progress
+    """The command's ``progress(desc, done, total)``: bars, lines or nothing (see ``progress``)."""
+    with progress_reporter(err) as progress:
+        yield progress
 
 
 def date_option(value: str | None, option: str) -> dt.date | None:

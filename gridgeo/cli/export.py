@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, err, fails_cleanly, out
+from gridgeo.cli.common import DbOption, err, fails_cleanly, out, progress_bar, step
 from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["export"]
@@ -35,12 +35,15 @@ def export(
     if layer == "audit":
         _export_audit(file, db)
         return
-    store = open_store(db)
-    try:
-        frame = store.read_layer(layer, include_personal=include_personal)
-    finally:
-        store.close()
-    write_file(frame, file, layer=layer)
+    with progress_bar() as progress:
+        with step(progress, f"reading {layer}"):
+            store = open_store(db)
+            try:
+                frame = store.read_layer(layer, include_personal=include_personal)
+            finally:
+                store.close()
+        with step(progress, f"writing {file.name}"):
+            write_file(frame, file, layer=layer)
     out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
     if file.suffix.lower() == ".shp":
         err.print(

@@ -17,6 +17,7 @@ from gridgeo.cli.common import (
     out,
     parse_map,
     progress_bar,
+    step,
 )
 from gridgeo.layers import LAYER_ORDER
 
@@ -87,17 +88,18 @@ def import_(
             encoding=encoding,
         )
         progress(f"reading {file.name}", 1, 1)
-        prepared = prepare_layer(
-            read.frame,
-            layer,
-            source=read.name,
-            rows=read.rows,
-            mapping=parse_map(mapping or []),
-            id_columns=id_column.split(",") if id_column else (),
-            generate_ids=generate_ids,
-            repair=repair,
-            date_format=date_format,
-        )
+        with step(progress, f"checking {layer}"):
+            prepared = prepare_layer(
+                read.frame,
+                layer,
+                source=read.name,
+                rows=read.rows,
+                mapping=parse_map(mapping or []),
+                id_columns=id_column.split(",") if id_column else (),
+                generate_ids=generate_ids,
+                repair=repair,
+                date_format=date_format,
+            )
         store = open_store(db)
         try:
             result = store.write_layers(

@@ -18,6 +18,7 @@ from gridgeo.cli.common import (
     fails_cleanly,
     out,
     progress_bar,
+    step,
 )
 
 __all__ = ["lifecycle"]
@@ -114,13 +115,16 @@ def lifecycle(
             policy=rules,
             progress=progress,
         )
-    key = f"lifecycle_{level}"
-    if key not in results:
-        raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
+        key = f"lifecycle_{level}"
+        if key not in results:
+            raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
+        files = []
+        if out_file is not None:
+            with step(progress, f"writing {out_file.name}"):
+                files = write_lifecycle(results, out_file, level=level)
     _print_table(results[key], f"problem list (问题清单) as of {day}, per {level}")
     out.print(_counts(results), highlight=False)
-    if out_file is not None:
-        files = write_lifecycle(results, out_file, level=level)
+    if files:
         out.print(f"written to {' and '.join(map(str, files))}", highlight=False)
 
 

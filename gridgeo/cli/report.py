@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, PolicyOption, date_option, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import (
+    DbOption,
+    PolicyOption,
+    date_option,
+    fails_cleanly,
+    out,
+    progress_bar,
+    step,
+)
 
 __all__ = ["report"]
 
@@ -44,12 +52,11 @@ def report(
     store = open_store(db)
     try:
         with progress_bar() as progress:
-            results = run_check(
-                inputs_from_store(store), policy=rules, as_of=day, progress=progress
-            )
-            progress("drawing the report", 0, 1)
-            files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
-            progress("drawing the report", 1, 1)
+            with step(progress, "reading the store"):
+                inputs = inputs_from_store(store)
+            results = run_check(inputs, policy=rules, as_of=day, progress=progress)
+            with step(progress, "drawing and writing the report"):
+                files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
     finally:
         store.close()
     out.print(f"report: {files.html}", highlight=False)
