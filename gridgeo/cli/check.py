@@ -39,9 +39,7 @@ __all__ = ["check"]
 
 @fails_cleanly
 def check(
-    out_file: Annotated[
-        Path, typer.Option("--out", help="GeoPackage to write (an .xlsx is written beside it).")
-    ],
+    out_file: Annotated[Path, typer.Option("--out")],
     grids: GridsOption = None,
     buildings: BuildingsOption = None,
     grid_id: GridIdOption = None,
@@ -55,17 +53,13 @@ def check(
     crs: CrsOption = None,
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="Date assignments are checked at (YYYY-MM-DD); default today."
-        ),
+        typer.Option("--as-of"),
     ] = None,
     layer: LayerOption = None,
     where: WhereOption = None,
     mapping: MapOption = None,
     generate_ids: GenerateIdsOption = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Workbook sheets and headings: zh (default) or en.")
-    ] = "zh",
+    lang: Annotated[str, typer.Option("--lang")] = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gridgeo.cli.messages import text
 from gridgeo.cli.progress import progress_reporter
 from gridgeo.errors import GridGeoError, ValidationError
 from gridgeo.progress import step
@@ -54,69 +55,46 @@ err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option(
-        "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
-    ),
+    typer.Option("--db"),
 ]
-CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+CrsOption = Annotated[str | None, typer.Option("--crs")]
 EncodingOption = Annotated[
     str | None,
-    typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),
+    typer.Option("--encoding"),
 ]
 DateFormatOption = Annotated[
     str | None,
-    typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+    typer.Option("--date-format"),
 ]
-PolicyOption = Annotated[
-    Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
-]
+PolicyOption = Annotated[Path | None, typer.Option("--policy")]
 
 # -- the input files of `check` and `fix` (without them: the store) --------------------------
-GridsOption = Annotated[
-    Path | None, typer.Option("--grids", help="Grid polygons (files without a store).")
-]
-BuildingsOption = Annotated[Path | None, typer.Option("--buildings", help="Building polygons.")]
-GridIdOption = Annotated[
-    str | None, typer.Option("--grid-id", help="Code column of the grids file.")
-]
-BuildingIdOption = Annotated[
-    str | None, typer.Option("--building-id", help="Code column of the buildings file.")
-]
-CommunitiesOption = Annotated[
-    Path | None, typer.Option("--communities", help="Community polygons.")
-]
-DistrictOption = Annotated[
-    Path | None, typer.Option("--district", help="District boundary polygon(s).")
-]
-AssignmentsOption = Annotated[
-    Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
-]
-HouseholdsOption = Annotated[
-    Path | None, typer.Option("--households", help="Households (else buildings' counts).")
-]
-VisitsOption = Annotated[Path | None, typer.Option("--visits", help="Visits.")]
-MaskOption = Annotated[
-    Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
-]
+GridsOption = Annotated[Path | None, typer.Option("--grids")]
+BuildingsOption = Annotated[Path | None, typer.Option("--buildings")]
+GridIdOption = Annotated[str | None, typer.Option("--grid-id")]
+BuildingIdOption = Annotated[str | None, typer.Option("--building-id")]
+CommunitiesOption = Annotated[Path | None, typer.Option("--communities")]
+DistrictOption = Annotated[Path | None, typer.Option("--district")]
+AssignmentsOption = Annotated[Path | None, typer.Option("--assignments")]
+HouseholdsOption = Annotated[Path | None, typer.Option("--households")]
+VisitsOption = Annotated[Path | None, typer.Option("--visits")]
+MaskOption = Annotated[Path | None, typer.Option("--mask")]
 # -- how each input file is selected and mapped, as `import` does it --------------------
-_SCOPE = "; prefix INPUT: for one input, e.g. grids:"
 LayerOption = Annotated[
     list[str] | None,
-    typer.Option("--layer", help=f"Layer (or XLSX sheet) to read{_SCOPE}multipolygons."),
+    typer.Option("--layer"),
 ]
 WhereOption = Annotated[
     list[str] | None,
-    typer.Option("--where", help=f"Attribute filter (OGR SQL){_SCOPE}\"admin_level='8'\"."),
+    typer.Option("--where"),
 ]
 MapOption = Annotated[
     list[str] | None,
-    typer.Option("--map", help=f"FILE_COLUMN=LAYER_COLUMN (repeatable){_SCOPE}网格号=code."),
+    typer.Option("--map"),
 ]
 GenerateIdsOption = Annotated[
     list[str] | None,
-    typer.Option(
-        "--generate-ids", help=f"No code column: number rows PREFIX1, PREFIX2...{_SCOPE}G."
-    ),
+    typer.Option("--generate-ids"),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,13 +162,13 @@ def fails_cleanly(func: F) -> F:
             return func(*args, **kwargs)
         except ValidationError as exc:
             err.print(
-                f"[bold red]error:[/] {exc.summary or 'the input was refused:'}", highlight=False
+                f"[bold red]{text('error')}[/] {exc.summary or text('refused')}", highlight=False
             )
             for line in str(exc).splitlines()[1 if exc.summary else 0 :]:
                 err.print(f"  {line}", highlight=False, markup=False)
             raise typer.Exit(1) from None
         except GridGeoError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]{text('error')}[/] {exc}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

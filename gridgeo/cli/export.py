@@ -12,20 +12,15 @@ from typing import Annotated
 import typer
 
 from gridgeo.cli.common import DbOption, err, fails_cleanly, out, progress_bar, step
-from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["export"]
 
 
 @fails_cleanly
 def export(
-    layer: Annotated[
-        str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}, or audit (the audit log).")
-    ],
-    file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or .xlsx.")],
-    include_personal: Annotated[
-        bool, typer.Option("--include-personal", help="Include household names and phone numbers.")
-    ] = False,
+    layer: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument()],
+    include_personal: Annotated[bool, typer.Option("--include-personal")] = False,
     db: DbOption = None,
 ) -> None:
     """Write a stored layer to a file that QGIS or Excel opens (no personal data by default)."""

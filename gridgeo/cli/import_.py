@@ -19,49 +19,36 @@ from gridgeo.cli.common import (
     progress_bar,
     step,
 )
-from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["import_"]
 
 
 @fails_cleanly
 def import_(
-    layer: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}.")],
-    file: Annotated[
-        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, OSM PBF, CSV or XLSX.")
-    ],
-    source_layer: Annotated[
-        str | None, typer.Option("--layer", help="Layer (or XLSX sheet) of the file to read.")
-    ] = None,
+    layer: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument()],
+    source_layer: Annotated[str | None, typer.Option("--layer")] = None,
     id_column: Annotated[
         str | None,
-        typer.Option(
-            "--id-column", help="Column with the codes; several, comma-separated: first non-empty."
-        ),
+        typer.Option("--id-column"),
     ] = None,
     generate_ids: Annotated[
         str | None,
-        typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2..."),
+        typer.Option("--generate-ids"),
     ] = None,
     crs: Annotated[
         str | None,
-        typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547."),
+        typer.Option("--crs"),
     ] = None,
-    repair: Annotated[
-        bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")
-    ] = False,
+    repair: Annotated[bool, typer.Option("--repair")] = False,
     where: Annotated[
         str | None,
-        typer.Option("--where", help="Attribute filter (OGR SQL), e.g. \"admin_level='8'\"."),
+        typer.Option("--where"),
     ] = None,
-    mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="FILE_COLUMN=LAYER_COLUMN (repeatable).")
-    ] = None,
-    x: Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV/XLSX.")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV/XLSX.")] = None,
-    wkt: Annotated[
-        str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
-    ] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map")] = None,
+    x: Annotated[str | None, typer.Option("--x")] = None,
+    y: Annotated[str | None, typer.Option("--y")] = None,
+    wkt: Annotated[str | None, typer.Option("--wkt")] = None,
     encoding: EncodingOption = None,
     date_format: DateFormatOption = None,
     db: DbOption = None,

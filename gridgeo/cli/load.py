@@ -23,9 +23,7 @@ __all__ = ["load"]
 
 @fails_cleanly
 def load(
-    file: Annotated[
-        Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
-    ],
+    file: Annotated[Path, typer.Argument()],
     date_format: DateFormatOption = None,
     db: DbOption = None,
 ) -> None:

@@ -24,17 +24,13 @@ __all__ = ["report"]
 
 @fails_cleanly
 def report(
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the report's HTML, PDF and maps/*.png.")
-    ],
+    out_dir: Annotated[Path, typer.Option("--out")],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD); default today."),
+        typer.Option("--as-of"),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
-    pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="Also print the PDF (needs chromium).")
-    ] = True,
+    lang: Annotated[str, typer.Option("--lang")] = "zh",
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf")] = True,
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
