@@ -1,7 +1,7 @@
 """The command line's words in the user's language: help texts, headings, error framing.
 
 Every help text is in ``messages.toml`` beside this module, in English and Chinese; the
-command modules declare options without ``help=``. :func:`localize` writes the texts of
+command modules declare options without help texts. :func:`localize` writes the texts of
 one language into the command tree before each run, and :func:`use_framework` puts
 typer's and click's own words (``Options``, ``Usage:``, ``[default: …]``, the error
 panel) into the same language.
@@ -119,9 +119,7 @@ def error_text(message: str) -> str:
     if _state["lang"] == "en":
         return message
     for pattern, chinese in catalog()["errors"].items():
-        translated, n = re.subn(pattern, chinese, message, flags=re.S)
-        if n:
-            return translated
+        message = re.sub(pattern, chinese, message, flags=re.S)
     return message
 
 
