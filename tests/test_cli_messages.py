@@ -114,3 +114,14 @@ def test_one_process_switches_language_between_runs(monkeypatch: pytest.MonkeyPa
     en = runner.invoke(app, ["report", "-h"]).output
     assert "报告" in zh and "选项" in zh
     assert "coverage report" in en and "Options" in en and "选项" not in en
+
+
+def test_gridgeo_s_own_errors_and_notes_are_framed_in_the_language(tmp_path) -> None:
+    args = ("check", "--out", tmp_path / "x.gpkg", "--grids", tmp_path / "no.gpkg")
+    zh = runner.invoke(app, [str(a) for a in (*args, "--buildings", tmp_path / "no2.gpkg")],
+                       env={"GRIDGEO_LANG": "zh"})  # fmt: skip
+    en = runner.invoke(app, [str(a) for a in (*args, "--buildings", tmp_path / "no2.gpkg")],
+                       env={"GRIDGEO_LANG": "en"})  # fmt: skip
+    assert zh.exit_code == en.exit_code == 1
+    assert "错误： " in zh.output and "no.gpkg: no such file" in zh.output
+    assert "error: " in en.output and "错误" not in en.output

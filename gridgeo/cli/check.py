@@ -27,9 +27,9 @@ from gridgeo.cli.common import (
     VisitsOption,
     WhereOption,
     date_option,
-    err,
     fails_cleanly,
     file_options,
+    note,
     out,
     progress_bar,
 )
@@ -101,8 +101,8 @@ def check(
         )
         progress("reading the input files", 1, 1)
         for o in options.values():
-            for note in o.notes:
-                err.print(f"note: {note}", highlight=False, markup=False)
+            for line in o.notes:
+                note(line)
         results = run_check(inputs, policy=rules, as_of=day, progress=progress)
         progress(f"writing {out_file.name}", 0, 1)
         gpkg, xlsx = write_results(

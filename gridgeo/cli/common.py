@@ -43,6 +43,7 @@ __all__ = [
     "date_option",
     "err",
     "fails_cleanly",
+    "note",
     "out",
     "progress_bar",
     "results_table",
@@ -151,6 +152,11 @@ def file_options(
             for o in opts.values():
                 o.shared_mapping.update(parse_map([text]))
     return opts
+
+
+def note(message: str) -> None:
+    """A ``note:`` line on stderr (``提示：`` in Chinese)."""
+    err.print(f"{text('note')} {message}", highlight=False, markup=False)
 
 
 def fails_cleanly(func: F) -> F:

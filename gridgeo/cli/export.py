@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, err, fails_cleanly, out, progress_bar, step
+from gridgeo.cli.common import DbOption, fails_cleanly, note, out, progress_bar, step
 
 __all__ = ["export"]
 
@@ -41,11 +41,10 @@ def export(
             write_file(frame, file, layer=layer)
     out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
     if file.suffix.lower() == ".shp":
-        err.print(
-            "note: a Shapefile cuts column names to 10 characters and text to 254 bytes, and "
+        note(
+            "a Shapefile cuts column names to 10 characters and text to 254 bytes, and "
             "a layer without geometry is only its .dbf; import reads the cut names back, but "
             "for an exact round trip export to .gpkg, .geojson, .csv or .xlsx",
-            highlight=False,
         )
 
 

@@ -12,8 +12,8 @@ from gridgeo.cli.common import (
     CrsOption,
     DbOption,
     date_option,
-    err,
     fails_cleanly,
+    note,
     out,
     progress_bar,
 )
@@ -98,8 +98,8 @@ def hotspots(
             interval=interval,
             progress=progress,
         )
-    for note in run.notes:
-        err.print(f"note: {note}", highlight=False)
+    for line in run.notes:
+        note(line)
     _print_summary(run.layers)
     if run.outside:
         out.print(

@@ -12,8 +12,8 @@ from gridgeo.cli.common import (
     DateFormatOption,
     DbOption,
     EncodingOption,
-    err,
     fails_cleanly,
+    note,
     out,
     parse_map,
     progress_bar,
@@ -99,13 +99,10 @@ def import_(
 
 def _print_outcome(layer: str, read: Any, prepared: Any, result: Any, seconds: float) -> None:
     """The notes of reading and checking, then what was written."""
-    for note in read.notes + prepared.notes:
-        err.print(f"note: {note}", highlight=False)
+    for line in read.notes + prepared.notes:
+        note(line)
     if prepared.ignored_columns:
-        err.print(
-            f"note: columns not used: {', '.join(map(str, prepared.ignored_columns))}",
-            highlight=False,
-        )
+        note(f"columns not used: {', '.join(map(str, prepared.ignored_columns))}")
     out.print(
         f"{layer}: {prepared.rows_read:,} rows read from {read.name}"
         + (f" (layer {read.layer})" if read.layer else "")
