@@ -31,6 +31,14 @@ def test_every_help_text_has_both_languages() -> None:
             assert CJK.search(texts["zh"]), f"{key}: the zh text is not Chinese"
 
 
+def test_the_layer_arguments_name_every_layer_in_order() -> None:
+    from gridgeo.layers import LAYER_ORDER
+
+    for key in ("import LAYER", "export LAYER"):
+        for lang in LANGUAGES:
+            assert ", ".join(LAYER_ORDER) in catalog()["help"][key][lang], (key, lang)
+
+
 def test_every_command_option_and_argument_has_a_help_text_and_none_is_stale() -> None:
     helps = catalog()["help"]
     used: set[str] = set()

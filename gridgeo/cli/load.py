@@ -16,7 +16,6 @@ from gridgeo.cli.common import (
     results_table,
 )
 from gridgeo.errors import ValidationError
-from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["load"]
 
@@ -31,6 +30,7 @@ def load(
     import pyogrio
 
     from gridgeo.io import read_file
+    from gridgeo.layers import LAYER_ORDER
     from gridgeo.store import open_store
     from gridgeo.validate import prepare_layer
 

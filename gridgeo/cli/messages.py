@@ -20,8 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from gridgeo.layers import LAYER_ORDER
-
 __all__ = ["LANGUAGES", "catalog", "help_key", "language", "localize", "text", "use_framework"]
 
 LANGUAGES = ("en", "zh")
@@ -65,7 +63,7 @@ def _help(keys: list[str], lang: str) -> str | None:
     helps = catalog()["help"]
     for key in keys:
         if key in helps:
-            return helps[key][lang].replace("{layers}", ", ".join(LAYER_ORDER))
+            return helps[key][lang]
     return None
 
 
