@@ -133,3 +133,18 @@ def test_gridgeo_s_own_errors_and_notes_are_framed_in_the_language(tmp_path) -> 
     assert zh.exit_code == en.exit_code == 1
     assert "错误： " in zh.output and "no.gpkg: no such file" in zh.output
     assert "error: " in en.output and "错误" not in en.output
+
+
+def test_progress_steps_are_named_in_the_language(tmp_path) -> None:
+    from gridgeo.cli.messages import step_text
+    from gridgeo.synth.district import STAGES
+
+    assert step_text("reading the input files", "zh") == "读取输入文件"
+    assert step_text("writing c.gpkg", "zh") == "写出 c.gpkg"
+    assert step_text("upserting buildings (50,583 rows)", "zh") == "写入 buildings（50,583 行）"
+    assert step_text("indexing buildings: ix_buildings_geom", "zh").startswith("重建索引 buildings: ")
+    assert step_text("fix grids: reading the inputs", "zh") == "fix grids: 读取输入"
+    assert all(CJK.search(step_text(stage, "zh")) for stage in STAGES)
+    assert step_text("writing c.gpkg", "en") == "writing c.gpkg"
+    run = _help("synth", "--scale", "tiny", "--out", str(tmp_path / "t.gpkg"), GRIDGEO_LANG="zh")
+    assert "布置街巷、网格和社区: 1/1" in run and "写出 communities: " in run

@@ -20,7 +20,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LANGUAGES", "catalog", "help_key", "language", "localize", "text", "use_framework"]
+__all__ = [
+    "LANGUAGES",
+    "catalog",
+    "help_key",
+    "language",
+    "localize",
+    "step_text",
+    "text",
+    "use_framework",
+]
 
 LANGUAGES = ("en", "zh")
 _FILE = Path(__file__).with_name("messages.toml")
@@ -119,6 +128,15 @@ def error_text(message: str) -> str:
     for pattern, chinese in catalog()["errors"].items():
         message = re.sub(pattern, chinese, message, flags=re.S)
     return message
+
+
+def step_text(description: str, lang: str | None = None) -> str:
+    """A progress step's description in ``lang`` (default: :func:`language`)."""
+    if (lang or language()) == "en":
+        return description
+    for pattern, chinese in catalog()["steps"].items():
+        description = re.sub(pattern, chinese, description)
+    return description
 
 
 def use_framework(lang: str) -> None:

@@ -5,6 +5,7 @@ The library reports progress as ``progress(description, done, total)``; a descri
 bar with its clock. When stderr is not a terminal (a cron job, CI), each step prints a
 line when it starts and when it ends, and a line every :data:`EVERY` seconds while it
 runs, so a log shows what ran and for how long. ``GRIDGEO_PROGRESS=0`` silences both.
+Step names are in the command line's language (:func:`gridgeo.cli.messages.step_text`).
 """
 
 from __future__ import annotations
@@ -120,10 +121,12 @@ class LineProgress:
 @contextmanager
 def progress_reporter(console: Console) -> Iterator[Report]:
     """The ``progress(description, done, total)`` callback of a command, as its mode shows it."""
-    mode = progress_mode(console)
+    from gridgeo.cli.messages import language, step_text
+
+    mode, lang = progress_mode(console), language()
     if mode == "lines":
         with LineProgress(console).running() as lines:
-            yield lines
+            yield lambda description, done, total: lines(step_text(description, lang), done, total)
         return
     bar = Progress(
         TextColumn("{task.description:<28}"),
@@ -137,6 +140,7 @@ def progress_reporter(console: Console) -> Iterator[Report]:
     tasks: dict[str, Any] = {}
 
     def update(description: str, done: int, total: int) -> None:
+        description = step_text(description, lang)
         key = _key(description)  # "checking: gaps", "checking: overlaps": one bar
         if key not in tasks:
             tasks[key] = bar.add_task(description, total=total)
