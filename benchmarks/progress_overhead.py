@@ -1,6 +1,9 @@
 """What progress costs: a generated district loaded into PostGIS without progress, with plain
 lines (no terminal) and with Rich bars (a terminal), and the steps each load reports.
 
+On a shared machine the load times vary by more than the progress costs, so the script
+also times the reports themselves (microseconds each, times the reports of one load).
+
 Each run loads the same frames through ``Store.write_layers`` (the bulk path for tables of
 100,000 rows or more) into a new, empty database. Prints seconds per mode, medians over
 ``--runs``, and every step the load reports with its time and whether it advances.
@@ -38,8 +41,10 @@ class Recorder:
     def __init__(self, inner: Callable[[str, int, int], None] | None) -> None:
         self.inner = inner
         self.steps: dict[str, list[Any]] = {}
+        self.calls = 0
 
     def __call__(self, description: str, done: int, total: int) -> None:
+        self.calls += 1
         key = description.split(": ", 1)[0]
         now = time.perf_counter()
         step = self.steps.setdefault(key, [now, now, 0, total, set()])
@@ -68,6 +73,17 @@ def _reporter(mode: str) -> tuple[AbstractContextManager[Any], Callable | None]:
         bar.update(tasks[key], completed=done, total=total, description=description)
 
     return bar, update
+
+
+def per_call(mode: str, n: int = 20_000) -> float:
+    """Seconds one progress report costs in ``mode``, over ``n`` reports of one step."""
+    context, callback = _reporter(mode)
+    assert callback is not None
+    with context:
+        started = time.perf_counter()
+        for i in range(n):
+            callback("storing visits", i, n)
+        return (time.perf_counter() - started) / n
 
 
 def load(admin_url: str, database: str, layers: dict, mode: str) -> tuple[float, Recorder]:
@@ -120,6 +136,14 @@ def main() -> int:
         median = statistics.median(runs[mode])
         table.add_row(mode, f"{median:.2f}", f"{100 * (median / base - 1):+.1f} %")
     console.print(table)
+    calls = recorded.calls if recorded else 0
+    cost = Table(title=f"cost of the {calls:,} progress reports of one load")
+    for col in ("progress", "µs per report", "ms per load"):
+        cost.add_column(col, justify="left" if col == "progress" else "right")
+    for mode in ("lines", "bars"):
+        seconds = per_call(mode)
+        cost.add_row(mode, f"{seconds * 1e6:.1f}", f"{seconds * calls * 1e3:.1f}")
+    console.print(cost)
     steps = Table(title="steps of the last run with bars")
     for col in ("step", "seconds", "last", "distinct counts"):
         steps.add_column(col, justify="left" if col == "step" else "right")

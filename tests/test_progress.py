@@ -106,6 +106,7 @@ def test_a_bulk_load_into_postgis_reports_upsert_each_index_and_analyze(
     store.write_layers(district(), progress=lambda *a: seen.append(a))
     store.close()
     grids = [s for s in seen if "grids" in s[0] and "buildings" not in s[0]]
+    assert ("preparing grids (2 rows)", 1, 1) in grids
     assert ("upserting grids (2 rows)", 0, 1) in grids
     assert ("upserting grids (2 rows)", 1, 1) in grids
     indexing = [s for s in grids if s[0].startswith("indexing grids")]
