@@ -23,6 +23,7 @@ __all__ = [
     "HotspotInputs",
     "HotspotRun",
     "HotspotSource",
+    "LISA_WORDS",
     "hotspot_inputs",
     "hotspot_summary",
     "run_hotspots",
@@ -34,8 +35,9 @@ class HotspotSource:
     """Where the inputs of a hotspot analysis come from.
 
     ``problems`` None: the store at ``db`` (default ``GRIDGEO_DATABASE_URL``) has them.
-    ``cells`` is ``h3:RES``, ``square:METRES``, ``grids`` (the store's grids) or
-    ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
+    ``cells`` is ``auto`` (chosen from the problems,
+    :func:`~gridgeo.analysis.hotspots.resolution.auto_cells`), ``h3:RES``,
+    ``square:METRES``, ``grids`` (the store's grids) or ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
     how to read the problems file; ``crs`` is that of input files that have none.
     """
 
@@ -43,7 +45,7 @@ class HotspotSource:
     problems: Path | None = None
     layer: str | None = None
     area: Path | None = None
-    cells: str = "h3:9"
+    cells: str = "auto"
     x: str | None = None
     y: str | None = None
     time_column: str | None = None
@@ -203,6 +205,16 @@ def run_hotspots(
     return HotspotRun(layers, inputs.notes, out)
 
 
+#: the Local Moran clusters in words, as the CLI's summary shows them (the map's are in
+#: api/maps/messages.toml)
+LISA_WORDS = {
+    "HH": "high among high (hot area, HH)",
+    "LL": "low among low (cold area, LL)",
+    "HL": "high among low (unusually high, HL)",
+    "LH": "low among high (unusually low, LH)",
+}
+
+
 def hotspot_summary(layers: dict[str, gpd.GeoDataFrame]) -> list[tuple[str, str, int]]:
     """What the hotspot layers found: ``(layer, result, cells)`` rows, as the CLI shows them.
 
@@ -213,10 +225,11 @@ def hotspot_summary(layers: dict[str, gpd.GeoDataFrame]) -> list[tuple[str, str,
     gi, lisa, emerging = layers["cells"], layers["lisa"], layers["emerging"]
     rows = [("cells", f"{gi.attrs.get('problems', 0):,} problems", len(gi))]
     for level, name in ((3, "99 %"), (2, "95 %"), (1, "90 %")):
-        rows.append(("", f"hot spots {name}", int((gi["gi_bin"] == level).sum())))
-    rows.append(("", "cold spots (90–99 %)", int((gi["gi_bin"] < 0).sum())))
+        rows.append(("", f"hot spots ({name} confidence)", int((gi["gi_bin"] == level).sum())))
+    rows.append(("", "cold spots (90–99 % confidence)", int((gi["gi_bin"] < 0).sum())))
+    rows.append(("", "not significant", int((gi["gi_bin"] == 0).sum())))
     for label, n in lisa["lisa_cluster"].value_counts().items():
-        rows.append(("lisa", str(label), int(n)))
+        rows.append(("lisa", LISA_WORDS.get(str(label), str(label)), int(n)))
     rows.append(("density", "contour bands", len(layers["density"])))
     if "label" in emerging.columns:
         for label, n in emerging.loc[emerging["label"] != "", "label"].value_counts().items():

@@ -36,7 +36,7 @@ def cases() -> dict[str, dict]:
     communities = gpd.read_file(SAMPLE, layer="communities")
     grids = gpd.read_file(SAMPLE, layer="grids")
     return {
-        "district": {"area": communities},
+        "district": {"area": communities, "cells": "h3:9"},
         "selection": {
             "area": communities,
             "cells": "square:300",
@@ -183,7 +183,7 @@ def test_cli_from_the_sample_geopackage_and_named_columns(tmp_path: Path) -> Non
         "--interval", "week", "--permutations", "99", "--out", out,
     )  # fmt: skip
     assert code == 0, output
-    assert "hot spots 99 %" in output and "2,000 problems" in output
+    assert "hot spots (99 % confidence)" in output and "2,000 problems" in output
     check_output(out)
     assert (gpd.read_file(out, layer="cells")["gi_bin"] == 3).sum() >= 3
     # the same points as a CSV with unusual column names, named with options

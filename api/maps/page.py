@@ -70,6 +70,8 @@ class MapPage:
     legend: list[Legend] = field(default_factory=list)
     filters: str = ""
     form: dict[str, Any] = field(default_factory=dict)
+    #: popup row name → options of the row in map.js (``values``, ``text``, ``small``, ``title``)
+    popup_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def t(self) -> dict[str, str]:
@@ -79,8 +81,11 @@ class MapPage:
         """The app's root path, for the service's own URLs."""
         return str(self.request.scope.get("root_path", ""))
 
-    def popup_fields(self, names: list[str]) -> list[list[str]]:
-        """``[property, heading]`` of each popup row, in the page's language."""
+    def popup_fields(self, names: list[str]) -> list[list[Any]]:
+        """``[property, heading]`` of each popup row, in the page's language.
+
+        A row named in ``popup_options`` has its options third.
+        """
         out = []
         for name in names:
             prop = name
@@ -88,13 +93,25 @@ class MapPage:
                 prop = f"explanation_{self.lang}"
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
-            out.append([prop, self.t.get(name, name)])
+            row: list[Any] = [prop, self.t.get(name, name)]
+            if name in self.popup_options:
+                row.append(self.popup_options[name])
+            out.append(row)
         return out
 
-    def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
-        """A layer made by ``js`` with map.js (and VectorGrid when it draws vector tiles)."""
+    def script_layer(
+        self, js: str, label: str, *, vector_tiles: bool, cluster: bool = False, **kwargs: Any
+    ) -> Any:
+        """A layer made by ``js`` with map.js.
+
+        With VectorGrid when it draws vector tiles, MarkerCluster when it clusters points.
+        """
         element = overlay_class()(js, label, **kwargs)
-        offline(element, self.request, ("vectorGrid",) if vector_tiles else (), ())
+        scripts = (("vectorGrid",) if vector_tiles else ()) + (
+            ("markerCluster",) if cluster else ()
+        )
+        styles = ("markerCluster_css", "markerCluster_default_css") if cluster else ()
+        offline(element, self.request, scripts, styles)
         element.default_js = [
             *element.default_js,
             ("gridgeo_map", static_url(self.request, "gridgeo/map.js")),
@@ -107,7 +124,8 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        data = inline.geojson(frame, [p for p, _ in popup] + [layer.spec.get("field") or "code"])
+        columns = [f[0] for f in popup] + [layer.spec.get("field") or "code"]
+        data = inline.geojson(frame, columns, points=bool(layer.spec.get("cluster")))
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
         if data is not None and size <= self.budget:
@@ -122,8 +140,11 @@ class MapPage:
                 f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
             )
             how = "tiles"
+        cluster = how == "inline" and bool(layer.spec.get("cluster"))
         self.layers.append(
-            self.script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
+            self.script_layer(
+                js, label, vector_tiles=how == "tiles", cluster=cluster, show=layer.show
+            )
         )
         return how
 

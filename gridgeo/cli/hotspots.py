@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -44,7 +44,12 @@ def hotspots(
     problems: ProblemsFile = None,
     layer: ProblemsLayer = None,
     area: Annotated[Path | None, typer.Option("--area")] = None,
-    cells: Annotated[str, typer.Option("--cells")] = "h3:9",
+    cells: Annotated[
+        str,
+        typer.Option(
+            "--cells",
+        ),
+    ] = "auto",
     weights: Annotated[str, typer.Option("--weights")] = "queen",
     category: Categories = None,
     status: Statuses = None,
@@ -98,7 +103,7 @@ def hotspots(
             interval=interval,
             progress=progress,
         )
-    for line in run.notes:
+    for line in [*run.notes, *_cells_note(run.layers["cells"])]:
         note(line)
     _print_summary(run.layers)
     if run.outside:
@@ -106,6 +111,23 @@ def hotspots(
             f"{run.outside:,} problems outside the study area were not counted", highlight=False
         )
     out.print(f"written to {out_file} (layers cells, lisa, density, emerging)", highlight=False)
+
+
+def _cells_note(cells: Any) -> list[str]:
+    """Which cells were chosen from the data, and how large they are."""
+    if not cells.attrs.get("cells_chosen"):
+        return []
+    from gridgeo.analysis.hotspots.resolution import MIN_OCCUPIED, TARGET_PER_CELL, cell_size_m
+
+    spec = str(cells.attrs.get("cells"))
+    x0, y0, x1, y1 = cells.total_bounds
+    side = cell_size_m(spec, (x0 + x1) / 2, (y0 + y1) / 2)
+    size = f", hexagons with a side of about {side:,.0f} m" if side else ""
+    return [
+        f"cells {spec}{size}: the coarsest at which the problems occupy at least "
+        f"{MIN_OCCUPIED} cells and the median one holds at most {TARGET_PER_CELL} "
+        "(give --cells to choose)"
+    ]
 
 
 def _bandwidth(value: str) -> float | str:

@@ -49,21 +49,39 @@
     return style;
   };
 
-  /* fields: [[property, label], ...] */
+  /* fields: [[property, label, options], ...]; options (optional): values (property value →
+   * the words shown), text (shown whatever the feature), small (a reference, in small type),
+   * title (the feature's title: the first such property that has a value). */
+  function cell(props, f) {
+    var o = f[2] || {};
+    var v = o.text !== undefined ? o.text : props[f[0]];
+    if (v === undefined || v === null || v === "") { return ""; }
+    if (o.values && o.values[String(v)] !== undefined) { v = o.values[String(v)]; }
+    return v;
+  }
+
   gg.popup = function (props, fields, title) {
     var rows = fields
       .map(function (f) {
-        var v = props[f[0]];
-        if (v === undefined || v === null || v === "") { return ""; }
-        return "<tr><th>" + escapeHtml(f[1]) + "</th><td>" + escapeHtml(v) + "</td></tr>";
+        var v = cell(props, f);
+        if (v === "" || (f[2] || {}).title) { return ""; }
+        var small = (f[2] || {}).small ? " class=\"gridgeo-ref\"" : "";
+        return "<tr" + small + "><th>" + escapeHtml(f[1]) + "</th><td>" + escapeHtml(v) + "</td></tr>";
       })
       .join("");
+    var named = fields.filter(function (f) { return (f[2] || {}).title && cell(props, f) !== ""; });
+    if (named.length) { title = named.map(function (f) { return cell(props, f); }).join(" · "); }
     var head = title ? "<div class=\"gridgeo-popup-title\">" + escapeHtml(title) + "</div>" : "";
     return head + "<table class=\"gridgeo-popup\">" + rows + "</table>";
   };
 
+  /* spec.cluster: {until: zoom}: points as circles, clustered (Leaflet.markercluster) below
+   * that zoom. */
   gg.geojson = function (name, data, spec) {
     var layer = L.geoJSON(data, {
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, gg.style(spec, feature.properties));
+      },
       style: function (feature) {
         count(name);
         return gg.style(spec, feature.properties);
@@ -74,6 +92,15 @@
         }
       },
     });
+    if (spec.cluster && L.markerClusterGroup) {
+      var group = L.markerClusterGroup({
+        disableClusteringAtZoom: spec.cluster.until || 17,
+        showCoverageOnHover: false,
+        chunkedLoading: true,
+      });
+      group.addLayer(layer);
+      layer = group;
+    }
     gg.layers[name] = layer;
     return layer;
   };
