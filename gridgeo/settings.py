@@ -78,6 +78,13 @@ def _flag(value: Any) -> Any:
     return value == "1" if isinstance(value, str) else value
 
 
+def _off_or_on(value: Any) -> Any:
+    """``0`` off, ``1`` on, anything else (or unset) None: the program decides."""
+    if isinstance(value, str):
+        return {"0": False, "1": True}.get(value.strip())
+    return value
+
+
 class APISettings(BaseSettings):
     """Who may use the web API, what its pages offer and how much a request may ask.
 
@@ -229,14 +236,15 @@ class ToolSettings(BaseSettings):
         The Chrome/Chromium executable that prints PDF reports. Unset (default):
         ``chromium`` (or another Chrome) on the ``PATH``.
     progress
-        Show progress bars even when output is not a terminal (``1``; default off).
+        ``0``: no progress at all. Unset (default) or ``1``: bars on a terminal, plain
+        lines (each step's start and end, at most one line per 10 s) otherwise.
     """
 
     model_config = _CONFIG
 
     cjk_font: str | None = None
     chromium: str | None = None
-    progress: Annotated[bool, BeforeValidator(_flag)] = False
+    progress: Annotated[bool | None, BeforeValidator(_off_or_on)] = None
 
 
 class Settings(StoreSettings, APISettings, BasemapSettings, CacheSettings, ToolSettings):

@@ -134,3 +134,19 @@ def test_request_bodies_benchmark_runs(tmp_path: Path) -> None:
 def test_layer_filters_benchmark_runs() -> None:
     output = run("layer_filters.py", "--runs", "1")
     assert output.count("(same rows and page)") == 4, output
+
+
+def test_progress_overhead_benchmark_runs(postgis_url: str) -> None:
+    scratch = f"gridgeo_progress_smoke_{uuid.uuid4().hex[:10]}"
+    output = run(
+        "progress_overhead.py",
+        "--fraction",
+        "0.002",
+        "--runs",
+        "1",
+        "--db",
+        postgis_url,
+        "--database",
+        scratch,
+    )
+    assert "vs none" in output and "upserting visits" in output, output

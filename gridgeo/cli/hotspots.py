@@ -12,8 +12,8 @@ from gridgeo.cli.common import (
     CrsOption,
     DbOption,
     date_option,
-    err,
     fails_cleanly,
+    note,
     out,
     progress_bar,
 )
@@ -23,58 +23,34 @@ __all__ = ["hotspots"]
 #: how to read a problems file (`gridgeo.hotspot_inputs.read_problems`)
 ProblemsFile = Annotated[
     Path | None,
-    typer.Option("--problems", help="Problem points: GeoPackage, GeoJSON, or CSV with lon/lat."),
+    typer.Option("--problems"),
 ]
-ProblemsLayer = Annotated[
-    str | None, typer.Option("--layer", help="Layer (or sheet) of the problems file.")
-]
-XColumn = Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV.")]
-YColumn = Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV.")]
-TimeColumn = Annotated[
-    str | None, typer.Option("--time-column", help="Column with the report time.")
-]
-CategoryColumn = Annotated[
-    str | None, typer.Option("--category-column", help="Column with the category.")
-]
+ProblemsLayer = Annotated[str | None, typer.Option("--layer")]
+XColumn = Annotated[str | None, typer.Option("--x")]
+YColumn = Annotated[str | None, typer.Option("--y")]
+TimeColumn = Annotated[str | None, typer.Option("--time-column")]
+CategoryColumn = Annotated[str | None, typer.Option("--category-column")]
 
 #: which problems are counted (`gridgeo.analysis.hotspots.select_problems`)
-Categories = Annotated[
-    list[str] | None, typer.Option("--category", help="Only this category (repeatable).")
-]
-Statuses = Annotated[
-    list[str] | None, typer.Option("--status", help="Only this status (repeatable).")
-]
-FirstDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (local time).")]
-LastDay = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")]
+Categories = Annotated[list[str] | None, typer.Option("--category")]
+Statuses = Annotated[list[str] | None, typer.Option("--status")]
+FirstDay = Annotated[str | None, typer.Option("--from")]
+LastDay = Annotated[str | None, typer.Option("--to")]
 
 
 @fails_cleanly
 def hotspots(
-    out_file: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="GeoPackage to write; with --problems also a layer problems: their codes "
-            "and WGS-84 points, as counted.",
-        ),
-    ],
+    out_file: Annotated[Path, typer.Option("--out")],
     problems: ProblemsFile = None,
     layer: ProblemsLayer = None,
-    area: Annotated[
-        Path | None, typer.Option("--area", help="Study area polygons (district boundary).")
-    ] = None,
+    area: Annotated[Path | None, typer.Option("--area")] = None,
     cells: Annotated[
         str,
         typer.Option(
             "--cells",
-            help="auto, h3:RES, square:METRES, grids (store) or grids:FILE. auto (default): "
-            "the coarsest H3 resolution 7–11 at which the selected problems occupy at least "
-            "30 cells and the median occupied cell holds at most 10 of them.",
         ),
     ] = "auto",
-    weights: Annotated[
-        str, typer.Option("--weights", help="queen, knn:K or distance:METRES.")
-    ] = "queen",
+    weights: Annotated[str, typer.Option("--weights")] = "queen",
     category: Categories = None,
     status: Statuses = None,
     date_from: FirstDay = None,
@@ -84,16 +60,12 @@ def hotspots(
     time_column: TimeColumn = None,
     category_column: CategoryColumn = None,
     crs: CrsOption = None,
-    permutations: Annotated[
-        int, typer.Option("--permutations", help="Permutations for the pseudo p-values.")
-    ] = 999,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the permutations.")] = 0,
-    interval: Annotated[
-        str, typer.Option("--interval", help="Time slice of emerging hot spots: month, week, day.")
-    ] = "month",
+    permutations: Annotated[int, typer.Option("--permutations")] = 999,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    interval: Annotated[str, typer.Option("--interval")] = "month",
     bandwidth: Annotated[
         str,
-        typer.Option("--bandwidth", help="Kernel density bandwidth: metres, silverman or scott."),
+        typer.Option("--bandwidth"),
     ] = "silverman",
     db: DbOption = None,
 ) -> None:
@@ -131,8 +103,8 @@ def hotspots(
             interval=interval,
             progress=progress,
         )
-    for note in [*run.notes, *_cells_note(run.layers["cells"])]:
-        err.print(f"note: {note}", highlight=False)
+    for line in [*run.notes, *_cells_note(run.layers["cells"])]:
+        note(line)
     _print_summary(run.layers)
     if run.outside:
         out.print(
