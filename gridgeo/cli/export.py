@@ -26,6 +26,12 @@ def export(
     include_personal: Annotated[
         bool, typer.Option("--include-personal", help="Include household names and phone numbers.")
     ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang", help="GeoPackage field titles and descriptions: zh (default) or en."
+        ),
+    ] = "zh",
     db: DbOption = None,
 ) -> None:
     """Write a stored layer to a file that QGIS or Excel opens (no personal data by default)."""
@@ -40,7 +46,9 @@ def export(
         frame = store.read_layer(layer, include_personal=include_personal)
     finally:
         store.close()
-    write_file(frame, file, layer=layer)
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"--lang {lang}: use zh or en")
+    write_file(frame, file, layer=layer, lang=lang)
     out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
     if file.suffix.lower() == ".shp":
         err.print(
