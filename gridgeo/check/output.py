@@ -17,6 +17,7 @@ __all__ = [
     "GROUPED_LAYERS",
     "LISTED_COLUMNS",
     "NAMED_COLUMNS",
+    "PLACED_LAYERS",
     "result_names",
     "summary_counts",
     "with_geometries",
@@ -42,6 +43,15 @@ LISTED_COLUMNS = {
     "members": "members",
     "fallback": "members",
     "organisations": "organisations",
+}
+#: result layer without geometry -> (its key column, the layer whose shape it takes)
+PLACED_LAYERS = {
+    "summary_communities": ("community", "communities"),
+    "visit_share_communities": ("group", "communities"),
+    "visit_share_grids": ("group", "grids"),
+    "weekly_visit_share": ("group", "grids"),
+    "grid_communities": ("code", "grids"),
+    "building_grid": ("building_id", "buildings"),
 }
 #: result layer -> the layer its ``group`` column holds codes of
 GROUPED_LAYERS = {
@@ -169,26 +179,39 @@ def _listed(value: object, by_code: Mapping[str, str]) -> str | None:
 
 
 def with_geometries(
-    results: Mapping[str, pd.DataFrame], communities: pd.DataFrame | None = None
+    results: Mapping[str, pd.DataFrame],
+    communities: pd.DataFrame | None = None,
+    buildings: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The area summaries with their areas: community polygons, the district's outline.
+    """Each result without geometry that is about a place, with that place's shape.
 
-    ``summary_communities`` takes the ``communities`` polygons by code, or else the
-    union of each community's grids; ``summary_district`` the union of all grids.
+    ``summary_communities`` and ``visit_share_communities`` take the ``communities``
+    polygons by code, or else the union of each community's grids; ``summary_district``
+    the union of all grids; the layers of :data:`PLACED_LAYERS` the polygon of the grid
+    or building their key column names (buildings from ``buildings``). Layers about
+    members or organisations stay attribute tables.
     """
     out = dict(results)
     grids = results.get("summary_grids")
     if not isinstance(grids, gpd.GeoDataFrame):
         return out
-    summary = results.get("summary_communities")
-    if summary is not None and not isinstance(summary, gpd.GeoDataFrame):
-        if isinstance(communities, gpd.GeoDataFrame) and "code" in communities:
-            shapes = communities.set_index(communities["code"].astype(str)).geometry
-        else:
-            shapes = grids.dissolve(by=grids["community"].astype(object).fillna("")).geometry
-        keys = summary["community"].astype(object).fillna("").astype(str)
-        geometry = [shapes.get(k) for k in keys]
-        out["summary_communities"] = gpd.GeoDataFrame(summary, geometry=geometry, crs=grids.crs)
+    shapes = {"grids": grids.set_index(grids["code"].astype(str)).geometry}
+    if isinstance(communities, gpd.GeoDataFrame) and "code" in communities:
+        shapes["communities"] = communities.set_index(communities["code"].astype(str)).geometry
+    else:
+        shapes["communities"] = grids.dissolve(
+            by=grids["community"].astype(object).fillna("")
+        ).geometry
+    if isinstance(buildings, gpd.GeoDataFrame) and "code" in buildings:
+        shapes["buildings"] = buildings.set_index(buildings["code"].astype(str)).geometry
+    for layer, (key, kind) in PLACED_LAYERS.items():
+        frame = out.get(layer)
+        if frame is None or isinstance(frame, gpd.GeoDataFrame) or key not in frame.columns:
+            continue
+        if kind in shapes:
+            keys = frame[key].astype(object).fillna("").astype(str)
+            geometry = [shapes[kind].get(k) for k in keys]
+            out[layer] = gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
     district = results.get("summary_district")
     if district is not None and not isinstance(district, gpd.GeoDataFrame):
         outline = grids.geometry.union_all() if len(grids) else None
@@ -205,11 +228,13 @@ def write_results(
     lang: str = "en",
     names: Mapping[str, Mapping[str, str]] | None = None,
     communities: pd.DataFrame | None = None,
+    buildings: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write every result as a layer of a GeoPackage and a sheet of an XLSX beside it.
 
-    Layers without geometry become GeoPackage attribute tables; the community and
-    district summaries get their areas (:func:`with_geometries`). The workbook has a
+    Results about places take the places' shapes (:func:`with_geometries`: the area
+    summaries, visit shares by grid or community, building-grid pairs); the others
+    (about members and organisations) become GeoPackage attribute tables. The workbook has a
     ``summary`` sheet (:func:`summary_counts`) and a sheet per result, without
     geometries (the GeoPackage has them) and with times in UTC without their offset
     (Excel has no time zones).
@@ -227,8 +252,9 @@ def write_results(
         and comments); the GeoPackage keeps the layer and column names.
     names
         Layer -> code -> name, put beside the codes (:func:`with_names`).
-    communities
-        The community polygons, for ``summary_communities``.
+    communities, buildings
+        The community and building polygons, for the results about them
+        (:func:`with_geometries`).
 
     Returns
     -------
@@ -252,7 +278,7 @@ def write_results(
         raise ValidationError(f"--lang {lang}: use zh or en")
     words = messages("gridgeo.check", "headings.toml").get(lang, {})
     counts = summary_counts(results)
-    layers = with_geometries(with_names(results, names or {}), communities)
+    layers = with_geometries(with_names(results, names or {}), communities, buildings)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     xlsx = out.with_suffix(".xlsx")

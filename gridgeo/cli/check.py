@@ -117,6 +117,7 @@ def check(
             lang=lang,
             names=_names(inputs),
             communities=inputs.layers.get("communities"),
+            buildings=inputs.buildings,
         )
         progress(f"writing {out_file.name}", 1, 1)
     _print_findings(results)
