@@ -209,8 +209,10 @@ def with_geometries(
         if frame is None or isinstance(frame, gpd.GeoDataFrame) or key not in frame.columns:
             continue
         if kind in shapes:
+            # a code given twice (reported as an input issue) takes its first shape
+            by_code = shapes[kind][~shapes[kind].index.duplicated()]
             keys = frame[key].astype(object).fillna("").astype(str)
-            geometry = [shapes[kind].get(k) for k in keys]
+            geometry = [by_code.get(k) for k in keys]
             out[layer] = gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
     district = results.get("summary_district")
     if district is not None and not isinstance(district, gpd.GeoDataFrame):
