@@ -195,6 +195,20 @@ def _findings_for(
     return out
 
 
+def _result_names(store: Store, *, personal: bool) -> dict[str, dict[str, str]]:
+    """Names to put beside the findings' codes; member names for roles entitled to them."""
+    from gridgeo.check.output import result_names
+
+    columns = {"grids": ["name"], "communities": ["name"], "organisations": ["name"],
+               "buildings": ["address"], "members": ["name"] if personal else None}  # fmt: skip
+    frames = {
+        layer: store.read_layer(layer, columns=cols, geometry=False)
+        for layer, cols in columns.items()
+        if cols is not None
+    }
+    return result_names(frames, members=personal)
+
+
 AsOf = Annotated[
     Day | None, Query(description="The date assignments, visits and meetings are judged at.")
 ]
@@ -275,6 +289,7 @@ def download_findings(
     from gridgeo.check import write_results
 
     results = _findings_for(store, user, as_of, community)
+    names = _result_names(store, personal=getattr(user, "may_see_personal", False))
     stamp = (as_of or dt.date.today()).isoformat()
     if fmt == "csv":
         rows = []
@@ -295,7 +310,7 @@ def download_findings(
         media = "text/csv; charset=utf-8"
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            gpkg, xlsx = write_results(results, Path(tmp) / "findings.gpkg")
+            gpkg, xlsx = write_results(results, Path(tmp) / "findings.gpkg", names=names)
             content = (gpkg if fmt == "gpkg" else xlsx).read_bytes()
         media = (
             "application/geopackage+sqlite3"

@@ -9,10 +9,23 @@ codes into foreign keys and back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gridgeo import schema
 
-__all__ = ["LAYERS", "LAYER_ORDER", "ROW_COLUMN", "Field", "LayerSpec", "get_layer"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "LAYERS",
+    "LAYER_ORDER",
+    "ROW_COLUMN",
+    "Field",
+    "LayerSpec",
+    "display_names",
+    "get_layer",
+    "names_by_code",
+]
 
 #: Optional column of a layer frame: the row number in the source file, used to name
 #: rows in error messages.
@@ -244,3 +257,38 @@ def get_layer(name: str) -> LayerSpec:
         return LAYERS[name]
     except KeyError:
         raise NotFound(f"unknown layer {name!r}; known layers: {', '.join(LAYERS)}") from None
+
+
+def display_names(frame: pd.DataFrame) -> pd.Series:
+    """The name a person reads for each row: its ``name``, or its ``code`` when it has none.
+
+    The one definition of a grid's or community's display name: map labels, popups,
+    report tables and the names beside codes in files all use it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> grids = pd.DataFrame({"code": ["C03-G006", "C03-G007"], "name": ["第6网格", " "]})
+    >>> display_names(grids).tolist()
+    ['第6网格', 'C03-G007']
+    """
+    codes = frame["code"].astype("string")
+    if "name" not in frame.columns:
+        return codes.astype(object)
+    names = frame["name"].astype("string").str.strip()
+    return names.where(names.notna() & (names != ""), codes).astype(object)
+
+
+def names_by_code(frame: pd.DataFrame | None) -> dict[str, str]:
+    """Code -> :func:`display_names` of a layer frame (empty for None or no ``code``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> names_by_code(pd.DataFrame({"code": ["C01", "C02"], "name": ["零陵花园社区", None]}))
+    {'C01': '零陵花园社区', 'C02': 'C02'}
+    """
+    if frame is None or "code" not in frame.columns:
+        return {}
+    known = frame[frame["code"].notna()]
+    return dict(zip(known["code"].astype(str), display_names(known), strict=True))

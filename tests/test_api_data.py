@@ -359,3 +359,21 @@ def test_the_store_selects_ranges_on_both_stores(people, night_visits):
             s.read_layer("visits", ranges={"note": ("a", "b")})
     finally:
         s.close()
+
+
+def test_findings_files_name_members_only_for_roles_entitled_to_them(client, people):
+    def sheets(role: str) -> dict[str, pd.DataFrame]:
+        headers = {"Authorization": f"Bearer {people['tokens'][role]}"}
+        r = client.get("/findings.xlsx?as_of=2025-06-01", headers=headers)
+        assert r.status_code == 200, r.text
+        return pd.read_excel(io.BytesIO(r.content), sheet_name=None, dtype=str)
+
+    planner, worker = sheets("planner"), sheets("grid_worker")
+    for book in (planner, worker):  # places are named for every role
+        grid_building = book["building_grid"]
+        assert grid_building["building_id_name"].notna().all()
+        assert grid_building["grid_id_name"].dropna().str.fullmatch(r"第\d+网格").all()
+    member_columns = {"member_id_name", "members_names", "fallback_names"}
+    assert not any(member_columns & set(frame.columns) for frame in planner.values())
+    named = [f for f in worker.values() if member_columns & set(f.columns) and len(f)]
+    assert named, "the grid worker's workbook names members"

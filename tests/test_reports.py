@@ -292,4 +292,4 @@ def test_report_command_writes_html_and_maps(sample_url: str, tmp_path: Path) ->
     maps = sorted(p.name for p in (out / "maps").glob("*.png"))
     assert maps == ["C01.png", "C02.png", "C03.png", "C04.png", "district.png"]
     with Image.open(out / "maps" / "district.png") as image:
-        assert image.size == (1100, 760)
+        assert image.size == (1100, 700)

@@ -10,9 +10,20 @@ import pandas as pd
 
 from gridgeo.analysis.summary import finding_count
 from gridgeo.errors import ValidationError
+from gridgeo.layers import names_by_code
 from gridgeo.sheets import write_sheets
 
-__all__ = ["NAMED_COLUMNS", "summary_counts", "with_geometries", "with_names", "write_results"]
+__all__ = [
+    "GROUPED_LAYERS",
+    "LISTED_COLUMNS",
+    "NAMED_COLUMNS",
+    "PLACED_LAYERS",
+    "result_names",
+    "summary_counts",
+    "with_geometries",
+    "with_names",
+    "write_results",
+]
 
 #: code column -> the layer whose names go beside it (as ``<column>_name``)
 NAMED_COLUMNS = {
@@ -20,8 +31,64 @@ NAMED_COLUMNS = {
     "grid_a": "grids",
     "grid_b": "grids",
     "community": "communities",
+    "community_id": "communities",
     "member_id": "members",
+    "organisation_id": "organisations",
+    "building_id": "buildings",
 }
+#: column of comma-separated codes -> the layer whose names go beside it (``<column>_names``)
+LISTED_COLUMNS = {
+    "grids": "grids",
+    "grid_ids": "grids",
+    "members": "members",
+    "fallback": "members",
+    "organisations": "organisations",
+}
+#: result layer without geometry -> (its key column, the layer whose shape it takes)
+PLACED_LAYERS = {
+    "summary_communities": ("community", "communities"),
+    "visit_share_communities": ("group", "communities"),
+    "visit_share_grids": ("group", "grids"),
+    "weekly_visit_share": ("group", "grids"),
+    "grid_communities": ("code", "grids"),
+    "building_grid": ("building_id", "buildings"),
+}
+#: result layer -> the layer its ``group`` column holds codes of
+GROUPED_LAYERS = {
+    "visit_share_grids": "grids",
+    "visit_share_communities": "communities",
+    "weekly_visit_share": "grids",
+}
+
+
+def result_names(
+    frames: Mapping[str, pd.DataFrame | None], *, members: bool
+) -> dict[str, dict[str, str]]:
+    """Code -> name of the grids, communities, organisations, buildings and members.
+
+    Grids, communities and organisations by their display name
+    (:func:`gridgeo.layers.names_by_code`); buildings by their address; members by
+    their names only when ``members`` (the caller is entitled to personal data).
+
+    Examples
+    --------
+    >>> frames = {"grids": pd.DataFrame({"code": ["G1"], "name": ["第1网格"]}),
+    ...           "buildings": pd.DataFrame({"code": ["B1"], "address": ["龙华北路13号"]}),
+    ...           "members": pd.DataFrame({"code": ["M1"], "name": ["郭慧"]})}
+    >>> result_names(frames, members=False)
+    {'grids': {'G1': '第1网格'}, 'buildings': {'B1': '龙华北路13号'}}
+    """
+    names = {}
+    for layer in ("grids", "communities", "organisations"):
+        if (found := names_by_code(frames.get(layer))) and layer in frames:
+            names[layer] = found
+    for layer, column in (("buildings", "address"), ("members", "name")):
+        frame = frames.get(layer)
+        if frame is None or column not in frame.columns or (layer == "members" and not members):
+            continue
+        known = frame.dropna(subset=[column])
+        names[layer] = dict(zip(known["code"].astype(str), known[column].astype(str), strict=True))
+    return {k: v for k, v in names.items() if v}
 
 
 def summary_counts(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -54,59 +121,99 @@ def summary_counts(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def with_names(
     results: Mapping[str, pd.DataFrame], names: Mapping[str, Mapping[str, str]]
 ) -> dict[str, pd.DataFrame]:
-    """Each result with the names of the grids, communities and members it refers to.
+    """Each result with the names of the grids, communities, buildings and members it refers to.
 
-    ``names`` is layer -> code -> name (``members`` only for those entitled to
-    personal data); a ``<column>_name`` column goes right after each code column of
-    :data:`NAMED_COLUMNS`, and a ``name`` after the code of ``summary_grids``.
+    ``names`` is layer -> code -> name (:func:`result_names`); a ``<column>_name``
+    column goes right after each code column of :data:`NAMED_COLUMNS` (and after the
+    ``group`` of :data:`GROUPED_LAYERS`), a ``<column>_names`` after each list of codes
+    of :data:`LISTED_COLUMNS`, and a ``name`` after the code of ``summary_grids``. A
+    column none of whose codes has a name is not added.
 
     Examples
     --------
-    >>> r = {"overlaps": pd.DataFrame({"grid_a": ["G1"], "grid_b": ["G2"]})}
-    >>> with_names(r, {"grids": {"G1": "第1网格", "G2": "第2网格"}})["overlaps"].columns.tolist()
+    >>> r = {"overlaps": pd.DataFrame({"grid_a": ["G1"], "grid_b": ["G2"]}),
+    ...      "gaps": pd.DataFrame({"grids": ["G1,G2"]})}
+    >>> named = with_names(r, {"grids": {"G1": "第1网格", "G2": "第2网格"}})
+    >>> named["overlaps"].columns.tolist()
     ['grid_a', 'grid_a_name', 'grid_b', 'grid_b_name']
+    >>> named["gaps"]["grids_names"].tolist()
+    ['第1网格,第2网格']
     """
     out = {}
     for layer, frame in results.items():
-        columns = {c: NAMED_COLUMNS[c] for c in frame.columns if c in NAMED_COLUMNS}
-        if layer == "summary_grids" and "code" in frame.columns and "name" not in frame.columns:
-            columns = {"code": "grids", **columns}
-        known = {c: names[k] for c, k in columns.items() if names.get(k)}
-        if not known:
-            out[layer] = frame
-            continue
         frame = frame.copy()
-        for col, by_code in known.items():
-            label = "name" if (layer, col) == ("summary_grids", "code") else f"{col}_name"
-            if label in frame.columns:
+        for col, (kind, label, listed) in _name_columns(layer, frame).items():
+            by_code = names.get(kind)
+            if not by_code or label in frame.columns:
                 continue
-            at = list(frame.columns).index(col) + 1
-            frame.insert(at, label, frame[col].astype("string").map(dict(by_code)).astype(object))
+            values = frame[col].astype("string")
+            if listed:
+                named = values.map(lambda v, b=by_code: _listed(v, b)).astype(object)
+            else:
+                named = values.map(dict(by_code)).astype(object)
+            if frame.empty or named.notna().any():
+                frame.insert(list(frame.columns).index(col) + 1, label, named)
         out[layer] = frame
     return out
 
 
-def with_geometries(
-    results: Mapping[str, pd.DataFrame], communities: pd.DataFrame | None = None
-) -> dict[str, pd.DataFrame]:
-    """The area summaries with their areas: community polygons, the district's outline.
+def _name_columns(layer: str, frame: pd.DataFrame) -> dict[str, tuple[str, str, bool]]:
+    """Code column -> (the layer it refers to, its name column, whether it lists codes)."""
+    columns = {c: (k, f"{c}_name", False) for c, k in NAMED_COLUMNS.items() if c in frame}
+    columns |= {c: (k, f"{c}_names", True) for c, k in LISTED_COLUMNS.items() if c in frame}
+    if layer in GROUPED_LAYERS and "group" in frame.columns:
+        columns["group"] = (GROUPED_LAYERS[layer], "group_name", False)
+    if layer == "summary_grids" and "code" in frame.columns:
+        columns["code"] = ("grids", "name", False)
+    return columns
 
-    ``summary_communities`` takes the ``communities`` polygons by code, or else the
-    union of each community's grids; ``summary_district`` the union of all grids.
+
+def _listed(value: object, by_code: Mapping[str, str]) -> str | None:
+    """The names of a comma-separated list of codes (None: none known)."""
+    if not isinstance(value, str) or not value:
+        return None
+    codes = [c.strip() for c in value.split(",")]
+    if not any(c in by_code for c in codes):
+        return None
+    return ",".join(by_code.get(c, c) for c in codes)
+
+
+def with_geometries(
+    results: Mapping[str, pd.DataFrame],
+    communities: pd.DataFrame | None = None,
+    buildings: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Each result without geometry that is about a place, with that place's shape.
+
+    ``summary_communities`` and ``visit_share_communities`` take the ``communities``
+    polygons by code, or else the union of each community's grids; ``summary_district``
+    the union of all grids; the layers of :data:`PLACED_LAYERS` the polygon of the grid
+    or building their key column names (buildings from ``buildings``). Layers about
+    members or organisations stay attribute tables.
     """
     out = dict(results)
     grids = results.get("summary_grids")
     if not isinstance(grids, gpd.GeoDataFrame):
         return out
-    summary = results.get("summary_communities")
-    if summary is not None and not isinstance(summary, gpd.GeoDataFrame):
-        if isinstance(communities, gpd.GeoDataFrame) and "code" in communities:
-            shapes = communities.set_index(communities["code"].astype(str)).geometry
-        else:
-            shapes = grids.dissolve(by=grids["community"].astype(object).fillna("")).geometry
-        keys = summary["community"].astype(object).fillna("").astype(str)
-        geometry = [shapes.get(k) for k in keys]
-        out["summary_communities"] = gpd.GeoDataFrame(summary, geometry=geometry, crs=grids.crs)
+    shapes = {"grids": grids.set_index(grids["code"].astype(str)).geometry}
+    if isinstance(communities, gpd.GeoDataFrame) and "code" in communities:
+        shapes["communities"] = communities.set_index(communities["code"].astype(str)).geometry
+    else:
+        shapes["communities"] = grids.dissolve(
+            by=grids["community"].astype(object).fillna("")
+        ).geometry
+    if isinstance(buildings, gpd.GeoDataFrame) and "code" in buildings:
+        shapes["buildings"] = buildings.set_index(buildings["code"].astype(str)).geometry
+    for layer, (key, kind) in PLACED_LAYERS.items():
+        frame = out.get(layer)
+        if frame is None or isinstance(frame, gpd.GeoDataFrame) or key not in frame.columns:
+            continue
+        if kind in shapes:
+            # a code given twice (reported as an input issue) takes its first shape
+            by_code = shapes[kind][~shapes[kind].index.duplicated()]
+            keys = frame[key].astype(object).fillna("").astype(str)
+            geometry = [by_code.get(k) for k in keys]
+            out[layer] = gpd.GeoDataFrame(frame, geometry=geometry, crs=grids.crs)
     district = results.get("summary_district")
     if district is not None and not isinstance(district, gpd.GeoDataFrame):
         outline = grids.geometry.union_all() if len(grids) else None
@@ -123,11 +230,13 @@ def write_results(
     lang: str = "en",
     names: Mapping[str, Mapping[str, str]] | None = None,
     communities: pd.DataFrame | None = None,
+    buildings: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Write every result as a layer of a GeoPackage and a sheet of an XLSX beside it.
 
-    Layers without geometry become GeoPackage attribute tables; the community and
-    district summaries get their areas (:func:`with_geometries`). The workbook has a
+    Results about places take the places' shapes (:func:`with_geometries`: the area
+    summaries, visit shares by grid or community, building-grid pairs); the others
+    (about members and organisations) become GeoPackage attribute tables. The workbook has a
     ``summary`` sheet (:func:`summary_counts`) and a sheet per result, without
     geometries (the GeoPackage has them) and with times in UTC without their offset
     (Excel has no time zones).
@@ -140,11 +249,14 @@ def write_results(
         The ``.gpkg`` to write (replaced if it exists); the ``.xlsx`` goes beside it.
     lang
         ``en`` or ``zh``: the workbook's sheet names and column headings
-        (``headings.toml``); the GeoPackage keeps the layer and column names.
+        (``headings.toml``) and the GeoPackage's field titles and descriptions
+        (:func:`gridgeo.io.columns.describe_geopackage`, which QGIS shows as aliases
+        and comments); the GeoPackage keeps the layer and column names.
     names
         Layer -> code -> name, put beside the codes (:func:`with_names`).
-    communities
-        The community polygons, for ``summary_communities``.
+    communities, buildings
+        The community and building polygons, for the results about them
+        (:func:`with_geometries`).
 
     Returns
     -------
@@ -158,6 +270,7 @@ def write_results(
     """
     import pyogrio
 
+    from gridgeo.io.columns import describe_geopackage
     from gridgeo.render.templates import messages
 
     out = Path(out)
@@ -167,7 +280,7 @@ def write_results(
         raise ValidationError(f"--lang {lang}: use zh or en")
     words = messages("gridgeo.check", "headings.toml").get(lang, {})
     counts = summary_counts(results)
-    layers = with_geometries(with_names(results, names or {}), communities)
+    layers = with_geometries(with_names(results, names or {}), communities, buildings)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     xlsx = out.with_suffix(".xlsx")
@@ -177,6 +290,7 @@ def write_results(
         else:
             table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
             pyogrio.write_dataframe(table, out, layer=name, driver="GPKG")
+    describe_geopackage(out, lang, words.get("columns"))
     values = words.get("values", {})
     sheets = {"summary": counts, **layers}
     if values:

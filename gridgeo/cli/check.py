@@ -112,6 +112,7 @@ def check(
                 lang=lang,
                 names=_names(inputs),
                 communities=inputs.layers.get("communities"),
+                buildings=inputs.buildings,
             )
     _print_findings(results)
     _print_not_computed(results.not_computed)
@@ -120,17 +121,11 @@ def check(
 
 
 def _names(inputs: Any) -> dict[str, dict[str, str]]:
-    """Code -> name of the grids, communities and members the inputs name."""
-    frames = {"grids": inputs.grids, **inputs.layers}
-    names = {}
-    for layer in ("grids", "communities", "members"):
-        frame = frames.get(layer)
-        if frame is not None and "name" in frame.columns and "code" in frame.columns:
-            known = frame.dropna(subset=["name"])
-            names[layer] = dict(
-                zip(known["code"].astype(str), known["name"].astype(str), strict=True)
-            )
-    return names
+    """Code -> name of what the inputs name; member names too (the operator may see them)."""
+    from gridgeo.check.output import result_names
+
+    return result_names({"grids": inputs.grids, "buildings": inputs.buildings, **inputs.layers},
+                        members=True)  # fmt: skip
 
 
 def _print_score(district: Any) -> None:

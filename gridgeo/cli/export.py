@@ -22,6 +22,7 @@ def export(
     file: Annotated[Path, typer.Argument()],
     include_personal: Annotated[bool, typer.Option("--include-personal")] = False,
     crs: Annotated[str | None, typer.Option("--crs", callback=crs_value)] = None,
+    lang: Annotated[str, typer.Option("--lang")] = "zh",
     db: DbOption = None,
 ) -> None:
     """Write a stored layer to a file that QGIS or Excel opens (no personal data by default)."""
@@ -31,6 +32,8 @@ def export(
     from gridgeo.io import write_file
     from gridgeo.store import open_store
 
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"{lang!r}: zh or en", param_hint="--lang")
     if layer == "audit":
         _export_audit(file, db)
         return
@@ -44,7 +47,7 @@ def export(
             if crs and isinstance(frame, gpd.GeoDataFrame):
                 frame = from_wgs84(frame, crs)
         with step(progress, f"writing {file.name}"):
-            write_file(frame, file, layer=layer)
+            write_file(frame, file, layer=layer, lang=lang)
     out.print(
         f"{layer}: {len(frame):,} rows written to {file}"
         + (f" (coordinates in {crs})" if crs else ""),

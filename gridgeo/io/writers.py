@@ -15,6 +15,7 @@ import pandas as pd
 import pyogrio
 
 from gridgeo.errors import FileFormatError, Issue
+from gridgeo.io.columns import describe_geopackage
 from gridgeo.io.dates import format_dates, format_times
 from gridgeo.io.geometry import to_wkt
 from gridgeo.sheets import write_sheets
@@ -59,12 +60,16 @@ def _table(frame: pd.DataFrame, *, numbers_as_text: bool = False) -> pd.DataFram
     return _lossless_times(table, days_as_text=True)
 
 
-def write_file(frame: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> Path:
+def write_file(
+    frame: pd.DataFrame, path: str | Path, *, layer: str | None = None, lang: str = "zh"
+) -> Path:
     """Write a frame to GeoPackage, GeoJSON, Shapefile, CSV or XLSX (by extension).
 
-    A GeoPackage gains or replaces the layer ``layer``; CSV and XLSX get the
-    geometry as full-precision WKT in a ``wkt`` column (points as ``lon``/``lat``).
-    Times are written as ISO 8601 text with their offset, to the microsecond.
+    A GeoPackage gains or replaces the layer ``layer``, its fields titled and described
+    in ``lang`` (:func:`gridgeo.io.columns.describe_geopackage`: QGIS's aliases and
+    comments); CSV and XLSX get the geometry as full-precision WKT in a ``wkt`` column
+    (points as ``lon``/``lat``). Times are written as ISO 8601 text with their offset,
+    to the microsecond.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -90,4 +95,6 @@ def write_file(frame: pd.DataFrame, path: str | Path, *, layer: str | None = Non
     if isinstance(frame, gpd.GeoDataFrame):
         out = gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs)
     pyogrio.write_dataframe(out, path, driver=_DRIVERS[ext], **kwargs)
+    if ext == ".gpkg":
+        describe_geopackage(path, lang, layers=[layer or path.stem])
     return path

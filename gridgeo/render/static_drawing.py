@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from gridgeo.layers import display_names
 from gridgeo.render.geometry import rings
 from gridgeo.render.projection import to_lonlat_bounds, to_mercator
 from gridgeo.render.styles import (
@@ -171,7 +172,7 @@ def draw_labels(
     ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     points = to_mercator(shapely.get_coordinates(shapely.point_on_surface(geoms[ok])))
-    names = frame.loc[ok, "name"].fillna(frame.loc[ok, "code"]).astype(str).tolist()
+    names = display_names(frame.loc[ok]).astype(str).tolist()
     for (px, py), text in zip(points, names, strict=True):
         if not (xlim[0] <= px <= xlim[1] and ylim[0] <= py <= ylim[1]):
             continue

@@ -17,29 +17,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from gridgeo.errors import ValidationError
+from gridgeo.layers import names_by_code
 from gridgeo.render import coverage_color, static_map
 from gridgeo.render.templates import messages, render_template
+from gridgeo.report.pages import COMMUNITY_MAP_LAYERS, GRID_COLUMNS, community_pages
 
 if TYPE_CHECKING:
     from gridgeo.store import Store
 
-__all__ = ["COLUMNS", "DISTRICT_MAP_LAYERS", "COMMUNITY_MAP_LAYERS", "coverage_report"]
+__all__ = ["COLUMNS", "COMMUNITY_MAP_LAYERS", "DISTRICT_MAP_LAYERS", "coverage_report"]
 
 #: The count columns of the community and grid tables.
 COLUMNS = ["buildings", "unassigned", "multi_assigned", "straddling", "gaps", "overlaps"]
-#: The layers of the district map and of each community's map.
+#: The layers of the district map.
 DISTRICT_MAP_LAYERS = ["communities", "grid_coverage", "grids", "gaps", "overlaps"]
-COMMUNITY_MAP_LAYERS = [
-    "communities",
-    "grid_coverage",
-    "buildings",
-    "grids",
-    "gaps",
-    "overlaps",
-    "straddling_buildings",
-    "multi_assigned_buildings",
-    "unassigned_buildings",
-]
 
 
 def _text(lang: str) -> dict[str, Any]:
@@ -66,7 +57,7 @@ def coverage_report(
     as_of: dt.date | None = None,
     lang: str = "zh",
     max_community_maps: int = 12,
-    map_size: tuple[int, int] = (1100, 760),
+    map_size: tuple[int, int] = (1100, 700),
     maps: dict[str, bytes] | None = None,
 ) -> str:
     """Build the coverage report as one self-contained HTML document.
@@ -84,7 +75,8 @@ def coverage_report(
     max_community_maps
         At most this many community maps, the lowest coverage scores first.
     map_size
-        Width and height of the maps in pixels.
+        Width and height of the district map in pixels (the community maps have
+        the sizes of :data:`gridgeo.report.pages.MAP_SIZES`).
     maps
         When a dict is given, the PNG of each map is put in it too (``district``,
         then community codes), e.g. to write them as files.
@@ -102,7 +94,8 @@ def coverage_report(
     as_of = as_of or dt.date.today()
     results = _results_for(store, results, as_of)
     names = store.read_layer("communities", columns=["name", "district"])
-    name_of = dict(zip(names["code"], names["name"].fillna(names["code"]), strict=True))
+    name_of = names_by_code(names)
+    grid_names = names_by_code(store.read_layer("grids", columns=["name"]))
     districts = names["district"].dropna()
     district = str(districts.mode().iloc[0]) if len(districts) else ""
 
@@ -120,9 +113,8 @@ def coverage_report(
         maps["district"] = district_png
     communities = _community_table(results, name_of)
     ranked = communities[communities["buildings"] > 0].sort_values(["coverage_score", "code"])
-    community_maps = _community_maps(
-        store, ranked.head(max_community_maps), results, name_of, lang, map_size, maps
-    )
+    shown = ranked[ranked["code"].isin(list(name_of))].head(max_community_maps)
+    pages = community_pages(store, shown, results, grid_names, lang, maps)
 
     return render_template(
         "coverage_report.html.j2",
@@ -137,42 +129,13 @@ def coverage_report(
         district_map=_data(district_png),
         communities=communities.to_dict("records"),
         findings=_findings(summary_counts(results), t),
-        worst_grids=_worst_grids(results, name_of).to_dict("records"),
-        community_maps=community_maps,
-        more_communities=max(0, len(ranked) - len(community_maps)),
+        worst_grids=_worst_grids(results, name_of, grid_names).to_dict("records"),
+        community_pages=pages,
+        grid_columns=GRID_COLUMNS,
+        more_communities=max(0, len(ranked) - len(shown)),
         fmt_int=functools.partial(_fmt_int, missing=t["not_computed"]),
         fmt_score=functools.partial(_fmt_score, missing=t["not_computed"]),
     )
-
-
-def _community_maps(
-    store: Store,
-    rows: pd.DataFrame,
-    results: Mapping[str, pd.DataFrame],
-    name_of: dict[str, str],
-    lang: str,
-    map_size: tuple[int, int],
-    maps: dict[str, bytes] | None,
-) -> list[dict[str, Any]]:
-    """A map of each community of ``rows`` (known by name), inlined; also put in ``maps``."""
-    width, height = map_size
-    community_maps = []
-    for row in rows.to_dict("records"):
-        if row["code"] not in name_of:
-            continue
-        png = static_map(
-            store,
-            community=row["code"],
-            layers=COMMUNITY_MAP_LAYERS,
-            results=results,
-            lang=lang,
-            width=width,
-            height=height,
-        )
-        if maps is not None:
-            maps[row["code"]] = png
-        community_maps.append({**row, "map": _data(png)})
-    return community_maps
 
 
 def _community_table(results: Mapping[str, pd.DataFrame], name_of: dict[str, str]) -> pd.DataFrame:
@@ -184,10 +147,14 @@ def _community_table(results: Mapping[str, pd.DataFrame], name_of: dict[str, str
     return communities.sort_values("code")
 
 
-def _worst_grids(results: Mapping[str, pd.DataFrame], name_of: dict[str, str]) -> pd.DataFrame:
-    """The 15 grids with buildings and the lowest scores, with community names."""
+def _worst_grids(
+    results: Mapping[str, pd.DataFrame], name_of: dict[str, str], grid_names: dict[str, str]
+) -> pd.DataFrame:
+    """The 15 grids with buildings and the lowest scores, with grid and community names."""
     grids = pd.DataFrame(results["summary_grids"].drop(columns="geometry", errors="ignore"))
     grids = grids[grids["buildings"] > 0].sort_values(["coverage_score", "code"]).head(15)
+    grids["code"] = grids["code"].astype(str)
+    grids["name"] = grids["code"].map(grid_names).fillna(grids["code"])
     grids["community"] = grids["community"].map(name_of).fillna(grids["community"])
     grids["color"] = grids["coverage_score"].map(coverage_color)
     return grids
