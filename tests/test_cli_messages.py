@@ -142,7 +142,9 @@ def test_progress_steps_are_named_in_the_language(tmp_path) -> None:
     assert step_text("reading the input files", "zh") == "读取输入文件"
     assert step_text("writing c.gpkg", "zh") == "写出 c.gpkg"
     assert step_text("upserting buildings (50,583 rows)", "zh") == "写入 buildings（50,583 行）"
-    assert step_text("indexing buildings: ix_buildings_geom", "zh").startswith("重建索引 buildings: ")
+    assert step_text("indexing buildings: ix_buildings_geom", "zh").startswith(
+        "重建索引 buildings: "
+    )
     assert step_text("fix grids: reading the inputs", "zh") == "fix grids: 读取输入"
     assert all(CJK.search(step_text(stage, "zh")) for stage in STAGES)
     assert step_text("writing c.gpkg", "en") == "writing c.gpkg"
