@@ -176,3 +176,21 @@ def test_export_geopackage_fields_are_titled_and_read_back(checked: dict) -> Non
     expected = checked["frames"]["buildings"]
     assert sorted(buildings["code"]) == sorted(expected["code"])
     assert _by_code(buildings, "address") == _by_code(expected, "address")
+
+
+def test_each_layer_opens_in_qgis_as_one_map_layer_or_a_table(checked: dict) -> None:
+    """Mixed polygons and multipolygons are written as multipolygons; finding layers about
+    places are map layers even without rows; layers about people are attribute tables."""
+    from gridgeo.check.output import MAP_LAYERS
+
+    out = checked["out"]["zh"]
+    kinds = dict(pyogrio.list_layers(out).tolist())
+    assert kinds["summary_grids"] == "MultiPolygon"
+    for name, kind in kinds.items():
+        frame = pyogrio.read_dataframe(out, layer=name, read_geometry=kind is not None)
+        if kind is None:
+            assert name not in MAP_LAYERS or len(frame), name
+            continue
+        assert kind in ("Polygon", "MultiPolygon") or (kind == "Unknown" and frame.empty), name
+        assert name in MAP_LAYERS or len(frame), name
+    assert kinds["member_quota"] is None

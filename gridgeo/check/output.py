@@ -53,6 +53,20 @@ PLACED_LAYERS = {
     "grid_communities": ("code", "grids"),
     "building_grid": ("building_id", "buildings"),
 }
+#: result layers about places: map layers in the GeoPackage even on a day without rows
+MAP_LAYERS = frozenset(
+    {
+        "gaps",
+        "overlaps",
+        "straddling_buildings",
+        "buildings_outside",
+        "unassigned_buildings",
+        "multi_assigned_buildings",
+        "summary_grids",
+        "summary_district",
+        *PLACED_LAYERS,
+    }
+)
 #: result layer -> the layer its ``group`` column holds codes of
 GROUPED_LAYERS = {
     "visit_share_grids": "grids",
@@ -285,8 +299,10 @@ def write_results(
     out.unlink(missing_ok=True)
     xlsx = out.with_suffix(".xlsx")
     for name, frame in layers.items():
-        if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any():
-            pyogrio.write_dataframe(frame, out, layer=name, driver="GPKG", promote_to_multi=False)
+        if isinstance(frame, gpd.GeoDataFrame) and (
+            frame.geometry.notna().any() or (frame.empty and name in MAP_LAYERS)
+        ):
+            pyogrio.write_dataframe(frame, out, layer=name, driver="GPKG", **_geometry_type(frame))
         else:
             table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
             pyogrio.write_dataframe(table, out, layer=name, driver="GPKG")
@@ -303,6 +319,19 @@ def write_results(
         sheet_names=words.get("sheets"),
     )
     return out, xlsx
+
+
+def _geometry_type(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    """How a layer's geometry type is declared, so that QGIS opens it as one map layer.
+
+    Polygons mixed with multipolygons are written as multipolygons (a GeoPackage could
+    hold both, but QGIS then splits the layer in two); a layer without rows keeps its
+    geometry column (``Unknown`` type), so it is a map layer whatever the day's findings.
+    """
+    kinds = {t.removeprefix("Multi") for t in frame.geom_type.dropna().unique()}
+    if not kinds:
+        return {"geometry_type": "Unknown"}
+    return {"promote_to_multi": len(kinds) == 1 and frame.geom_type.nunique() > 1}
 
 
 def _translated(frame: pd.DataFrame, values: Mapping[str, str]) -> pd.DataFrame:
