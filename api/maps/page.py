@@ -21,7 +21,10 @@ from api.maps.layers import LayerDef, Legend
 from api.maps.text import TEXT, Lang
 from gridgeo.render.templates import render_template, template_source
 
-__all__ = ["MapPage", "external_basemap", "overlay_class"]
+__all__ = ["POPUP_UNITS", "MapPage", "external_basemap", "overlay_class"]
+
+#: The unit shown after a popup value, by property.
+POPUP_UNITS = {"coverage_score": " %"}
 
 
 @functools.cache
@@ -56,7 +59,8 @@ def external_basemap(request: Request) -> tuple[str, str] | None:
 class MapPage:
     """What a map page is made of, before folium renders it.
 
-    ``filters`` names the template of the page's filter form, ``form`` its values.
+    ``filters`` names the template of the page's filter form, ``form`` its values,
+    ``panel_label`` the button that opens it (default: the words for filters).
     """
 
     request: Request
@@ -70,6 +74,7 @@ class MapPage:
     legend: list[Legend] = field(default_factory=list)
     filters: str = ""
     form: dict[str, Any] = field(default_factory=dict)
+    panel_label: str = ""
 
     @property
     def t(self) -> dict[str, str]:
@@ -80,7 +85,10 @@ class MapPage:
         return str(self.request.scope.get("root_path", ""))
 
     def popup_fields(self, names: list[str]) -> list[list[str]]:
-        """``[property, heading]`` of each popup row, in the page's language."""
+        """``[property, heading]`` of each popup row, in the page's language.
+
+        A row whose value has a unit gets it third (``[property, heading, " %"]``).
+        """
         out = []
         for name in names:
             prop = name
@@ -88,7 +96,10 @@ class MapPage:
                 prop = f"explanation_{self.lang}"
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
-            out.append([prop, self.t.get(name, name)])
+            row = [prop, self.t.get(name, name)]
+            if name in POPUP_UNITS:
+                row.append(POPUP_UNITS[name])
+            out.append(row)
         return out
 
     def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
@@ -107,16 +118,21 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        data = inline.geojson(frame, [p for p, _ in popup] + [layer.spec.get("field") or "code"])
+        columns = [row[0] for row in popup] + [layer.spec.get("field") or "code"]
+        if layer.title_field:
+            columns.append(layer.title_field)
+        data = inline.geojson(frame, columns)
+        where = {"pane": layer.pane, "titleField": layer.title_field}
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
         if data is not None and size <= self.budget:
             self.budget -= size
-            spec = {**layer.spec, "popup": popup, "title": label}
+            spec = {**layer.spec, "popup": popup, "title": label, **where}
             js = f"gridgeo.geojson({name}, {data}, {inline.script_json(spec)})"
             how = "inline"
         else:
-            options = {"popup": popup, "title": label, "minZoom": minzoom, "canvas": canvas}
+            options = {"popup": popup, "title": label, "minZoom": minzoom, "canvas": canvas,
+                       **where}  # fmt: skip
             js = (
                 f"gridgeo.tiles({name}, {inline.script_json(tile_url)}, "
                 f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
@@ -126,6 +142,21 @@ class MapPage:
             self.script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
         )
         return how
+
+    def add_labels(self, points: list[dict[str, Any]], grid_zoom: int) -> bool:
+        """Name labels (``{lat, lng, text, kind}``, kind ``community`` or ``grid``), as
+        one layer of the switcher: communities below ``grid_zoom``, grids from it on.
+
+        Returns False, adding nothing, when they would take the page past its budget.
+        """
+        data = inline.script_json(points)
+        if len(data.encode()) > self.budget:
+            return False
+        self.budget -= len(data.encode())
+        options = inline.script_json({"gridZoom": grid_zoom})
+        js = f"gridgeo.labels('labels', {data}, {options})"
+        self.layers.append(self.script_layer(js, self.t["labels"], vector_tiles=False))
+        return True
 
     def add_basemaps(self) -> None:
         """The basemaps of the layer switcher (:mod:`api.maps.basemaps`)."""
@@ -168,6 +199,7 @@ class MapPage:
             legend=self.legend,
             filters=self.filters,
             form=self.form,
+            panel_label=self.panel_label or self.t["filters"],
         )
         root.html.add_child(Element(panels), name="gridgeo_panels")
         html = root.render()

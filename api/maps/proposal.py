@@ -178,13 +178,14 @@ def proposal_page(request: Request, store: Store, kept: Proposal, *, lang: Lang 
     cut = []
     for layer in _layers(kept.kind):
         frame = frames[layer.name]
-        columns = [p for p, _ in page.popup_fields(layer.popup)] + [layer.spec.get("field", "code")]
+        columns = [r[0] for r in page.popup_fields(layer.popup)] + [layer.spec.get("field", "code")]
         part = _largest(frame, page.budget, columns)
         if len(part) < len(frame):
             cut.append(f"{t[layer.name]}: {t['largest_shown']} {len(part):,} / {len(frame):,}")
         page.add_frame(layer, part, url, 0)
     page.legend = _legend(kept.kind, t)
     page.filters = "proposal_filters.html.j2"
+    page.panel_label = t["proposal"]
     page.form = _panel(request, kept, lang)
     page.form["lines"] += cut
     return page.render()
