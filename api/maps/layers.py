@@ -51,8 +51,9 @@ def _fixed(layer: str) -> dict[str, Any]:
 class LayerDef:
     """One overlay of a coverage or hotspot page.
 
-    ``pane``: ``areas`` (grids, gaps, cells) or ``buildings``, drawn over the areas and
-    clicked first (map.js). ``title_field``: the property that titles a feature's popup
+    ``pane``: ``areas`` (grids, gaps, cells), ``visits`` (buildings by last visit) or
+    ``buildings`` (building findings), each drawn over the one before and clicked first
+    (map.js). ``title_field``: the property that titles a feature's popup
     (its name), with its code beside it; without it the popup is titled by the layer.
     """
 
@@ -117,7 +118,7 @@ def coverage_layers() -> list[LayerDef]:
             },
             ["building_id", "last_visit", "days_since"],
             show=False,
-            pane="buildings",
+            pane="visits",
         ),
     ]
 

@@ -120,7 +120,7 @@ class MapPage:
         popup = self.popup_fields(layer.popup)
         columns = [row[0] for row in popup] + [layer.spec.get("field") or "code"]
         if layer.title_field:
-            columns.append(layer.title_field)
+            columns += [layer.title_field, "code"]
         data = inline.geojson(frame, columns)
         where = {"pane": layer.pane, "titleField": layer.title_field}
         size = len(data.encode()) if data is not None else 0
@@ -144,10 +144,10 @@ class MapPage:
         return how
 
     def add_labels(self, points: list[dict[str, Any]], grid_zoom: int) -> bool:
-        """Name labels (``{lat, lng, text, kind}``, kind ``community`` or ``grid``), as
-        one layer of the switcher: communities below ``grid_zoom``, grids from it on.
+        """Name labels as one layer of the switcher (False when over the page's budget).
 
-        Returns False, adding nothing, when they would take the page past its budget.
+        ``points`` are ``{lat, lng, text, kind}``, kind ``community`` (shown below
+        ``grid_zoom``) or ``grid`` (from it on). Returns False, adding nothing, when they would take the page past its budget.
         """
         data = inline.script_json(points)
         if len(data.encode()) > self.budget:

@@ -5,8 +5,8 @@
  * window.gridgeo.layers[name] holds each layer, window.gridgeo.drawn[name] counts the
  * features styled (drawn) so far, window.gridgeo.map is the map; the browser tests read them.
  *
- * Layers that can be clicked are drawn as SVG in two panes, areas (grids, gaps, cells) under
- * buildings, whether they come inline or from tiles: the browser's own hit test then gives
+ * Layers that can be clicked are drawn as SVG in panes, areas (grids, gaps, cells) under the
+ * buildings' last visits under the building findings, whether they come inline or from tiles: the browser's own hit test then gives
  * a click to the building under the pointer, or else to the area, never to a layer that
  * merely lies on top (one canvas would swallow every click meant for the tiles under it).
  *
@@ -36,7 +36,7 @@
   }
 
   var SMALL = "(max-width: 640px)";
-  var PANES = { areas: 410, buildings: 420, labels: 450 };
+  var PANES = { areas: 410, visits: 415, buildings: 420, labels: 450 };
   var renderers = {};
 
   gg.small = function () { return window.matchMedia(SMALL).matches; };
@@ -142,13 +142,16 @@
   };
 
   /* specs: {mvt layer name: style spec}; options: minZoom, interactive, canvas, popup,
-   * pane (areas or buildings; layers without popups stay in Leaflet's tile pane) */
+   * pane (areas, visits or buildings; layers without popups stay in Leaflet's tile pane) */
   gg.tiles = function (name, url, specs, options) {
     var styles = {};
     Object.keys(specs).forEach(function (layerName) {
       styles[layerName] = function (props) {
         count(name);
-        return gg.style(specs[layerName], props);
+        var style = gg.style(specs[layerName], props);
+        // VectorGrid leaves polygons unfilled unless told: fill them as L.geoJSON does
+        if (style.fill === undefined) { style.fill = true; }
+        return style;
       };
     });
     var layer = L.vectorGrid.protobuf(url, {
