@@ -2,7 +2,9 @@
 
 Community names are shown while the district is seen whole, grid names from the zoom at
 which a typical grid is wide enough for its name (:func:`grid_zoom`); map.js hides any
-label that would touch one already placed, so labels never overlap.
+label that would touch one already placed, so labels never overlap. The labels go in the
+page; a district of more than :data:`~api.maps.inline.INLINE_MAX_FEATURES` grids gets its
+community labels only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 import shapely
 
 from api import analysis_cache
+from api.maps import inline
 from gridgeo.store import Store
 
 __all__ = ["LABEL_PX", "grid_zoom", "label_points", "layer_names"]
@@ -61,12 +64,16 @@ def _points(frame: Any, names: dict[str, str], kind: str) -> list[dict[str, Any]
 
 
 def label_points(store: Store, version: int, grids: Any) -> list[dict[str, Any]]:
-    """Labels of ``grids`` (code, community, geometry) and of their communities."""
+    """Labels of ``grids`` (code, community, geometry) and of their communities.
+
+    The grids' labels are left out when there are more than ``INLINE_MAX_FEATURES``.
+    """
     grid_names = layer_names(store, "grids", version)
     communities = store.read_layer("communities", columns=["name"])
     shown = set(grids["community"].dropna().astype(str)) if len(grids) else set()
     communities = communities[communities["code"].astype(str).isin(shown)]
     names = layer_names(store, "communities", version)
-    return _points(communities, names, "community") + _points(
-        grids[pd.notna(grids.geometry)], grid_names, "grid"
-    )
+    points = _points(communities, names, "community")
+    if len(grids) <= inline.INLINE_MAX_FEATURES:
+        points += _points(grids[pd.notna(grids.geometry)], grid_names, "grid")
+    return points

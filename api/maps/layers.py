@@ -55,6 +55,8 @@ class LayerDef:
     ``buildings`` (building findings), each drawn over the one before and clicked first
     (map.js). ``title_field``: the property that titles a feature's popup
     (its name), with its code beside it; without it the popup is titled by the layer.
+    A popup row ``"a|b"`` shows property ``a``, or ``b`` where a feature has no ``a``
+    (vector tiles carry codes, the page's own GeoJSON names too).
     """
 
     name: str
@@ -78,7 +80,7 @@ def coverage_layers() -> list[LayerDef]:
                 "missing": _GREY,
             },
             [
-                "community_name",
+                "community_name|community",
                 "coverage_score",
                 "buildings",
                 "unassigned",

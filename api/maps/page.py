@@ -87,7 +87,8 @@ class MapPage:
     def popup_fields(self, names: list[str]) -> list[list[str]]:
         """``[property, heading]`` of each popup row, in the page's language.
 
-        A row whose value has a unit gets it third (``[property, heading, " %"]``).
+        A row whose value has a unit gets it third (``[property, heading, " %"]``). A
+        property ``"a|b"`` is ``a``, or ``b`` where a feature has no ``a`` (map.js).
         """
         out = []
         for name in names:
@@ -96,9 +97,10 @@ class MapPage:
                 prop = f"explanation_{self.lang}"
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
-            row = [prop, self.t.get(name, name)]
-            if name in POPUP_UNITS:
-                row.append(POPUP_UNITS[name])
+            first = name.split("|")[0]
+            row = [prop, self.t.get(first, first)]
+            if first in POPUP_UNITS:
+                row.append(POPUP_UNITS[first])
             out.append(row)
         return out
 
@@ -118,7 +120,8 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        columns = [row[0] for row in popup] + [layer.spec.get("field") or "code"]
+        columns = [p for row in popup for p in row[0].split("|")]
+        columns.append(layer.spec.get("field") or "code")
         if layer.title_field:
             columns += [layer.title_field, "code"]
         data = inline.geojson(frame, columns)

@@ -104,11 +104,21 @@
       (layer ? "<div class=\"gridgeo-popup-layer\">" + layer + "</div>" : "");
   }
 
-  /* fields: [[property, label, unit (optional, e.g. " %")], ...] */
+  /* The first of "a|b|..." that the feature has. */
+  function value(props, property) {
+    var names = property.split("|");
+    for (var i = 0; i < names.length; i++) {
+      var v = props[names[i]];
+      if (v !== undefined && v !== null && v !== "") { return v; }
+    }
+    return undefined;
+  }
+
+  /* fields: [[property ("a" or "a|b": a, else b), label, unit (e.g. " %")], ...] */
   gg.popup = function (props, fields, title, titleField) {
     var rows = fields
       .map(function (f) {
-        var v = props[f[0]];
+        var v = value(props, f[0]);
         if (v === undefined || v === null || v === "") { return ""; }
         var text = escapeHtml(v) + (f[2] ? escapeHtml(f[2]) : "");
         return "<tr><th>" + escapeHtml(f[1]) + "</th><td>" + text + "</td></tr>";
