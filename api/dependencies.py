@@ -177,6 +177,8 @@ SQUARE_METRES = (50.0, 5000.0)
 def check_cells(cells: str) -> str:
     """Refuse (422) hotspot cells that are unknown or too fine or coarse for a request."""
     kind, _, size = cells.strip().lower().partition(":")
+    if kind == "auto" and not size:
+        return cells
     try:
         number = float(size) if size else None
     except ValueError:
@@ -187,7 +189,7 @@ def check_cells(cells: str) -> str:
     elif kind == "square" and number is not None and SQUARE_METRES[0] <= number <= SQUARE_METRES[1]:
         return cells
     raise ValidationError(
-        f"cells={cells!r}: use h3:RES with RES {H3_RESOLUTIONS.start}–{H3_RESOLUTIONS.stop - 1} "
+        f"cells={cells!r}: use auto (chosen from the problems), h3:RES with RES {H3_RESOLUTIONS.start}–{H3_RESOLUTIONS.stop - 1} "
         f"(e.g. h3:9) or square:METRES with {SQUARE_METRES[0]:g}–{SQUARE_METRES[1]:g} m "
         "(e.g. square:250)"
     )
@@ -203,7 +205,9 @@ GridQ = Annotated[str | None, Query(description="keep the findings of this grid"
 CategoryQ = Annotated[str | None, Query(description="hotspots: problem category")]
 FromQ = Annotated[Day | None, Query(alias="from", description="hotspots: first day")]
 ToQ = Annotated[Day | None, Query(alias="to", description="hotspots: last day")]
-CellsQ = Annotated[str, Query(description="hotspots: h3:RES or square:METRES")]
+CellsQ = Annotated[
+    str, Query(description="hotspots: auto (chosen from the problems), h3:RES or square:METRES")
+]
 VersionQ = Annotated[
     int | None, Query(description="data version the URL was made for (lets browsers cache)")
 ]

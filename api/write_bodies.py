@@ -2,6 +2,11 @@
 
 Codes and texts without NUL characters, ISO dates and times with years from 1900 to
 2200, points in longitude/latitude; no field that a model does not name.
+
+A body with a point says in ``crs`` what its coordinates are in: ``wgs84`` (the
+default; ``EPSG:4326`` and CGCS2000 ``EPSG:4490`` are taken as it), ``gcj02`` (AMap,
+Tencent, WeChat) or ``bd09`` (Baidu). :func:`row_of` converts the point to WGS-84, the
+one system stored; an unknown name is a 422 naming ``crs``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import shapely
 from fastapi import Header
 from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pyproj import CRS
+
+from gridgeo.chinacrs import convert_geometry, parse_crs_name
+from gridgeo.errors import CRSError
 
 __all__ = [
     "CloseIn",
     "Code",
     "ClientId",
+    "CrsName",
     "Day",
     "EscalateIn",
     "IdempotencyKey",
@@ -71,6 +81,28 @@ def _iso_time(value: Any) -> Any:
     raise ValueError("write the time as YYYY-MM-DDTHH:MM[:SS][+08:00] (ISO 8601)")
 
 
+def _crs_name(value: Any) -> Any:
+    """``wgs84``, ``gcj02`` or ``bd09``, as :func:`gridgeo.chinacrs.parse_crs_name` reads it.
+
+    CGCS2000 longitude/latitude (EPSG:4490) is taken as WGS-84 (they agree to better than
+    a metre); any other EPSG code, and what names no system, is refused.
+    """
+    kind: Any = None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            kind = parse_crs_name(value)
+        except CRSError:
+            kind = None
+    if isinstance(kind, CRS) and kind.to_epsg() == 4490:
+        kind = "wgs84"
+    if not isinstance(kind, str):
+        raise ValueError(
+            "unknown coordinate system: use wgs84 (also EPSG:4326, EPSG:4490), gcj02 (AMap, "
+            "Tencent, WeChat) or bd09 (Baidu)"
+        )
+    return kind
+
+
 Code = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
 Text = Annotated[str, Field(max_length=4000), AfterValidator(_no_nul)]
 Time = Annotated[dt.datetime, BeforeValidator(_iso_time), AfterValidator(_sane_time)]
@@ -110,11 +142,20 @@ Version = Annotated[
     int,
     Field(ge=1, le=1_000_000_000, description="The version of the problem this step edits."),
 ]
+CrsName = Annotated[
+    Literal["wgs84", "gcj02", "bd09"],
+    BeforeValidator(_crs_name),
+    Field(
+        description="What the point's coordinates are in: wgs84 (also EPSG:4326 and "
+        "CGCS2000 EPSG:4490), gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu); stored as "
+        "WGS-84. Points outside China are taken as they are."
+    ),
+]
 ProblemCode = Annotated[str, PathParam(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 
 
 class PointIn(BaseModel):
-    """A GeoJSON Point in longitude/latitude (EPSG:4326)."""
+    """A GeoJSON Point in longitude/latitude (the body's ``crs``, default WGS-84)."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["Point"]
@@ -136,6 +177,7 @@ class VisitIn(BaseModel):
     visited_at: Time | None = Field(None, description="Without an offset: local time.")
     note: Text | None = None
     geometry: PointIn | None = None
+    crs: CrsName = "wgs84"
 
 
 class MeetingIn(BaseModel):
@@ -165,6 +207,7 @@ class ProblemIn(BaseModel):
     reported_at: Time | None = None
     deadline: Day | None = None
     geometry: PointIn | None = None
+    crs: CrsName = "wgs84"
 
 
 class ResolveIn(BaseModel):
@@ -197,11 +240,19 @@ class CloseIn(BaseModel):
 
 
 def row_of(model: BaseModel) -> dict[str, Any]:
-    """A body as the row :mod:`gridgeo.fieldwork` takes (the point as a shapely geometry)."""
+    """A body as the row :mod:`gridgeo.fieldwork` takes (the point in WGS-84, as shapely).
+
+    The point is converted from the body's ``crs`` here, once; the row has no ``crs``,
+    so a retry of the same body gives the same row (and its digest).
+    """
     row = model.model_dump(exclude_none=True)
+    crs = row.pop("crs", "wgs84")
     if "uuid" in row:
         row["uuid"] = str(row["uuid"])
     geometry = getattr(model, "geometry", None)
     if geometry is not None:
-        row["geometry"] = geometry.shape()
+        point = geometry.shape()
+        if crs != "wgs84":
+            point = convert_geometry(point, source=crs, target="wgs84")
+        row["geometry"] = point
     return row

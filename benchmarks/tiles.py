@@ -115,7 +115,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> Non
 
 
 @contextmanager
-def _running(command: list[str], health: str, **popen: Any) -> Iterator[str]:
+def running(command: list[str], health: str, **popen: Any) -> Iterator[str]:
     """A server process on a free port (``{port}`` in ``command``) until the block ends.
 
     Yields its base URL once ``health`` answers; if it never does, its log goes to
@@ -150,7 +150,7 @@ def _running(command: list[str], health: str, **popen: Any) -> Iterator[str]:
 def gridgeo_server(url: str) -> AbstractContextManager[str]:
     """gridgeo's API (this script's ``--serve`` mode) on a free port."""
     command = [sys.executable, __file__, "--serve", "--url", url, "--port", "{port}"]
-    return _running(command, "/health", cwd=ROOT)
+    return running(command, "/health", cwd=ROOT)
 
 
 def _libpq_url(url: str) -> str:
@@ -172,7 +172,7 @@ def tipg_server(url: str, table: str = "public.buildings") -> AbstractContextMan
     command = [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
                "--port", "{port}", "--log-level", "warning", "--no-access-log"]  # fmt: skip
     # cwd: not the repository, whose .env is gridgeo's
-    return _running(command, "/healthz", cwd=tempfile.gettempdir(), env=env)
+    return running(command, "/healthz", cwd=tempfile.gettempdir(), env=env)
 
 
 @contextmanager
@@ -301,14 +301,21 @@ end
 """
 
 
-def load_wrk(base: str, paths: Sequence[str], clients: int, duration: float) -> dict[str, float]:
+def load_wrk(
+    base: str,
+    paths: Sequence[str],
+    clients: int,
+    duration: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
     lua = _WRK_LUA % ", ".join(json.dumps(p) for p in paths)
+    header_args = [a for k, v in (headers or {}).items() for a in ("-H", f"{k}: {v}")]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua)
     try:
         proc = subprocess.run(
             ["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(duration))}s",
-             "--timeout", "30s", "-s", f.name, base],
+             "--timeout", "30s", *header_args, "-s", f.name, base],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
     finally:
@@ -328,7 +335,13 @@ def load_wrk(base: str, paths: Sequence[str], clients: int, duration: float) -> 
     }
 
 
-def load_httpx(base: str, paths: Sequence[str], clients: int, duration: float) -> dict[str, float]:
+def load_httpx(
+    base: str,
+    paths: Sequence[str],
+    clients: int,
+    duration: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
     import httpx
 
     async def run() -> dict[str, float]:
@@ -336,7 +349,9 @@ def load_httpx(base: str, paths: Sequence[str], clients: int, duration: float) -
         errors = 0
         stop = time.perf_counter() + duration
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+        async with httpx.AsyncClient(
+            base_url=base, limits=limits, timeout=30.0, headers=headers
+        ) as client:
 
             async def worker(k: int) -> None:
                 nonlocal errors
@@ -367,11 +382,17 @@ def load_httpx(base: str, paths: Sequence[str], clients: int, duration: float) -
 
 
 def load(
-    base: str, paths: Sequence[str], clients: int, duration: float, tool: str
+    base: str,
+    paths: Sequence[str],
+    clients: int,
+    duration: float,
+    tool: str,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
+    """Requests of ``paths`` in turn by ``clients`` concurrent clients for ``duration`` s."""
     if tool == "wrk":
-        return load_wrk(base, paths, clients, duration)
-    return load_httpx(base, paths, clients, duration)
+        return load_wrk(base, paths, clients, duration, headers)
+    return load_httpx(base, paths, clients, duration, headers)
 
 
 # -- the run -----------------------------------------------------------------------------------

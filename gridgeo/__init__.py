@@ -19,12 +19,33 @@ from gridgeo.errors import (
     StoreError,
     ValidationError,
 )
-from gridgeo.io import read_file, write_file
-from gridgeo.layers import LAYER_ORDER, LAYERS
-from gridgeo.store import Store, open_store
-from gridgeo.validate import prepare_layer
 
 __version__ = "0.1.0"
+
+#: the heavier names, imported when first used: ``gridgeo`` itself (and so the
+#: ``gridgeo`` command, a subpackage) starts without pandas, GDAL or SQLAlchemy
+_LAZY = {
+    "read_file": "gridgeo.io",
+    "write_file": "gridgeo.io",
+    "LAYER_ORDER": "gridgeo.layers",
+    "LAYERS": "gridgeo.layers",
+    "Store": "gridgeo.store",
+    "open_store": "gridgeo.store",
+    "prepare_layer": "gridgeo.validate",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gridgeo' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "LAYERS",

@@ -20,6 +20,7 @@ import shapely
 
 from gridgeo.errors import Issue, NotFound, ValidationError
 from gridgeo.io import X_COLUMNS, Y_COLUMNS, detect_format, read_file, read_table
+from gridgeo.io.crs import InputCRS, frame_to_wgs84, parse_input_crs
 from gridgeo.io.dates import parse_times as read_times
 from gridgeo.settings import get_settings
 
@@ -89,7 +90,9 @@ def read_problems(
         The columns with the report time and the category (found by their usual names
         otherwise).
     crs
-        CRS of coordinates in a file that declares none (default EPSG:4326 for tables).
+        What the coordinates are in: an EPSG code for a file that declares none
+        (default EPSG:4326 for tables), or ``gcj02``/``bd09`` (converted to WGS-84; see
+        :mod:`gridgeo.io.crs`).
     timezone
         Time zone of times without an offset (default ``GRIDGEO_TIMEZONE``).
     encoding
@@ -215,7 +218,8 @@ def _points_from_table(
     ys = pd.to_numeric(raw_y, errors="coerce").to_numpy(float)
     missing = (raw_x.isna() | raw_y.isna()).to_numpy()
     not_number = ~missing & (np.isnan(xs) | np.isnan(ys))
-    target = pyproj.CRS.from_user_input(crs) if crs else pyproj.CRS(4326)
+    given = parse_input_crs(crs) or InputCRS(pyproj.CRS(4326))
+    target = given.crs
     bad_range = np.zeros(len(table), bool)
     if target.is_geographic:
         with np.errstate(invalid="ignore"):
@@ -233,7 +237,7 @@ def _points_from_table(
     kept = table[keep].drop(columns=[xcol, ycol])
     points = shapely.points(xs[keep], ys[keep])
     frame = gpd.GeoDataFrame(kept, geometry=gpd.GeoSeries(points, index=kept.index), crs=target)
-    return frame.to_crs(4326) if not target.equals(pyproj.CRS(4326)) else frame
+    return frame_to_wgs84(frame, given)
 
 
 def parse_times(

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from gridgeo.errors import ValidationError
 from gridgeo.store.areas import study_area
@@ -23,6 +25,8 @@ __all__ = [
     "HotspotInputs",
     "HotspotRun",
     "HotspotSource",
+    "counted_problems",
+    "LISA_WORDS",
     "hotspot_inputs",
     "hotspot_summary",
     "run_hotspots",
@@ -34,16 +38,19 @@ class HotspotSource:
     """Where the inputs of a hotspot analysis come from.
 
     ``problems`` None: the store at ``db`` (default ``GRIDGEO_DATABASE_URL``) has them.
-    ``cells`` is ``h3:RES``, ``square:METRES``, ``grids`` (the store's grids) or
-    ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
-    how to read the problems file; ``crs`` is that of input files that have none.
+    ``cells`` is ``auto`` (chosen from the problems,
+    :func:`~gridgeo.analysis.hotspots.resolution.auto_cells`), ``h3:RES``,
+    ``square:METRES``, ``grids`` (the store's grids) or ``grids:FILE``. ``layer``, ``x``, ``y``, ``time_column`` and ``category_column`` say
+    how to read the problems file; ``crs`` is what the input files' coordinates are in
+    (``--crs``: an EPSG code for files without one, or ``gcj02``/``bd09``; see
+    :mod:`gridgeo.io.crs`).
     """
 
     db: str | None = None
     problems: Path | None = None
     layer: str | None = None
     area: Path | None = None
-    cells: str = "h3:9"
+    cells: str = "auto"
     x: str | None = None
     y: str | None = None
     time_column: str | None = None
@@ -154,7 +161,8 @@ def run_hotspots(
         Where the problems, the study area and the cells come from.
     out
         The GeoPackage to write (replaced if it exists), with the layers ``cells``,
-        ``lisa``, ``density`` and ``emerging``.
+        ``lisa``, ``density`` and ``emerging``; from a problems file also ``problems``
+        (:func:`counted_problems`: what was counted, in WGS-84).
     category, status, start, end, permutations, seed, weights, bandwidth, interval
         As :func:`~gridgeo.analysis.hotspots.hotspot_layers` takes them.
     timezone
@@ -194,13 +202,56 @@ def run_hotspots(
         timezone=timezone,
         progress=progress,
     )
+    written = dict(layers)
+    if source.problems is not None:
+        selection = {"category": category, "status": status, "start": start, "end": end}
+        written["problems"] = counted_problems(inputs.points, selection, timezone)
     out = Path(out)
     out.unlink(missing_ok=True)
-    for i, (name, frame) in enumerate(layers.items()):
-        report("writing", i, len(layers))
+    for i, (name, frame) in enumerate(written.items()):
+        report("writing", i, len(written))
         write_file(frame, out, layer=name)
-    report("writing", len(layers), len(layers))
+    report("writing", len(written), len(written))
     return HotspotRun(layers, inputs.notes, out)
+
+
+def counted_problems(
+    points: gpd.GeoDataFrame, selection: dict[str, Any], timezone: str
+) -> gpd.GeoDataFrame:
+    """The problems of a file that the analysis counts: codes and WGS-84 points.
+
+    The rows :func:`~gridgeo.analysis.hotspots.select_problems` keeps (``selection``:
+    its ``category``, ``status``, ``start``, ``end``), as read and converted to WGS-84
+    at the file boundary, with their ``code`` (the file's code column: ``code``, ``id``,
+    ``编号``..., else empty), ``category``, ``status`` and ``reported_at`` as far as the
+    file has them. Problems outside the study area are among them (the cells layer
+    counts them as ``outside``).
+    """
+    from gridgeo.analysis.hotspots import select_problems
+    from gridgeo.hotspot_inputs import find_column
+    from gridgeo.validate.columns import ALIASES
+
+    chosen = select_problems(
+        points, **{k: v or None for k, v in selection.items()}, timezone=timezone
+    )
+    code = find_column(list(chosen.columns), None, ("code", *ALIASES["code"]), "problems")
+    columns = {"code": chosen[code].astype(str) if code else pd.Series(None, index=chosen.index)}
+    for name in ("category", "status", "reported_at"):
+        if name in chosen.columns:
+            columns[name] = chosen[name]
+    frame = pd.DataFrame(columns, index=chosen.index).reset_index(drop=True)
+    geometry = gpd.GeoSeries(chosen.geometry.to_crs(4326).to_numpy(), crs=4326)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+#: the Local Moran clusters in words, as the CLI's summary shows them (the map's are in
+#: api/maps/messages.toml)
+LISA_WORDS = {
+    "HH": "high among high (hot area, HH)",
+    "LL": "low among low (cold area, LL)",
+    "HL": "high among low (unusually high, HL)",
+    "LH": "low among high (unusually low, LH)",
+}
 
 
 def hotspot_summary(layers: dict[str, gpd.GeoDataFrame]) -> list[tuple[str, str, int]]:
@@ -213,10 +264,11 @@ def hotspot_summary(layers: dict[str, gpd.GeoDataFrame]) -> list[tuple[str, str,
     gi, lisa, emerging = layers["cells"], layers["lisa"], layers["emerging"]
     rows = [("cells", f"{gi.attrs.get('problems', 0):,} problems", len(gi))]
     for level, name in ((3, "99 %"), (2, "95 %"), (1, "90 %")):
-        rows.append(("", f"hot spots {name}", int((gi["gi_bin"] == level).sum())))
-    rows.append(("", "cold spots (90–99 %)", int((gi["gi_bin"] < 0).sum())))
+        rows.append(("", f"hot spots ({name} confidence)", int((gi["gi_bin"] == level).sum())))
+    rows.append(("", "cold spots (90–99 % confidence)", int((gi["gi_bin"] < 0).sum())))
+    rows.append(("", "not significant", int((gi["gi_bin"] == 0).sum())))
     for label, n in lisa["lisa_cluster"].value_counts().items():
-        rows.append(("lisa", str(label), int(n)))
+        rows.append(("lisa", LISA_WORDS.get(str(label), str(label)), int(n)))
     rows.append(("density", "contour bands", len(layers["density"])))
     if "label" in emerging.columns:
         for label, n in emerging.loc[emerging["label"] != "", "label"].value_counts().items():

@@ -78,6 +78,13 @@ def _flag(value: Any) -> Any:
     return value == "1" if isinstance(value, str) else value
 
 
+def _off_or_on(value: Any) -> Any:
+    """``0`` off, ``1`` on, anything else (or unset) None: the program decides."""
+    if isinstance(value, str):
+        return {"0": False, "1": True}.get(value.strip())
+    return value
+
+
 class APISettings(BaseSettings):
     """Who may use the web API, what its pages offer and how much a request may ask.
 
@@ -189,6 +196,8 @@ class CacheSettings(BaseSettings):
         Bytes of finished tile responses answered in front of the routes (default 64 MiB).
     documents_kept
         Static maps and reports of each kind (default 16).
+    map_pages_kept
+        Map pages (of a kind, options, language and area) kept per store (default 64).
     analysis_cache_entries
         Results of each analysis (the check's results of a day, the hotspot layers of
         some options) kept per store (default 4).
@@ -207,6 +216,7 @@ class CacheSettings(BaseSettings):
     png_cache_bytes: int = Field(64 * _MIB, ge=0)
     tile_response_cache_bytes: int = Field(64 * _MIB, ge=0)
     documents_kept: int = Field(16, ge=1)
+    map_pages_kept: int = Field(64, ge=1)
     analysis_cache_entries: int = Field(4, ge=1)
     token_cache_seconds: float = Field(30.0, ge=0)
     token_cache_size: int = Field(4096, ge=1)
@@ -226,14 +236,15 @@ class ToolSettings(BaseSettings):
         The Chrome/Chromium executable that prints PDF reports. Unset (default):
         ``chromium`` (or another Chrome) on the ``PATH``.
     progress
-        Show progress bars even when output is not a terminal (``1``; default off).
+        ``0``: no progress at all. Unset (default) or ``1``: bars on a terminal, plain
+        lines (each step's start and end, at most one line per 10 s) otherwise.
     """
 
     model_config = _CONFIG
 
     cjk_font: str | None = None
     chromium: str | None = None
-    progress: Annotated[bool, BeforeValidator(_flag)] = False
+    progress: Annotated[bool | None, BeforeValidator(_off_or_on)] = None
 
 
 class Settings(StoreSettings, APISettings, BasemapSettings, CacheSettings, ToolSettings):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetch the third-party browser assets the map pages use (Leaflet, its plugins, jQuery,
-# Bootstrap, Font Awesome) and the API documentation pages use (Swagger UI, ReDoc) from
+# Fetch the third-party browser assets the map pages use (Leaflet, VectorGrid, MarkerCluster,
+# jQuery, Bootstrap, Font Awesome) and the API documentation pages use (Swagger UI, ReDoc) from
 # the npm registry, at pinned versions, into the git-ignored api/static/vendor/<package>/
 # folders. The service serves them itself at /static/vendor/...,
 # so a page loads nothing from outside. Idempotent: a package already unpacked at its pinned
@@ -20,6 +20,7 @@ NPM="${NPM:-npm}"
 PACKAGES=(
     leaflet@1.9.4
     leaflet.vectorgrid@1.3.0
+    leaflet.markercluster@1.5.3
     jquery@3.7.1
     bootstrap@5.2.2
     @fortawesome/fontawesome-free@6.2.0

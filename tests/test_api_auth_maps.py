@@ -240,6 +240,15 @@ def test_district_pages_of_an_area_show_only_the_area(client, people, world, rol
     counts = [int(c) for c in re.findall(r'"count":(\d+)', _hotspots(client, people, role))]
     district = [int(c) for c in re.findall(r'"count":(\d+)', _hotspots(client, people, "planner"))]
     assert sum(counts) < sum(district)
+    # and shows only the area's problems as points
+    s = open_store(people["url"])
+    try:
+        theirs = set(area.keep("problems", s.read_layer("problems"))["code"])
+    finally:
+        s.close()
+    shown = set(re.findall(r'"code":"(P\d{7})"', _hotspots(client, people, role)))
+    everyone = set(re.findall(r'"code":"(P\d{7})"', _hotspots(client, people, "planner")))
+    assert shown and shown <= theirs and len(shown) < len(everyone)
 
 
 def _hotspots(client: TestClient, people: dict, role: str) -> str:

@@ -134,6 +134,8 @@ def _valid(name: str, codes: dict[str, list[str]]) -> st.SearchStrategy[Any]:
     if name == "geometry":
         point = st.tuples(st.floats(-180, 180), st.floats(-90, 90)).map(list)
         return st.fixed_dictionaries({"type": st.just("Point"), "coordinates": point})
+    if name == "crs":
+        return st.sampled_from(["wgs84", "gcj02", "bd09", "EPSG:4326", "EPSG:4490", "GCJ-02"])
     raise AssertionError(f"no strategy for the field {name!r}: add one")
 
 
@@ -160,6 +162,8 @@ def _wild(name: str) -> st.SearchStrategy[Any]:
                 "coordinates": st.lists(_numbers() | st.floats(-180, 180), max_size=3),
             }
         ) | st.sampled_from([[], "POINT (1 2)"])
+    if name == "crs":
+        return _valid(name, {}) | _text(20) | st.integers() | st.none()
     raise AssertionError(f"no strategy for the field {name!r}: add one")
 
 

@@ -6,6 +6,7 @@ come from running the scripts themselves (see benchmarks/README.md).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -112,6 +113,15 @@ def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert figures.is_file()
 
 
+def test_map_pages_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("map_pages.py", "--quick", "--url", fresh_postgis, "--json", str(figures))
+    assert "medians over the runs, 32 concurrent clients" in output, output
+    assert "pages  after" in output and "mix  after" in output, output
+    assert ", errors 0" in output and not re.search(r"errors [1-9]", output), output
+    assert figures.is_file()
+
+
 def test_request_bodies_benchmark_runs(tmp_path: Path) -> None:
     figures = tmp_path / "figures.json"
     output = run("request_bodies.py", "--mb", "3", "--clients", "2", "--json", str(figures))
@@ -124,3 +134,19 @@ def test_request_bodies_benchmark_runs(tmp_path: Path) -> None:
 def test_layer_filters_benchmark_runs() -> None:
     output = run("layer_filters.py", "--runs", "1")
     assert output.count("(same rows and page)") == 4, output
+
+
+def test_progress_overhead_benchmark_runs(postgis_url: str) -> None:
+    scratch = f"gridgeo_progress_smoke_{uuid.uuid4().hex[:10]}"
+    output = run(
+        "progress_overhead.py",
+        "--fraction",
+        "0.002",
+        "--runs",
+        "1",
+        "--db",
+        postgis_url,
+        "--database",
+        scratch,
+    )
+    assert "vs none" in output and "upserting visits" in output, output

@@ -9,6 +9,7 @@ the tests still wait on what the page shows (selectors, tiles drawn, network idl
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, need
@@ -258,5 +260,40 @@ def test_hotspot_map_renders_offline(browser: object, server: str, tmp_path: Pat
         shot = tmp_path / "hotspots.png"
         page.screenshot(path=str(shot))
         _not_blank(shot)
+        _hot_cell_popup_in_words(page)
+        _problems_clustered(page)
+        assert errors == []
     finally:
         page.close()  # type: ignore[attr-defined]
+
+
+def _hot_cell_popup_in_words(page: Any) -> None:
+    """A hot cell's popup: titled by its grid and community, its bin and size in words."""
+    page.evaluate(
+        """() => {
+            let hot = null;
+            gridgeo.layers.hotspot_cells.eachLayer(l => {
+                if (!hot && l.feature.properties.gi_bin === 3) hot = l;
+            });
+            hot.openPopup();
+        }"""
+    )
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    text = popup.inner_text()
+    assert re.search(r"^第\d+网格 · \S+社区", text), text
+    assert "hot spot (99 % confidence)" in text and "hexagons, side about 66 m" in text
+    assert page.locator(".leaflet-popup-content tr.gridgeo-ref").count() == 1  # the H3 id
+    assert "gi_bin" not in text and "Gi* z" not in text
+
+
+def _problems_clustered(page: Any) -> None:
+    """The problem layer, switched on, draws clusters at the district's zoom."""
+    page.locator(".leaflet-control-layers-overlays label", has_text="Problems").click()
+    page.wait_for_selector(".marker-cluster")
+    clusters = page.evaluate(
+        """() => {
+            const g = gridgeo.layers.hotspot_problems;
+            return [g.getLayers().length, document.querySelectorAll('.marker-cluster').length];
+        }"""
+    )
+    assert clusters[0] == 2000 and 0 < clusters[1] < 200, clusters

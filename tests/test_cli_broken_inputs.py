@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -94,3 +95,44 @@ def test_commands_without_their_inputs_name_what_is_missing(broken, monkeypatch)
                                env={"GRIDGEO_DATABASE_URL": f"sqlite:///{broken['dir']}/none.sqlite"})  # fmt: skip
         assert not (result.exception and not isinstance(result.exception, SystemExit)), args
         assert "Traceback" not in result.output and result.exit_code != 0, result.output
+
+
+def _crs_commands(f: dict[str, Path]) -> list[list[str | Path]]:
+    """Every command that reads files (or writes them, for export), with its file options."""
+    out = f["dir"] / "out.gpkg"
+    db = f"sqlite:///{f['dir'] / 'crs.sqlite'}"
+    return [
+        ["check", "--grids", f["grids"], "--buildings", f["buildings"], "--out", out],
+        ["import", "grids", f["grids"], "--db", db],
+        ["fix", "grids", "--grids", f["grids"], "--buildings", f["buildings"], "--out", out],
+        ["lifecycle", "--problems", f["grids"], "--grids", f["grids"], "--buildings", f["buildings"],
+         "--out", f["dir"] / "l.xlsx"],
+        ["hotspots", "--problems", f["grids"], "--out", out],
+        ["export", "grids", f["dir"] / "export.gpkg", "--db", db],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["mars", "EPSG:999999", "gcj03", "+proj=nonsense"])
+def test_an_unknown_crs_is_named_by_every_command(broken, bad: str) -> None:
+    for args in _crs_commands(broken):
+        result = runner.invoke(app, [*map(str, args), "--crs", bad])
+        shown = " ".join(map(str, args))
+        assert not (result.exception and not isinstance(result.exception, SystemExit)), shown
+        text = " ".join(result.output.replace("│", " ").split())  # Rich's box, unwrapped
+        assert result.exit_code == 2, f"{shown}: {text}"
+        assert f"unknown coordinate reference system '{bad}'" in text, f"{shown}: {text}"
+        assert "gcj02" in text and "Traceback" not in text
+
+
+def test_gcj02_for_projected_files_is_refused_by_every_command(broken, tmp_path) -> None:
+    utm = {"dir": tmp_path}
+    for name in ("grids", "buildings"):
+        utm[name] = tmp_path / f"{name}-utm.gpkg"
+        gpd.read_file(broken[name]).to_crs(32651).to_file(utm[name])
+    for args in _crs_commands(utm)[:5]:
+        result = runner.invoke(app, [*map(str, args), "--crs", "gcj02"])
+        shown = " ".join(map(str, args))
+        assert not (result.exception and not isinstance(result.exception, SystemExit)), shown
+        text = " ".join(result.output.split())
+        assert result.exit_code == 1, f"{shown}: {text}"
+        assert "declares the projected EPSG:32651" in text, f"{shown}: {text}"

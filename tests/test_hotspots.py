@@ -36,7 +36,7 @@ def cases() -> dict[str, dict]:
     communities = gpd.read_file(SAMPLE, layer="communities")
     grids = gpd.read_file(SAMPLE, layer="grids")
     return {
-        "district": {"area": communities},
+        "district": {"area": communities, "cells": "h3:9"},
         "selection": {
             "area": communities,
             "cells": "square:300",
@@ -130,9 +130,11 @@ LAYER_COLUMNS = {
 }
 
 
-def check_output(path: Path) -> None:
-    assert {name for name, _ in pyogrio.list_layers(path)} == set(LAYER_COLUMNS)
-    for name, columns in LAYER_COLUMNS.items():
+def check_output(path: Path, *, from_file: bool = True) -> None:
+    """The layers of a hotspots GeoPackage; from a problems file also ``problems``."""
+    expected = {**LAYER_COLUMNS, **({"problems": {"code"}} if from_file else {})}
+    assert {name for name, _ in pyogrio.list_layers(path)} == set(expected)
+    for name, columns in expected.items():
         info = pyogrio.read_info(path, layer=name)
         assert columns <= set(info["fields"]), name
         assert info["crs"] == "EPSG:4326"
@@ -165,6 +167,7 @@ def test_cli_from_a_csv_with_a_bad_coordinate_and_a_bad_date(tmp_path: Path) -> 
     cells = gpd.read_file(out, layer="cells")
     kept = table.drop(index=[5, 9])
     assert cells["count"].sum() == (kept["类别"] == "停车").sum()
+    assert len(gpd.read_file(out, layer="problems")) == cells["count"].sum()  # what was counted
     # a date that cannot be read stops everything and names the row
     table.loc[3, "created"] = "2025-13-45"
     bad = tmp_path / "bad.csv"
@@ -183,7 +186,7 @@ def test_cli_from_the_sample_geopackage_and_named_columns(tmp_path: Path) -> Non
         "--interval", "week", "--permutations", "99", "--out", out,
     )  # fmt: skip
     assert code == 0, output
-    assert "hot spots 99 %" in output and "2,000 problems" in output
+    assert "hot spots (99 % confidence)" in output and "2,000 problems" in output
     check_output(out)
     assert (gpd.read_file(out, layer="cells")["gi_bin"] == 3).sum() >= 3
     # the same points as a CSV with unusual column names, named with options
@@ -212,7 +215,7 @@ def test_cli_from_a_store_with_grids_as_cells(tmp_path: Path) -> None:
         "hotspots", "--db", url, "--cells", "grids", "--permutations", "99", "--out", out
     )
     assert code == 0, output
-    check_output(out)
+    check_output(out, from_file=False)
     cells = gpd.read_file(out, layer="cells")
     assert len(cells) == pyogrio.read_info(SAMPLE, layer="grids")["features"]
     assert cells["count"].sum() == 2000

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api import maps
 from api.analysis_cache import check_results
 from api.main import create_app
+from api.maps.cache import page_cache
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 
@@ -132,6 +133,7 @@ def test_large_layers_go_to_vector_tiles(
     """At city size no layer is inlined: the page stays small and draws from tiles."""
     small = len(_page(client, f"/maps/coverage?as_of={AS_OF}"))
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # the kept page was made with the old limit
     html = _page(client, f"/maps/coverage?as_of={AS_OF}")
     assert len(html) < small and len(html) < 200_000
     for layer in ("grid_coverage", "gaps", "unassigned_buildings", "multi_assigned_buildings"):
@@ -172,10 +174,99 @@ def test_hotspot_map(client: TestClient, vendored: None, monkeypatch: pytest.Mon
     assert "category=%E5%81%9C%E8%BD%A6&amp;from=2025-03-01&amp;to=2025-05-31" in html
     assert 'lang=zh">中文</a>' in html
     monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # a kept page was made with the old limit
     html = _page(client, "/maps/hotspots?cells=square:250")
     assert "/tiles/hotspot_cells/{z}/{x}/{y}.mvt?v=" in html and "cells=square%3A250" in html
     r = client.get("/maps/hotspots?cells=nonsense")
     assert r.status_code == 422 and "cells" in r.json()["detail"]
+
+
+def _popup(html: str, layer: str) -> list:
+    """The popup rows of a layer put in the page."""
+    start = html.index(f'gridgeo.geojson("{layer}"')
+    spec = html[start:].split("\n", 1)[0]
+    return json.loads(re.search(r'"popup":(\[\[.*?\]\]),"title"', spec).group(1))
+
+
+@embedded
+def test_the_hotspot_map_speaks_plain_words(client: TestClient, vendored: None) -> None:
+    """Bins, clusters and cell sizes in words, places by name; no bare codes as labels."""
+    html = _page(client, "/maps/hotspots")
+    for words in (
+        "热点（99% 置信）",
+        "冷点（95% 置信）",
+        "不显著",
+        "高-高聚集（热点区）",
+        "高值被低值包围（异常高）",
+        "低值被高值包围（异常低）",
+    ):
+        assert f"{words}</div>" in html  # in the legend
+    assert "<h4>热点（Gi*） · 六边形格网，边长约 66 米</h4>" in html  # the default: h3:10
+    assert ">HH<" not in html and ">h3:9<" not in html and ">h3:10<" not in html
+    assert '<option value="h3:9">六边形格网，边长约 176 米</option>' in html
+    rows = {row[0]: row for row in _popup(html, "hotspot_cells")}
+    assert rows["gi_bin"][2]["values"]["3"] == "热点（99% 置信）"
+    assert rows["gi_bin"][2]["values"]["0"] == "不显著"
+    assert rows["cell_size"][2] == {"text": "六边形格网，边长约 66 米"}
+    assert rows["cell_id"][2] == {"small": True} and rows["count"][1] == "问题数"
+    assert rows["grid_name"][2] == {"title": True}
+    lisa = {row[0]: row for row in _popup(html, "hotspot_lisa")}
+    assert lisa["lisa_cluster"][2]["values"]["LH"] == "低值被高值包围（异常低）"
+    # every cell is named by the grid and community it lies in
+    named = re.findall(r'"grid_name":"(第\d+网格)","community_name":"([^"]+社区)"', html)
+    assert len(named) > 100
+    html = _page(client, "/maps/hotspots?lang=en&cells=h3:9")
+    assert "hot spot (99 % confidence)</div>" in html
+    assert "high among low (unusually high)</div>" in html
+    assert "<h4>Hot spots (Gi*) · hexagons, side about 176 m</h4>" in html
+    assert _popup(html, "hotspot_cells")[0][:2] == ["grid_name", "Grid"]
+
+
+@embedded
+def test_the_hotspot_map_shows_the_problems_counted(client: TestClient, vendored: None) -> None:
+    html = _page(client, "/maps/hotspots?category=停车")
+    _assert_offline(client, html)
+    assert "vendor/leaflet.markercluster/dist/leaflet.markercluster.js" in html
+    assert "vendor/leaflet.markercluster/dist/MarkerCluster.Default.css" in html
+    start = html.index('gridgeo.geojson("hotspot_problems", ')
+    data = json.JSONDecoder().raw_decode(html, start + len('gridgeo.geojson("hotspot_problems", '))
+    features = data[0]["features"]
+    s = open_store(client.app.state.settings.database_url)
+    try:
+        parking = s.read_layer("problems")
+    finally:
+        s.close()
+    parking = parking[parking["category"] == "停车"]
+    assert sorted(f["properties"]["code"] for f in features) == sorted(parking["code"])
+    first = features[0]["properties"]
+    assert set(first) == {"code", "category", "reported_on", "status", "grid_name"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", first["reported_on"])
+    assert re.fullmatch(r"第\d+网格", first["grid_name"])
+    rows = {row[0]: row for row in _popup(html, "hotspot_problems")}
+    assert rows["status"][2]["values"]["closed"] == "已办结"
+    assert '"cluster":{"until":17}' in html
+
+
+@embedded
+def test_the_problem_points_come_from_tiles_on_a_large_map(
+    client: TestClient, vendored: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapbox_vector_tile
+    import mercantile
+
+    monkeypatch.setattr(maps.inline, "INLINE_MAX_FEATURES", 0)
+    page_cache(client.app.state.store).clear()  # a kept page was made with the old limit
+    html = _page(client, "/maps/hotspots?category=停车")
+    assert "/tiles/hotspot_problems/{z}/{x}/{y}.mvt?v=" in html
+    point = shapely.Point(121.4352, 31.2166)  # P0000001, 停车
+    tile = mercantile.tile(point.x, point.y, 16)
+    r = client.get(f"/tiles/hotspot_problems/16/{tile.x}/{tile.y}.mvt?category=%E5%81%9C%E8%BD%A6")
+    assert r.status_code == 200
+    features = mapbox_vector_tile.decode(r.content)["hotspot_problems"]["features"]
+    props = {f["properties"]["code"]: f["properties"] for f in features}
+    assert props["P0000001"]["category"] == "停车"
+    assert set(props["P0000001"]) == {"code", "category", "reported_on", "status", "grid_name"}
+    assert {p["category"] for p in props.values()} == {"停车"}
 
 
 @embedded

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from gridgeo.errors import StoreError, ValidationError
 from gridgeo.layers import LAYER_ORDER, LAYERS
 from gridgeo.schema import Base, Grid
-from gridgeo.store import PostGISStore, SQLiteStore, Store, open_store
+from gridgeo.store import PostGISStore, SQLiteStore, Store, make_engine, open_store
 
 
 def assert_layer_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -274,13 +274,34 @@ def test_migrations_go_down_and_up_again(fresh_postgis: str, tmp_path) -> None:
 
 
 @pytest.mark.postgis
-def test_postgis_store_at_an_unknown_revision_is_not_touched(fresh_postgis: str) -> None:
+def test_postgis_store_at_an_older_revision_is_not_touched(fresh_postgis: str) -> None:
     store = open_store(fresh_postgis)
     with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
     store.close()
     with pytest.raises(StoreError, match="gridgeo db upgrade"):
         open_store(fresh_postgis)
+
+
+@pytest.mark.postgis
+def test_a_store_a_newer_gridgeo_wrote_is_refused_by_name(fresh_postgis: str, tmp_path) -> None:
+    for url in (fresh_postgis, f"sqlite:///{tmp_path / 'n.sqlite'}"):
+        store = open_store(url)
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+        with pytest.raises(StoreError, match=r"cannot migrate .* to head: Can.t locate"):
+            store.upgrade()
+        store.close()
+        with pytest.raises(
+            StoreError, match=r"revision ffff9999, which this gridgeo .* does not know"
+        ):
+            open_store(url)
+        engine = make_engine(url)
+        with engine.connect() as c:
+            assert (
+                c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "ffff9999"
+            )
+        engine.dispose()
 
 
 def test_unsupported_url_is_a_clear_error() -> None:

@@ -26,7 +26,8 @@ map, the overlays and panels),
 :mod:`~api.maps.basemaps` (the basemaps of the layer switcher),
 :mod:`~api.maps.inline` (GeoJSON in the page), :mod:`~api.maps.text` (the words, from
 ``messages.toml``), :mod:`~api.maps.assets` (``/static/...``),
-:mod:`~api.maps.responses` (what the routes share). The panels and filter forms are the
+:mod:`~api.maps.responses` (what the routes share), :mod:`~api.maps.cache` (the pages
+kept per caller's area, options and data version). The panels and filter forms are the
 Jinja templates ``gridgeo/templates/map_*.html.j2`` and ``*_filters.html.j2``.
 
 Who may see them: the pages depend on :func:`api.auth.reader`, so a token comes as

@@ -30,6 +30,9 @@ VENDOR_ASSETS: dict[str, str] = {
     "awesome_markers_font_css": "@fortawesome/fontawesome-free/css/all.min.css",
     "awesome_markers_css": "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
     "vectorGrid": "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "markerCluster": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markerCluster_css": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markerCluster_default_css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
 }
 #: The scripts a map itself needs.
 JS = ("leaflet", "jquery", "bootstrap", "awesome_markers")

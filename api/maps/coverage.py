@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
+from api.maps.cache import PageStoreDep, cached_page_response
 from api.maps.labels import grid_zoom, label_points, layer_names
 from api.maps.layers import coverage_layers, coverage_legend
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.responses import ROUTE_DEPENDENCIES, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
 from gridgeo.store import Store
@@ -201,9 +202,9 @@ def community_names(store: Store, version: int) -> dict[str, str]:
     dependencies=ROUTE_DEPENDENCIES,
     responses={404: {"description": "no such community or grid"}, **REFUSALS},
 )
-def coverage(
+async def coverage(
     request: Request,
-    store: StoreDep,
+    store: PageStoreDep,
     user: ReaderDep,
     community: Annotated[str | None, Query(description="community code")] = None,
     grid: Annotated[str | None, Query(description="grid code")] = None,
@@ -211,13 +212,16 @@ def coverage(
     lang: LangQ = "zh",
 ) -> HTMLResponse:
     """Coverage map: grids by coverage score, gaps, overlaps and building findings."""
-    html = coverage_page(
+    community, grid = community or None, grid or None
+    day = analysis_cache.resolve_as_of(as_of)
+    options = {"community": community, "grid": grid, "as_of": as_of, "day": day, "lang": lang}
+    return await cached_page_response(
         request,
         store,
-        community=community or None,
-        grid=grid or None,
-        as_of=as_of,
-        lang=lang,
-        user=user,
+        user,
+        "coverage",
+        options,
+        lambda: coverage_page(
+            request, store, community=community, grid=grid, as_of=as_of, lang=lang, user=user
+        ),
     )
-    return page_response(request, html)

@@ -10,19 +10,28 @@ from fastapi.responses import HTMLResponse
 
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
-from api.maps.layers import hotspot_layers, hotspot_legend
+from api.maps.cache import PageStoreDep, cached_page_response
+from api.maps.layers import gi_words, hotspot_layers, hotspot_legend, lisa_words
 from api.maps.page import MapPage
-from api.maps.responses import ROUTE_DEPENDENCIES, StoreDep, page_query, page_response
+from api.maps.responses import ROUTE_DEPENDENCIES, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
+from gridgeo.schema.columns import PROBLEM_STATUSES
 from gridgeo.store import Store
 
-__all__ = ["CELL_CHOICES", "hotspot_page", "hotspots", "problem_categories", "router"]
+__all__ = [
+    "CELL_CHOICES",
+    "cells_words",
+    "hotspot_page",
+    "hotspots",
+    "problem_categories",
+    "router",
+]
 
 router = APIRouter()
 
 #: The cells offered by the page's form (the page's own choice is added when other).
-CELL_CHOICES = ("h3:8", "h3:9", "h3:10", "square:250", "square:500")
+CELL_CHOICES = ("auto", "h3:8", "h3:9", "h3:10", "square:250", "square:500")
 
 
 def problem_categories(store: Store, version: int, area: Area | None = None) -> list[str]:
@@ -37,6 +46,19 @@ def problem_categories(store: Store, version: int, area: Area | None = None) -> 
     return analysis_cache.memo(store, "problem-categories", (version, area), read)
 
 
+def cells_words(spec: str, t: dict[str, str], where: tuple[float, float] | None) -> str:
+    """Cells in words, e.g. ``六边形格网，边长约 66 米`` (the size where the map is)."""
+    from gridgeo.analysis.hotspots.resolution import cell_size_m, is_auto
+
+    if is_auto(spec):
+        return t["cells_auto"]
+    kind = spec.strip().lower().partition(":")[0]
+    side = cell_size_m(spec, *where) if where is not None else None
+    if side is None:
+        return t["cells_grids"] if kind == "grids" else spec
+    return t["cells_hexagons" if kind == "h3" else "cells_squares"].format(side=f"{side:,.0f}")
+
+
 def hotspot_page(
     request: Request,
     store: Store,
@@ -44,7 +66,7 @@ def hotspot_page(
     category: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    cells: str = "h3:9",
+    cells: str = "auto",
     lang: Lang = "zh",
     user: Principal | None = None,
 ) -> str:
@@ -61,7 +83,9 @@ def hotspot_page(
     start, end
         Only problems reported in this period (days included).
     cells
-        ``h3:RES`` hexagons or ``square:METRES`` squares.
+        ``auto`` (chosen from the problems:
+        :func:`~gridgeo.analysis.hotspots.resolution.auto_cells`), ``h3:RES`` hexagons
+        or ``square:METRES`` squares.
     lang
         ``zh`` (default) or ``en``.
     user
@@ -88,19 +112,58 @@ def hotspot_page(
     tile_key = tile_key_for(request, user)
     page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
     page.add_basemaps()
+    where = None if bounds is None else ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    used = str(cells_frame.attrs.get("cells", cells)) if cells_frame is not None else cells
+    size = cells_words(used, t, where)
+    page.popup_options = _popup_options(t, size)
+    _add_layers(page, layers, selection, tile_key)
+    page.legend = hotspot_legend(t, lang, size)
+    page.filters = "hotspot_filters.html.j2"
+    page.form = _form(store, version, mine, category, start, end, cells, lang)
+    page.form["cell_choices"] = _cell_choices(page.form["cell_choices"], cells, size, t, where)
+    return page.render()
+
+
+def _add_layers(
+    page: MapPage, layers: dict[str, Any], selection: tiles.Selection, tile_key: str | None
+) -> None:
+    """The hotspot overlays, inline or from tiles."""
     for layer in hotspot_layers():
         ts = tiles.FINDING_TILESETS[layer.name]
         frame = layers.get(ts.result)
         if frame is None or "geometry" not in frame:
             continue
         url = tiles.tile_url(
-            page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
+            page.base(), layer.name, version=page.version, selection=selection, tile_key=tile_key
         )
         page.add_frame(layer, frame, url, ts.minzoom)
-    page.legend = hotspot_legend(t, lang)
-    page.filters = "hotspot_filters.html.j2"
-    page.form = _form(store, version, mine, category, start, end, cells, lang)
-    return page.render()
+
+
+def _cell_choices(
+    choices: list[str],
+    cells: str,
+    size: str,
+    t: dict[str, str],
+    where: tuple[float, float] | None,
+) -> list[tuple[str, str]]:
+    """The form's cells in words; ``auto``, when chosen, with the size it chose."""
+    return [
+        (c, f"{t['cells_auto']} · {size}" if c == "auto" == cells else cells_words(c, t, where))
+        for c in choices
+    ]
+
+
+def _popup_options(t: dict[str, str], size: str) -> dict[str, dict[str, Any]]:
+    """The hotspot popups' rows in words: bins, clusters, the cell's size and place."""
+    return {
+        "gi_bin": {"values": gi_words(t)},
+        "lisa_cluster": {"values": lisa_words(t)},
+        "cell_size": {"text": size},
+        "cell_id": {"small": True},
+        "grid_name": {"title": True},
+        "community_name": {"title": True},
+        "status": {"values": {s: t[f"status_{s}"] for s in PROBLEM_STATUSES}},
+    }
 
 
 def _form(
@@ -133,18 +196,23 @@ def _form(
     dependencies=ROUTE_DEPENDENCIES,
     responses=REFUSALS,
 )
-def hotspots(
+async def hotspots(
     request: Request,
-    store: StoreDep,
+    store: PageStoreDep,
     user: ReaderDep,
     category: Annotated[str | None, Query(description="problem category")] = None,
     start: tiles.FromQ = None,
     end: tiles.ToQ = None,
-    cells: Annotated[str, Query(description="cells: h3:RES or square:METRES")] = "h3:9",
+    cells: Annotated[
+        str,
+        Query(description="cells: auto (chosen from the problems), h3:RES or square:METRES"),
+    ] = "auto",
     lang: LangQ = "zh",
 ) -> HTMLResponse:
     """Hotspot map of problems by category and period."""
-    html = hotspot_page(
-        request, store, category=category, start=start, end=end, cells=cells, lang=lang, user=user
-    )
-    return page_response(request, html)
+    options = {"category": category, "start": start, "end": end, "cells": cells, "lang": lang}
+
+    def make() -> str:
+        return hotspot_page(request, store, user=user, **options)
+
+    return await cached_page_response(request, store, user, "hotspots", options, make)

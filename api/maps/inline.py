@@ -29,9 +29,14 @@ def script_json(value: Any) -> str:
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def geojson(frame: Any, columns: list[str]) -> str | None:
-    """A frame as compact GeoJSON text (6 decimals), or None when it is too large."""
-    if frame is None or len(frame) > INLINE_MAX_FEATURES:
+def geojson(frame: Any, columns: list[str], points: bool = False) -> str | None:
+    """A frame as compact GeoJSON text (6 decimals), or None when it is too large.
+
+    ``points``: a layer of clustered points, four times :data:`INLINE_MAX_FEATURES` of
+    them at most (a point is a tenth of a cell's size, and the browser draws clusters).
+    """
+    limit = INLINE_MAX_FEATURES * (4 if points else 1)
+    if frame is None or len(frame) > limit:
         return None
     keep = [c for c in dict.fromkeys(columns) if c in frame.columns]
     geoms = shapely.set_precision(np.asarray(frame.geometry.values, dtype=object), 1e-6)

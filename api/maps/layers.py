@@ -19,8 +19,10 @@ __all__ = [
     "Legend",
     "coverage_layers",
     "coverage_legend",
+    "gi_words",
     "hotspot_layers",
     "hotspot_legend",
+    "lisa_words",
 ]
 
 #: A legend block: its title and its (colour, label) rows.
@@ -187,6 +189,20 @@ _COLD = {
 }
 
 
+#: a hotspot cell's popup is titled by its grid and community (api.tiles.hotspot_places)
+_PLACE = ["grid_name", "community_name"]
+
+
+def gi_words(t: dict[str, str]) -> dict[str, str]:
+    """A Gi* bin (−3…3, as text) → its words, e.g. ``热点（99% 置信）``."""
+    return {str(v): t[f"gi_{'m' if v < 0 else ''}{abs(v)}"] for v, _ in _GI_CLASSES}
+
+
+def lisa_words(t: dict[str, str]) -> dict[str, str]:
+    """A Local Moran cluster (``HH``…) → its words, e.g. ``高-高聚集（热点区）``."""
+    return {v: t.get(f"lisa_{v}", t["not_significant"]) for v, _ in _LISA_CLASSES}
+
+
 def hotspot_layers() -> list[LayerDef]:
     """The hotspot page's overlays: Gi* bins, then LISA, density and emerging (off)."""
     cell = {"color": "#666666", "weight": 0.5, "fillOpacity": 0.65}
@@ -196,12 +212,12 @@ def hotspot_layers() -> list[LayerDef]:
         LayerDef(
             "hotspot_cells",
             {"base": cell, "field": "gi_bin", "classes": _GI_CLASSES, "categorical": True},
-            ["cell_id", "count", "gi_z", "gi_p", "gi_bin"],
+            [*_PLACE, "gi_bin", "count", "cell_size", "cell_id"],
         ),
         LayerDef(
             "hotspot_lisa",
             {"base": cell, "field": "lisa_cluster", "classes": _LISA_CLASSES, "categorical": True},
-            ["cell_id", "count", "lisa_cluster", "lisa_p_sim"],
+            [*_PLACE, "lisa_cluster", "count", "cell_size", "cell_id"],
             show=False,
         ),
         LayerDef(
@@ -224,7 +240,22 @@ def hotspot_layers() -> list[LayerDef]:
                 "categorical": True,
                 "missing": "#ffffff00",
             },
-            ["cell_id", "count", "pattern_label", "trend_z"],
+            [*_PLACE, "pattern_label", "count", "cell_size", "cell_id"],
+            show=False,
+        ),
+        LayerDef(
+            "hotspot_problems",
+            {
+                "base": {
+                    "radius": 5,
+                    "color": "#ffffff",
+                    "weight": 1,
+                    "fillColor": "#e6550d",
+                    "fillOpacity": 0.9,
+                },
+                "cluster": {"until": 17},
+            },
+            ["code", "category", "reported_on", "status", "grid_name"],
             show=False,
         ),
     ]
@@ -251,19 +282,17 @@ def coverage_legend(t: dict[str, str], lang: Lang) -> list[Legend]:
     ]
 
 
-def hotspot_legend(t: dict[str, str], lang: Lang) -> list[Legend]:
-    """The hotspot page's legend: Gi* bins, LISA clusters, emerging patterns."""
-    confidence = ["99%", "95%", "90%"]
-    gi = (
-        [(c, f"{t['hot']} {confidence[3 - v]}") for v, c in _GI_CLASSES[:3]]
-        + [(_GI_CLASSES[3][1], t["not_significant"])]
-        + [(c, f"{t['cold']} {confidence[3 + v]}") for v, c in _GI_CLASSES[4:]]
-    )
-    lisa = [(c, t["not_significant"] if v == "not significant" else v) for v, c in _LISA_CLASSES]
+def hotspot_legend(t: dict[str, str], lang: Lang, cells: str = "") -> list[Legend]:
+    """The hotspot page's legend: Gi* bins, LISA clusters, emerging patterns.
+
+    ``cells``: the cells in words (their size), shown with the Gi* bins.
+    """
+    gi = [(c, gi_words(t)[str(v)]) for v, c in _GI_CLASSES]
+    lisa = [(c, lisa_words(t)[v]) for v, c in _LISA_CLASSES]
     emerging = [(c, pattern_label(p, "hot", lang)) for p, c in _HOT.items()]
     emerging += [(c, pattern_label(p, "cold", lang)) for p, c in _COLD.items()]
     return [
-        (t["hotspot_cells"], gi),
+        (f"{t['hotspot_cells']} · {cells}" if cells else t["hotspot_cells"], gi),
         (t["hotspot_lisa"], lisa),
         (t["hotspot_emerging"], emerging),
     ]

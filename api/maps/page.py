@@ -74,6 +74,8 @@ class MapPage:
     legend: list[Legend] = field(default_factory=list)
     filters: str = ""
     form: dict[str, Any] = field(default_factory=dict)
+    #: popup row name → options of the row in map.js (``values``, ``text``, ``small``, ``title``)
+    popup_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     panel_label: str = ""
 
     @property
@@ -84,11 +86,11 @@ class MapPage:
         """The app's root path, for the service's own URLs."""
         return str(self.request.scope.get("root_path", ""))
 
-    def popup_fields(self, names: list[str]) -> list[list[str]]:
+    def popup_fields(self, names: list[str]) -> list[list[Any]]:
         """``[property, heading]`` of each popup row, in the page's language.
 
-        A row whose value has a unit gets it third (``[property, heading, " %"]``). A
-        property ``"a|b"`` is ``a``, or ``b`` where a feature has no ``a`` (map.js).
+        A row named in ``popup_options`` or :data:`POPUP_UNITS` has its options third.
+        A property ``"a|b"`` is ``a``, or ``b`` where a feature has no ``a`` (map.js).
         """
         out = []
         for name in names:
@@ -98,16 +100,28 @@ class MapPage:
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
             first = name.split("|")[0]
-            row = [prop, self.t.get(first, first)]
+            row: list[Any] = [prop, self.t.get(first, first)]
+            options = dict(self.popup_options.get(name, {}))
             if first in POPUP_UNITS:
-                row.append(POPUP_UNITS[first])
+                options["unit"] = POPUP_UNITS[first]
+            if options:
+                row.append(options)
             out.append(row)
         return out
 
-    def script_layer(self, js: str, label: str, *, vector_tiles: bool, **kwargs: Any) -> Any:
-        """A layer made by ``js`` with map.js (and VectorGrid when it draws vector tiles)."""
+    def script_layer(
+        self, js: str, label: str, *, vector_tiles: bool, cluster: bool = False, **kwargs: Any
+    ) -> Any:
+        """A layer made by ``js`` with map.js.
+
+        With VectorGrid when it draws vector tiles, MarkerCluster when it clusters points.
+        """
         element = overlay_class()(js, label, **kwargs)
-        offline(element, self.request, ("vectorGrid",) if vector_tiles else (), ())
+        scripts = (("vectorGrid",) if vector_tiles else ()) + (
+            ("markerCluster",) if cluster else ()
+        )
+        styles = ("markerCluster_css", "markerCluster_default_css") if cluster else ()
+        offline(element, self.request, scripts, styles)
         element.default_js = [
             *element.default_js,
             ("gridgeo_map", static_url(self.request, "gridgeo/map.js")),
@@ -124,7 +138,7 @@ class MapPage:
         columns.append(layer.spec.get("field") or "code")
         if layer.title_field:
             columns += [layer.title_field, "code"]
-        data = inline.geojson(frame, columns)
+        data = inline.geojson(frame, columns, points=bool(layer.spec.get("cluster")))
         where = {"pane": layer.pane, "titleField": layer.title_field}
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
@@ -141,8 +155,11 @@ class MapPage:
                 f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
             )
             how = "tiles"
+        cluster = how == "inline" and bool(layer.spec.get("cluster"))
         self.layers.append(
-            self.script_layer(js, label, vector_tiles=how == "tiles", show=layer.show)
+            self.script_layer(
+                js, label, vector_tiles=how == "tiles", cluster=cluster, show=layer.show
+            )
         )
         return how
 

@@ -178,7 +178,7 @@ def proposal_page(request: Request, store: Store, kept: Proposal, *, lang: Lang 
     cut = []
     for layer in _layers(kept.kind):
         frame = frames[layer.name]
-        columns = [r[0] for r in page.popup_fields(layer.popup)] + [layer.spec.get("field", "code")]
+        columns = [f[0] for f in page.popup_fields(layer.popup)] + [layer.spec.get("field", "code")]
         part = _largest(frame, page.budget, columns)
         if len(part) < len(frame):
             cut.append(f"{t[layer.name]}: {t['largest_shown']} {len(part):,} / {len(frame):,}")

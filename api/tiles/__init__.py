@@ -9,6 +9,8 @@
                        findings, cached per data version
 ``areas``              what a caller restricted to an area sees (:class:`AreaStore`,
                        the area's check results and hot spots)
+``hotspot_places``     the grid and community of each hotspot cell, and the
+                       problems counted as points
 ``caching``            ETags, 304s, the byte caches and the cached responses
 ``answer``             the answer to a vector tile request (cache, PostGIS, memory)
 ``vector_tiles``       routes ``/tiles/{layer}/{z}/{x}/{y}.mvt`` and

@@ -79,25 +79,42 @@ def area_hotspots(store: Store, area: Area | None, **params: Any) -> dict[str, p
     """The hotspot layers of the problems in ``area`` over its grids (None: the district).
 
     An area's hot spots are computed from its own problems only: cells, counts and
-    clusters of the whole district would tell what other areas hold.
+    clusters of the whole district would tell what other areas hold. Each cell carries
+    the names of its grid and community (:func:`~api.tiles.hotspot_places.with_places`);
+    ``problems`` are the problems counted, as points
+    (:func:`~api.tiles.hotspot_places.problem_points`, read as the caller may read them).
     """
-    if area is None:
-        return analysis_cache.hotspot_results(store, **params)
-    from gridgeo.analysis.hotspots import hotspot_layers
+    from api.tiles.hotspot_places import problem_points, with_places
     from gridgeo.settings import get_settings
 
     version = analysis_cache.data_version(store)
+    key = (tuple(sorted(params.items())), version, area)
 
     def compute() -> dict[str, pd.DataFrame]:
-        problems = area.keep("problems", store.read_layer("problems"))
-        grids = store.read_layer("grids", columns=["name"])
-        region = grids[grids["code"].isin(area.grids)]
-        if not len(region):
-            return {}
-        return hotspot_layers(problems, area=region, timezone=get_settings().timezone, **params)
+        if area is None:
+            layers = with_places(analysis_cache.hotspot_results(store, **params), store)
+        else:
+            layers = with_places(_own_hotspots(store, area, **params), store, area)
+        if "cells" in layers:
+            timezone = get_settings().timezone
+            view = view_of(store, area)
+            layers["problems"] = problem_points(view, layers["cells"], timezone, **params)
+        return layers
 
-    key = (tuple(sorted(params.items())), version, area)
     return dict(analysis_cache.memo(store, "area-hotspots", key, compute))
+
+
+def _own_hotspots(store: Store, area: Area, **params: Any) -> dict[str, pd.DataFrame]:
+    """The hotspot layers of an area's own problems over its own grids."""
+    from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.settings import get_settings
+
+    problems = area.keep("problems", store.read_layer("problems"))
+    grids = store.read_layer("grids", columns=["name"])
+    region = grids[grids["code"].isin(area.grids)]
+    if not len(region):
+        return {}
+    return hotspot_layers(problems, area=region, timezone=get_settings().timezone, **params)
 
 
 def area_results(store: Store, area: Area | None, as_of: Any) -> dict[str, pd.DataFrame]:

@@ -79,7 +79,7 @@ class Selection:
     category: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    cells: str = "h3:9"
+    cells: str = "auto"
 
     def key(self, source: str) -> tuple[Any, ...]:
         """The parameters that matter to a tileset of ``source``."""
@@ -117,6 +117,8 @@ class Selection:
 _COMMUNITY = ("code", "name", "district")
 _GRID = ("code", "name", "community")
 _BUILDING = ("code", "address", "units", "households", "floors")
+#: the names of a hotspot cell's grid and community (api.tiles.hotspot_places)
+_PLACES = ("grid_name", "community_name")
 _FINDING = ("rule", "severity", "code", "explanation_zh", "explanation_en")
 #: Building-sized layers start at this zoom: below it a tile of a city holds hundreds
 #: of thousands of buildings, too many to be useful or quick.
@@ -204,7 +206,7 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
         FindingTileset(
             "hotspot_cells",
             "cells",
-            ("cell_id", "count", "gi_z", "gi_p", "gi_bin"),
+            ("cell_id", "count", "gi_z", "gi_p", "gi_bin", *_PLACES),
             0,
             "problem counts per cell with their Getis-Ord Gi* hot/cold spot bin",
             "hotspots",
@@ -212,7 +214,7 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
         FindingTileset(
             "hotspot_lisa",
             "lisa",
-            ("cell_id", "count", "lisa_i", "lisa_p_sim", "lisa_cluster"),
+            ("cell_id", "count", "lisa_i", "lisa_p_sim", "lisa_cluster", *_PLACES),
             0,
             "Local Moran's I clusters (HH, LL, LH, HL)",
             "hotspots",
@@ -226,9 +228,27 @@ FINDING_TILESETS: dict[str, FindingTileset] = {
             "hotspots",
         ),
         FindingTileset(
+            "hotspot_problems",
+            "problems",
+            ("code", "category", "reported_on", "status", "grid_name"),
+            BUILDING_MINZOOM,
+            "the problems the hotspot cells count, as points",
+            "hotspots",
+        ),
+        FindingTileset(
             "hotspot_emerging",
             "emerging",
-            ("cell_id", "count", "pattern", "spot", "label", "label_zh", "trend_z", "trend_p"),
+            (
+                "cell_id",
+                "count",
+                "pattern",
+                "spot",
+                "label",
+                "label_zh",
+                "trend_z",
+                "trend_p",
+                *_PLACES,
+            ),
             0,
             "emerging hot and cold spots (new, intensifying, persistent...)",
             "hotspots",

@@ -84,7 +84,7 @@ async def tile(
     category: CategoryQ = None,
     start: FromQ = None,
     end: ToQ = None,
-    cells: CellsQ = "h3:9",
+    cells: CellsQ = "auto",
     v: VersionQ = None,
 ) -> Response:
     """One Mapbox Vector Tile of a tileset (see ``/tiles/{layer}.json``).
@@ -189,7 +189,7 @@ def tilejson(
     category: CategoryQ = None,
     start: FromQ = None,
     end: ToQ = None,
-    cells: CellsQ = "h3:9",
+    cells: CellsQ = "auto",
 ) -> dict[str, Any]:
     """The TileJSON 3.0.0 of a tileset: tile URL, zooms, bounds and its vector layers."""
     ts = tileset(layer)

@@ -183,11 +183,6 @@ def _other_layer(name: str, path: Path, opts: FileOptions, crs: str | None) -> p
         generate_ids=generate,
     )
     opts.notes.extend(f"{read.name}: {n}" for n in prepared.notes)
-    if prepared.mapped_columns:
-        opts.notes.append(
-            f"{read.name}: columns read as "
-            + ", ".join(f"{s} → {d}" for s, d in prepared.mapped_columns.items())
-        )
     return prepared.frame.drop(columns=ROW_COLUMN)
 
 

@@ -2,7 +2,9 @@
 
 One module per command; each command function parses its options, calls one library
 function and prints what it returns. What they share (``--db``, clean errors, the
-progress bar, the consoles) is in :mod:`gridgeo.cli.common`.
+progress bar, the consoles) is in :mod:`gridgeo.cli.common`; every help text, in English
+and Chinese, is in ``messages.toml`` (:mod:`gridgeo.cli.messages`); the progress a command
+shows is :mod:`gridgeo.cli.progress`.
 
 Modules
 -------
@@ -24,8 +26,10 @@ basemap
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from gridgeo.cli.apply import apply
 from gridgeo.cli.basemap import basemap_build
@@ -38,6 +42,7 @@ from gridgeo.cli.import_ import import_
 from gridgeo.cli.info import info
 from gridgeo.cli.lifecycle import lifecycle
 from gridgeo.cli.load import load
+from gridgeo.cli.messages import language, localize, use_framework
 from gridgeo.cli.report import report
 from gridgeo.cli.serve import serve
 from gridgeo.cli.synth import synth
@@ -65,8 +70,19 @@ def _flags_show_no_type() -> None:
 
 _flags_show_no_type()
 
+
+class _Localized(TyperGroup):
+    """gridgeo's command tree, its help and typer's words in the user's language."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        lang = language()
+        localize(self, lang)
+        use_framework(lang)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
-    help="gridgeo: coverage, responsibility and problem hotspots of community grids.",
+    cls=_Localized,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -85,18 +101,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    show_version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
-    ),
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
     """gridgeo: coverage, responsibility and problem hotspots of community grids."""
 
 
-db_app = typer.Typer(help="Database schema: create or upgrade the tables.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens: create, list and revoke them.", no_args_is_help=True)
-basemap_app = typer.Typer(
-    help="Basemap files: draw the district's own basemap for an intranet.", no_args_is_help=True
-)
+db_app = typer.Typer(no_args_is_help=True)
+token_app = typer.Typer(no_args_is_help=True)
+basemap_app = typer.Typer(no_args_is_help=True)
 
 # the order of `gridgeo --help`: the commands, then the groups
 app.command("import")(import_)

@@ -17,11 +17,11 @@ __all__ = ["apply"]
 def apply(
     proposal: Annotated[
         Path,
-        typer.Argument(help="The .gpkg (or, for assignments, its .xlsx) gridgeo fix wrote."),
+        typer.Argument(),
     ],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Date the changes take effect (YYYY-MM-DD); default today."),
+        typer.Option("--as-of"),
     ] = None,
     db: DbOption = None,
 ) -> None:

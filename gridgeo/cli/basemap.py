@@ -14,16 +14,12 @@ __all__ = ["basemap_build"]
 
 @fails_cleanly
 def basemap_build(
-    out_path: Annotated[
-        Path, typer.Option("--out", help="The file to write: .mbtiles or .pmtiles.")
-    ],
+    out_path: Annotated[Path, typer.Option("--out")],
     db: DbOption = None,
-    zooms: Annotated[
-        str, typer.Option("--zooms", help="Zooms to draw, a range such as 12-17.")
-    ] = "12-17",
+    zooms: Annotated[str, typer.Option("--zooms")] = "12-17",
     bbox: Annotated[
         str | None,
-        typer.Option("--bbox", help="Area as west,south,east,north (default: the communities)."),
+        typer.Option("--bbox"),
     ] = None,
 ) -> None:
     """Draw the district's communities, grids and buildings into a basemap file.

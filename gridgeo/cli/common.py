@@ -11,10 +11,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridgeo.cli.messages import text
+from gridgeo.cli.progress import progress_reporter
 from gridgeo.errors import GridGeoError, ValidationError
+from gridgeo.progress import step
 
 __all__ = [
     "AssignmentsOption",
@@ -22,6 +24,7 @@ __all__ = [
     "BuildingsOption",
     "CommunitiesOption",
     "CrsOption",
+    "crs_value",
     "DateFormatOption",
     "DbOption",
     "EncodingOption",
@@ -41,10 +44,11 @@ __all__ = [
     "date_option",
     "err",
     "fails_cleanly",
-    "force_progress",
+    "note",
     "out",
     "progress_bar",
     "results_table",
+    "step",
 ]
 
 #: what a command prints (results) and what it tells (notes, errors, progress)
@@ -53,69 +57,60 @@ err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option(
-        "--db", help="Store URL (sqlite:///FILE or postgresql://...); default GRIDGEO_DATABASE_URL."
-    ),
+    typer.Option("--db"),
 ]
-CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of input files that have none.")]
+
+
+def crs_value(value: str | None) -> str | None:
+    """``--crs`` checked before anything is read: an unknown name is a usage error."""
+    from gridgeo.errors import CRSError
+    from gridgeo.io.crs import parse_input_crs
+
+    try:
+        parse_input_crs(value)
+    except CRSError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--crs") from None
+    return value
+
+
+CrsOption = Annotated[str | None, typer.Option("--crs", callback=crs_value)]
 EncodingOption = Annotated[
     str | None,
-    typer.Option("--encoding", help="Text encoding of a CSV/.dbf (default: detected)."),
+    typer.Option("--encoding"),
 ]
 DateFormatOption = Annotated[
     str | None,
-    typer.Option("--date-format", help="How days are written, e.g. %d/%m/%Y or %m/%d/%Y."),
+    typer.Option("--date-format"),
 ]
-PolicyOption = Annotated[
-    Path | None, typer.Option("--policy", help="TOML file overriding the rules' numbers.")
-]
+PolicyOption = Annotated[Path | None, typer.Option("--policy")]
 
 # -- the input files of `check` and `fix` (without them: the store) --------------------------
-GridsOption = Annotated[
-    Path | None, typer.Option("--grids", help="Grid polygons (files without a store).")
-]
-BuildingsOption = Annotated[Path | None, typer.Option("--buildings", help="Building polygons.")]
-GridIdOption = Annotated[
-    str | None, typer.Option("--grid-id", help="Code column of the grids file.")
-]
-BuildingIdOption = Annotated[
-    str | None, typer.Option("--building-id", help="Code column of the buildings file.")
-]
-CommunitiesOption = Annotated[
-    Path | None, typer.Option("--communities", help="Community polygons.")
-]
-DistrictOption = Annotated[
-    Path | None, typer.Option("--district", help="District boundary polygon(s).")
-]
-AssignmentsOption = Annotated[
-    Path | None, typer.Option("--assignments", help="Assignments (CSV/XLSX).")
-]
-HouseholdsOption = Annotated[
-    Path | None, typer.Option("--households", help="Households (else buildings' counts).")
-]
-VisitsOption = Annotated[Path | None, typer.Option("--visits", help="Visits.")]
-MaskOption = Annotated[
-    Path | None, typer.Option("--mask", help="Areas never reported as gaps (rivers, parks).")
-]
+GridsOption = Annotated[Path | None, typer.Option("--grids")]
+BuildingsOption = Annotated[Path | None, typer.Option("--buildings")]
+GridIdOption = Annotated[str | None, typer.Option("--grid-id")]
+BuildingIdOption = Annotated[str | None, typer.Option("--building-id")]
+CommunitiesOption = Annotated[Path | None, typer.Option("--communities")]
+DistrictOption = Annotated[Path | None, typer.Option("--district")]
+AssignmentsOption = Annotated[Path | None, typer.Option("--assignments")]
+HouseholdsOption = Annotated[Path | None, typer.Option("--households")]
+VisitsOption = Annotated[Path | None, typer.Option("--visits")]
+MaskOption = Annotated[Path | None, typer.Option("--mask")]
 # -- how each input file is selected and mapped, as `import` does it --------------------
-_SCOPE = "; prefix INPUT: for one input, e.g. grids:"
 LayerOption = Annotated[
     list[str] | None,
-    typer.Option("--layer", help=f"Layer (or XLSX sheet) to read{_SCOPE}multipolygons."),
+    typer.Option("--layer"),
 ]
 WhereOption = Annotated[
     list[str] | None,
-    typer.Option("--where", help=f"Attribute filter (OGR SQL){_SCOPE}\"admin_level='8'\"."),
+    typer.Option("--where"),
 ]
 MapOption = Annotated[
     list[str] | None,
-    typer.Option("--map", help=f"FILE_COLUMN=LAYER_COLUMN (repeatable){_SCOPE}网格号=code."),
+    typer.Option("--map"),
 ]
 GenerateIdsOption = Annotated[
     list[str] | None,
-    typer.Option(
-        "--generate-ids", help=f"No code column: number rows PREFIX1, PREFIX2...{_SCOPE}G."
-    ),
+    typer.Option("--generate-ids"),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +169,11 @@ def file_options(
     return opts
 
 
+def note(message: str) -> None:
+    """A ``note:`` line on stderr (``提示：`` in Chinese)."""
+    err.print(f"{text('note')} {message}", highlight=False, markup=False)
+
+
 def fails_cleanly(func: F) -> F:
     """Print gridgeo's errors as messages (not tracebacks) and exit non-zero."""
 
@@ -183,13 +183,13 @@ def fails_cleanly(func: F) -> F:
             return func(*args, **kwargs)
         except ValidationError as exc:
             err.print(
-                f"[bold red]error:[/] {exc.summary or 'the input was refused:'}", highlight=False
+                f"[bold red]{text('error')}[/] {exc.summary or text('refused')}", highlight=False
             )
             for line in str(exc).splitlines()[1 if exc.summary else 0 :]:
                 err.print(f"  {line}", highlight=False, markup=False)
             raise typer.Exit(1) from None
         except GridGeoError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]{text('error')}[/] {exc}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -197,33 +197,9 @@ def fails_cleanly(func: F) -> F:
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar driven by the library's ``progress(desc, done, total)``."""
-    bar = Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal and not force_progress(),
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(description: str, done: int, total: int) -> None:
-        key = description.split(": ", 1)[0]  # "checking: gaps", "checking: overlaps": one bar
-        if key not in tasks:
-            tasks[key] = bar.add_task(description, total=total)
-        bar.update(tasks[key], completed=done, total=total, description=description)
-
-    with bar:
-        yield update
-
-
-def force_progress() -> bool:
-    """Whether progress bars show even when output is not a terminal (``GRIDGEO_PROGRESS=1``)."""
-    from gridgeo.settings import get_settings
-
-    return get_settings().progress
+    """The command's ``progress(desc, done, total)``: bars, lines or nothing (see ``progress``)."""
+    with progress_reporter(err) as progress:
+        yield progress
 
 
 def date_option(value: str | None, option: str) -> dt.date | None:

@@ -11,43 +11,50 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, err, fails_cleanly, out
-from gridgeo.layers import LAYER_ORDER
+from gridgeo.cli.common import DbOption, crs_value, fails_cleanly, note, out, progress_bar, step
 
 __all__ = ["export"]
 
 
 @fails_cleanly
 def export(
-    layer: Annotated[
-        str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}, or audit (the audit log).")
-    ],
-    file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or .xlsx.")],
-    include_personal: Annotated[
-        bool, typer.Option("--include-personal", help="Include household names and phone numbers.")
-    ] = False,
+    layer: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument()],
+    include_personal: Annotated[bool, typer.Option("--include-personal")] = False,
+    crs: Annotated[str | None, typer.Option("--crs", callback=crs_value)] = None,
     db: DbOption = None,
 ) -> None:
     """Write a stored layer to a file that QGIS or Excel opens (no personal data by default)."""
+    import geopandas as gpd
+
+    from gridgeo.chinacrs import from_wgs84
     from gridgeo.io import write_file
     from gridgeo.store import open_store
 
     if layer == "audit":
         _export_audit(file, db)
         return
-    store = open_store(db)
-    try:
-        frame = store.read_layer(layer, include_personal=include_personal)
-    finally:
-        store.close()
-    write_file(frame, file, layer=layer)
-    out.print(f"{layer}: {len(frame):,} rows written to {file}", highlight=False)
+    with progress_bar() as progress:
+        with step(progress, f"reading {layer}"):
+            store = open_store(db)
+            try:
+                frame = store.read_layer(layer, include_personal=include_personal)
+            finally:
+                store.close()
+            if crs and isinstance(frame, gpd.GeoDataFrame):
+                frame = from_wgs84(frame, crs)
+        with step(progress, f"writing {file.name}"):
+            write_file(frame, file, layer=layer)
+    out.print(
+        f"{layer}: {len(frame):,} rows written to {file}"
+        + (f" (coordinates in {crs})" if crs else ""),
+        highlight=False,
+    )
     if file.suffix.lower() == ".shp":
-        err.print(
-            "note: a Shapefile cuts column names to 10 characters and text to 254 bytes, and "
+        note(
+            "a Shapefile cuts column names to 10 characters and text to 254 bytes, and "
             "a layer without geometry is only its .dbf; import reads the cut names back, but "
             "for an exact round trip export to .gpkg, .geojson, .csv or .xlsx",
-            highlight=False,
         )
 
 

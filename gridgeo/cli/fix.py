@@ -38,21 +38,20 @@ from gridgeo.cli.common import (
 __all__ = ["fix_app", "fix_assignments", "fix_grids"]
 
 fix_app = typer.Typer(
-    help="Proposals that fix the findings: repaired grids, missing assignments.",
     no_args_is_help=True,
 )
 
 OutOption = Annotated[
     Path,
-    typer.Option("--out", help="Proposal GeoPackage to write (an .xlsx is written beside it)."),
+    typer.Option("--out"),
 ]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Date the proposal takes effect (YYYY-MM-DD); default today."),
+    typer.Option("--as-of"),
 ]
 MembersOption = Annotated[
     Path | None,
-    typer.Option("--members", help="Members (CSV/XLSX); else those the assignments name."),
+    typer.Option("--members"),
 ]
 #: the steps a fix goes through, for the progress bar
 _STEPS = ("reading the inputs", "computing the proposal", "writing the proposal")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,8 +12,8 @@ from gridgeo.cli.common import (
     CrsOption,
     DbOption,
     date_option,
-    err,
     fails_cleanly,
+    note,
     out,
     progress_bar,
 )
@@ -23,45 +23,34 @@ __all__ = ["hotspots"]
 #: how to read a problems file (`gridgeo.hotspot_inputs.read_problems`)
 ProblemsFile = Annotated[
     Path | None,
-    typer.Option("--problems", help="Problem points: GeoPackage, GeoJSON, or CSV with lon/lat."),
+    typer.Option("--problems"),
 ]
-ProblemsLayer = Annotated[
-    str | None, typer.Option("--layer", help="Layer (or sheet) of the problems file.")
-]
-XColumn = Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV.")]
-YColumn = Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV.")]
-TimeColumn = Annotated[
-    str | None, typer.Option("--time-column", help="Column with the report time.")
-]
-CategoryColumn = Annotated[
-    str | None, typer.Option("--category-column", help="Column with the category.")
-]
+ProblemsLayer = Annotated[str | None, typer.Option("--layer")]
+XColumn = Annotated[str | None, typer.Option("--x")]
+YColumn = Annotated[str | None, typer.Option("--y")]
+TimeColumn = Annotated[str | None, typer.Option("--time-column")]
+CategoryColumn = Annotated[str | None, typer.Option("--category-column")]
 
 #: which problems are counted (`gridgeo.analysis.hotspots.select_problems`)
-Categories = Annotated[
-    list[str] | None, typer.Option("--category", help="Only this category (repeatable).")
-]
-Statuses = Annotated[
-    list[str] | None, typer.Option("--status", help="Only this status (repeatable).")
-]
-FirstDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (local time).")]
-LastDay = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")]
+Categories = Annotated[list[str] | None, typer.Option("--category")]
+Statuses = Annotated[list[str] | None, typer.Option("--status")]
+FirstDay = Annotated[str | None, typer.Option("--from")]
+LastDay = Annotated[str | None, typer.Option("--to")]
 
 
 @fails_cleanly
 def hotspots(
-    out_file: Annotated[Path, typer.Option("--out", help="GeoPackage to write.")],
+    out_file: Annotated[Path, typer.Option("--out")],
     problems: ProblemsFile = None,
     layer: ProblemsLayer = None,
-    area: Annotated[
-        Path | None, typer.Option("--area", help="Study area polygons (district boundary).")
-    ] = None,
+    area: Annotated[Path | None, typer.Option("--area")] = None,
     cells: Annotated[
-        str, typer.Option("--cells", help="h3:RES, square:METRES, grids (store) or grids:FILE.")
-    ] = "h3:9",
-    weights: Annotated[
-        str, typer.Option("--weights", help="queen, knn:K or distance:METRES.")
-    ] = "queen",
+        str,
+        typer.Option(
+            "--cells",
+        ),
+    ] = "auto",
+    weights: Annotated[str, typer.Option("--weights")] = "queen",
     category: Categories = None,
     status: Statuses = None,
     date_from: FirstDay = None,
@@ -71,16 +60,12 @@ def hotspots(
     time_column: TimeColumn = None,
     category_column: CategoryColumn = None,
     crs: CrsOption = None,
-    permutations: Annotated[
-        int, typer.Option("--permutations", help="Permutations for the pseudo p-values.")
-    ] = 999,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the permutations.")] = 0,
-    interval: Annotated[
-        str, typer.Option("--interval", help="Time slice of emerging hot spots: month, week, day.")
-    ] = "month",
+    permutations: Annotated[int, typer.Option("--permutations")] = 999,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    interval: Annotated[str, typer.Option("--interval")] = "month",
     bandwidth: Annotated[
         str,
-        typer.Option("--bandwidth", help="Kernel density bandwidth: metres, silverman or scott."),
+        typer.Option("--bandwidth"),
     ] = "silverman",
     db: DbOption = None,
 ) -> None:
@@ -118,14 +103,32 @@ def hotspots(
             interval=interval,
             progress=progress,
         )
-    for note in run.notes:
-        err.print(f"note: {note}", highlight=False)
+    for line in [*run.notes, *_cells_note(run.layers["cells"])]:
+        note(line)
     _print_summary(run.layers)
     if run.outside:
         out.print(
             f"{run.outside:,} problems outside the study area were not counted", highlight=False
         )
-    out.print(f"written to {out_file} (layers cells, lisa, density, emerging)", highlight=False)
+    names = "cells, lisa, density, emerging" + (", problems" if problems is not None else "")
+    out.print(f"written to {out_file} (layers {names})", highlight=False)
+
+
+def _cells_note(cells: Any) -> list[str]:
+    """Which cells were chosen from the data, and how large they are."""
+    if not cells.attrs.get("cells_chosen"):
+        return []
+    from gridgeo.analysis.hotspots.resolution import MIN_OCCUPIED, TARGET_PER_CELL, cell_size_m
+
+    spec = str(cells.attrs.get("cells"))
+    x0, y0, x1, y1 = cells.total_bounds
+    side = cell_size_m(spec, (x0 + x1) / 2, (y0 + y1) / 2)
+    size = f", hexagons with a side of about {side:,.0f} m" if side else ""
+    return [
+        f"cells {spec}{size}: the coarsest at which the problems occupy at least "
+        f"{MIN_OCCUPIED} cells and the median one holds at most {TARGET_PER_CELL} "
+        "(give --cells to choose)"
+    ]
 
 
 def _bandwidth(value: str) -> float | str:

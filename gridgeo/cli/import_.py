@@ -9,58 +9,44 @@ from typing import Annotated, Any
 import typer
 
 from gridgeo.cli.common import (
+    CrsOption,
     DateFormatOption,
     DbOption,
     EncodingOption,
-    err,
     fails_cleanly,
+    note,
     out,
     parse_map,
     progress_bar,
+    step,
 )
-from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["import_"]
 
 
 @fails_cleanly
 def import_(
-    layer: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAYER_ORDER)}.")],
-    file: Annotated[
-        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, OSM PBF, CSV or XLSX.")
-    ],
-    source_layer: Annotated[
-        str | None, typer.Option("--layer", help="Layer (or XLSX sheet) of the file to read.")
-    ] = None,
+    layer: Annotated[str, typer.Argument()],
+    file: Annotated[Path, typer.Argument()],
+    source_layer: Annotated[str | None, typer.Option("--layer")] = None,
     id_column: Annotated[
         str | None,
-        typer.Option(
-            "--id-column", help="Column with the codes; several, comma-separated: first non-empty."
-        ),
+        typer.Option("--id-column"),
     ] = None,
     generate_ids: Annotated[
         str | None,
-        typer.Option("--generate-ids", help="No code column: number rows PREFIX1, PREFIX2..."),
+        typer.Option("--generate-ids"),
     ] = None,
-    crs: Annotated[
-        str | None,
-        typer.Option("--crs", help="CRS of a file that has none, e.g. 4326, 4490, 4547."),
-    ] = None,
-    repair: Annotated[
-        bool, typer.Option("--repair", help="Fix invalid polygons with make_valid.")
-    ] = False,
+    crs: CrsOption = None,
+    repair: Annotated[bool, typer.Option("--repair")] = False,
     where: Annotated[
         str | None,
-        typer.Option("--where", help="Attribute filter (OGR SQL), e.g. \"admin_level='8'\"."),
+        typer.Option("--where"),
     ] = None,
-    mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="FILE_COLUMN=LAYER_COLUMN (repeatable).")
-    ] = None,
-    x: Annotated[str | None, typer.Option("--x", help="Longitude/x column of a CSV/XLSX.")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="Latitude/y column of a CSV/XLSX.")] = None,
-    wkt: Annotated[
-        str | None, typer.Option("--wkt", help="WKT geometry column of a CSV/XLSX.")
-    ] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map")] = None,
+    x: Annotated[str | None, typer.Option("--x")] = None,
+    y: Annotated[str | None, typer.Option("--y")] = None,
+    wkt: Annotated[str | None, typer.Option("--wkt")] = None,
     encoding: EncodingOption = None,
     date_format: DateFormatOption = None,
     db: DbOption = None,
@@ -87,17 +73,18 @@ def import_(
             encoding=encoding,
         )
         progress(f"reading {file.name}", 1, 1)
-        prepared = prepare_layer(
-            read.frame,
-            layer,
-            source=read.name,
-            rows=read.rows,
-            mapping=parse_map(mapping or []),
-            id_columns=id_column.split(",") if id_column else (),
-            generate_ids=generate_ids,
-            repair=repair,
-            date_format=date_format,
-        )
+        with step(progress, f"checking {layer}"):
+            prepared = prepare_layer(
+                read.frame,
+                layer,
+                source=read.name,
+                rows=read.rows,
+                mapping=parse_map(mapping or []),
+                id_columns=id_column.split(",") if id_column else (),
+                generate_ids=generate_ids,
+                repair=repair,
+                date_format=date_format,
+            )
         store = open_store(db)
         try:
             result = store.write_layers(
@@ -110,13 +97,10 @@ def import_(
 
 def _print_outcome(layer: str, read: Any, prepared: Any, result: Any, seconds: float) -> None:
     """The notes of reading and checking, then what was written."""
-    for note in read.notes + prepared.notes:
-        err.print(f"note: {note}", highlight=False)
+    for line in read.notes + prepared.notes:
+        note(line)
     if prepared.ignored_columns:
-        err.print(
-            f"note: columns not used: {', '.join(map(str, prepared.ignored_columns))}",
-            highlight=False,
-        )
+        note(f"columns not used: {', '.join(map(str, prepared.ignored_columns))}")
     out.print(
         f"{layer}: {prepared.rows_read:,} rows read from {read.name}"
         + (f" (layer {read.layer})" if read.layer else "")

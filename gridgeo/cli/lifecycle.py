@@ -18,6 +18,7 @@ from gridgeo.cli.common import (
     fails_cleanly,
     out,
     progress_bar,
+    step,
 )
 
 __all__ = ["lifecycle"]
@@ -46,34 +47,22 @@ def lifecycle(
         Path | None,
         typer.Option(
             "--out",
-            help=".xlsx (a sheet per level and per finding), .gpkg (with an .xlsx beside) "
-            "or .csv (the --level table).",
         ),
     ] = None,
-    problems: Annotated[
-        Path | None, typer.Option("--problems", help="Problems file (a store's otherwise).")
-    ] = None,
-    grids: Annotated[
-        Path | None, typer.Option("--grids", help="Grid polygons (with their community).")
-    ] = None,
-    buildings: Annotated[
-        Path | None, typer.Option("--buildings", help="Building polygons.")
-    ] = None,
+    problems: Annotated[Path | None, typer.Option("--problems")] = None,
+    grids: Annotated[Path | None, typer.Option("--grids")] = None,
+    buildings: Annotated[Path | None, typer.Option("--buildings")] = None,
     communities: Annotated[
         Path | None,
-        typer.Option("--communities", help="Community polygons (grids without a community)."),
+        typer.Option("--communities"),
     ] = None,
     crs: CrsOption = None,
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="Local date the list is taken at (YYYY-MM-DD); default today."
-        ),
+        typer.Option("--as-of"),
     ] = None,
-    level: Annotated[
-        str, typer.Option("--level", help="Table printed (and written to a .csv).")
-    ] = "district",
-    freq: Annotated[str, typer.Option("--freq", help="M (months), Q or W (ISO weeks).")] = "M",
+    level: Annotated[str, typer.Option("--level")] = "district",
+    freq: Annotated[str, typer.Option("--freq")] = "M",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -114,13 +103,16 @@ def lifecycle(
             policy=rules,
             progress=progress,
         )
-    key = f"lifecycle_{level}"
-    if key not in results:
-        raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
+        key = f"lifecycle_{level}"
+        if key not in results:
+            raise ValidationError(f"--level {level} needs --grids and --buildings (or a store)")
+        files = []
+        if out_file is not None:
+            with step(progress, f"writing {out_file.name}"):
+                files = write_lifecycle(results, out_file, level=level)
     _print_table(results[key], f"problem list (问题清单) as of {day}, per {level}")
     out.print(_counts(results), highlight=False)
-    if out_file is not None:
-        files = write_lifecycle(results, out_file, level=level)
+    if files:
         out.print(f"written to {' and '.join(map(str, files))}", highlight=False)
 
 

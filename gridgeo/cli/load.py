@@ -16,16 +16,13 @@ from gridgeo.cli.common import (
     results_table,
 )
 from gridgeo.errors import ValidationError
-from gridgeo.layers import LAYER_ORDER
 
 __all__ = ["load"]
 
 
 @fails_cleanly
 def load(
-    file: Annotated[
-        Path, typer.Argument(help="A GeoPackage with layers named like gridgeo's layers.")
-    ],
+    file: Annotated[Path, typer.Argument()],
     date_format: DateFormatOption = None,
     db: DbOption = None,
 ) -> None:
@@ -33,6 +30,7 @@ def load(
     import pyogrio
 
     from gridgeo.io import read_file
+    from gridgeo.layers import LAYER_ORDER
     from gridgeo.store import open_store
     from gridgeo.validate import prepare_layer
 

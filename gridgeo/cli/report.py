@@ -9,24 +9,28 @@ from typing import Annotated
 
 import typer
 
-from gridgeo.cli.common import DbOption, PolicyOption, date_option, fails_cleanly, out, progress_bar
+from gridgeo.cli.common import (
+    DbOption,
+    PolicyOption,
+    date_option,
+    fails_cleanly,
+    out,
+    progress_bar,
+    step,
+)
 
 __all__ = ["report"]
 
 
 @fails_cleanly
 def report(
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the report's HTML, PDF and maps/*.png.")
-    ],
+    out_dir: Annotated[Path, typer.Option("--out")],
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Date the check is made at (YYYY-MM-DD); default today."),
+        typer.Option("--as-of"),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
-    pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="Also print the PDF (needs chromium).")
-    ] = True,
+    lang: Annotated[str, typer.Option("--lang")] = "zh",
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf")] = True,
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -44,12 +48,11 @@ def report(
     store = open_store(db)
     try:
         with progress_bar() as progress:
-            results = run_check(
-                inputs_from_store(store), policy=rules, as_of=day, progress=progress
-            )
-            progress("drawing the report", 0, 1)
-            files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
-            progress("drawing the report", 1, 1)
+            with step(progress, "reading the store"):
+                inputs = inputs_from_store(store)
+            results = run_check(inputs, policy=rules, as_of=day, progress=progress)
+            with step(progress, "drawing and writing the report"):
+                files = write_report(store, out_dir, results=results, as_of=day, lang=lang, pdf=pdf)
     finally:
         store.close()
     out.print(f"report: {files.html}", highlight=False)

@@ -14,10 +14,8 @@ __all__ = ["serve"]
 @fails_cleanly
 def serve(
     db: DbOption = None,
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")
-    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
 ) -> None:
     """Start the web API (OpenAPI documentation at /docs) on the embedded store or PostGIS."""
     import os

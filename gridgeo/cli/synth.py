@@ -15,14 +15,10 @@ __all__ = ["synth"]
 
 @fails_cleanly
 def synth(
-    scale: Annotated[
-        str, typer.Option(help="tiny, sample or city (10,000 grids, 1,000,000 buildings).")
-    ] = "sample",
-    seed: Annotated[
-        int, typer.Option(help="Random seed: the same seed gives the same district.")
-    ] = 0,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write a GeoPackage.")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Also load it into this store.")] = None,
+    scale: Annotated[str, typer.Option()] = "sample",
+    seed: Annotated[int, typer.Option()] = 0,
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+    db: Annotated[str | None, typer.Option("--db")] = None,
 ) -> None:
     """Generate a synthetic district with deliberate defects (and write or load it)."""
     from gridgeo.store import open_store

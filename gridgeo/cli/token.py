@@ -14,17 +14,11 @@ __all__ = ["token_create", "token_list", "token_revoke"]
 
 @fails_cleanly
 def token_create(
-    role: Annotated[
-        str, typer.Option("--role", help="leader, planner, analyst, grid_worker or member.")
-    ],
-    member: Annotated[
-        str | None, typer.Option("--member", help="The member code it writes as.")
-    ] = None,
-    community: Annotated[
-        list[str] | None, typer.Option("--community", help="A community of its area.")
-    ] = None,
-    grid: Annotated[list[str] | None, typer.Option("--grid", help="A grid of its area.")] = None,
-    label: Annotated[str | None, typer.Option("--label", help="A note: whose it is.")] = None,
+    role: Annotated[str, typer.Option("--role")],
+    member: Annotated[str | None, typer.Option("--member")] = None,
+    community: Annotated[list[str] | None, typer.Option("--community")] = None,
+    grid: Annotated[list[str] | None, typer.Option("--grid")] = None,
+    label: Annotated[str | None, typer.Option("--label")] = None,
     db: DbOption = None,
 ) -> None:
     """Create an API token and print it once (only its SHA-256 is stored)."""
@@ -66,7 +60,7 @@ def token_list(db: DbOption = None) -> None:
 
 @fails_cleanly
 def token_revoke(
-    token_id: Annotated[int, typer.Argument(help="The token's id (see `gridgeo token list`).")],
+    token_id: Annotated[int, typer.Argument()],
     db: DbOption = None,
 ) -> None:
     """Revoke a token: it is refused from now on."""

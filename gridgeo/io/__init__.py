@@ -6,7 +6,8 @@ ZIP, or a ``.geojson`` that is not JSON, is refused with a message that says so.
 One job per module: :mod:`~gridgeo.io.formats` (what a file is),
 :mod:`~gridgeo.io.encodings` (its text encoding), :mod:`~gridgeo.io.tables` (CSV and
 XLSX), :mod:`~gridgeo.io.vectors` (GDAL formats), :mod:`~gridgeo.io.geometry`
-(coordinates, WKT, CRS), :mod:`~gridgeo.io.dates` (times in and out),
+(coordinates, WKT, CRS), :mod:`~gridgeo.io.crs` (what ``--crs`` says, GCJ-02 and
+BD-09 converted once), :mod:`~gridgeo.io.dates` (times in and out),
 :mod:`~gridgeo.io.readers` and :mod:`~gridgeo.io.writers`.
 """
 

@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS
 
 from gridgeo.errors import CRSError, Issue, NotFound, ValidationError
+from gridgeo.io.crs import InputCRS, frame_to_wgs84
 
 __all__ = [
     "WKT_COLUMNS",
@@ -178,15 +179,60 @@ def _range_issues(frame: gpd.GeoDataFrame, path: Path, rows: np.ndarray, crs: CR
     raise ValidationError(issues, summary=f"{path.name}: {int(outside.sum())} row(s) out of range:")
 
 
+def _no_crs(frame: gpd.GeoDataFrame, path: Path, fmt: str) -> CRSError:
+    """The refusal of a file without a CRS and without ``--crs``, with a guess."""
+    lonlat = not _outside_lonlat(np.asarray(frame.geometry.values, dtype=object)).any()
+    guess = (
+        "its coordinates look like longitude/latitude, so most likely --crs 4326 "
+        "(or gcj02/bd09 for positions from AMap/Baidu)"
+        if lonlat
+        else "its coordinates are projected (metres): give the projection's EPSG code, "
+        "e.g. --crs 4547 for CGCS2000 Gauss-Kruger CM 114E"
+    )
+    what = "a Shapefile without .prj" if fmt == "shp" else "no CRS in the file"
+    return CRSError(
+        Issue(
+            f"no coordinate reference system ({what})",
+            file=path.name,
+            hint=f"pass --crs with the EPSG code of its coordinates; {guess}",
+        )
+    )
+
+
+def _shifted(
+    frame: gpd.GeoDataFrame, path: Path, given: InputCRS, notes: list[str], rows: np.ndarray
+) -> gpd.GeoDataFrame:
+    """GCJ-02/BD-09 coordinates converted to WGS-84; a declared projected CRS refused."""
+    declared = None if frame.crs is None else CRS(frame.crs)
+    if declared is not None and not declared.is_geographic:
+        raise CRSError(
+            Issue(
+                f"the file declares the projected {declared.to_string()} (metres) but "
+                f"--crs {given.shift} says its coordinates are {given.name} longitude/latitude",
+                file=path.name,
+                hint="drop --crs to use the file's own CRS, or fix the file's .prj",
+            )
+        )
+    frame = frame.set_crs(4326, allow_override=True)
+    _range_issues(frame, path, rows, given.crs)
+    label = f" (its {declared.to_string()} label overridden)" if declared is not None else ""
+    notes.append(f"converted from {given.name} to WGS-84 (--crs {given.shift}){label}")
+    return frame_to_wgs84(frame, given)
+
+
 def to_wgs84(
     frame: gpd.GeoDataFrame,
     path: Path,
     fmt: str,
-    user_crs: CRS | None,
+    given: InputCRS | None,
     notes: list[str],
     rows: np.ndarray,
 ) -> tuple[gpd.GeoDataFrame, str | None]:
     """The frame in EPSG:4326 and the name of the CRS it came in.
+
+    ``given`` is what ``--crs`` says (:mod:`gridgeo.io.crs` states the rule for a file
+    with its own CRS): GCJ-02/BD-09 are converted vertex by vertex, an EPSG code
+    applies to a file without a CRS and must agree with a declared one.
 
     Raises
     ------
@@ -197,24 +243,13 @@ def to_wgs84(
         Some rows (named) lie outside longitude/latitude range.
     """
     declared = frame.crs
-    if declared is None and user_crs is None:
+    if declared is None and given is None:
         if shapely.is_missing(frame.geometry.values).all():
             return frame.set_crs(4326), None
-        lonlat = not _outside_lonlat(np.asarray(frame.geometry.values, dtype=object)).any()
-        guess = (
-            "its coordinates look like longitude/latitude, so most likely --crs 4326"
-            if lonlat
-            else "its coordinates are projected (metres): give the projection's EPSG code, "
-            "e.g. --crs 4547 for CGCS2000 Gauss-Kruger CM 114E"
-        )
-        what = "a Shapefile without .prj" if fmt == "shp" else "no CRS in the file"
-        raise CRSError(
-            Issue(
-                f"no coordinate reference system ({what})",
-                file=path.name,
-                hint=f"pass --crs with the EPSG code of its coordinates; {guess}",
-            )
-        )
+        raise _no_crs(frame, path, fmt)
+    if given is not None and given.shift:
+        return _shifted(frame, path, given, notes, rows), given.name
+    user_crs = None if given is None else given.crs
     if declared is not None and user_crs is not None and not CRS(declared).equals(user_crs):
         raise CRSError(
             Issue(

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from gridgeo.errors import FileFormatError, Issue, NotFound
-from gridgeo.io.formats import VECTOR_FORMATS, detect_format, parse_crs
+from gridgeo.io.crs import parse_input_crs
+from gridgeo.io.formats import VECTOR_FORMATS, detect_format
 from gridgeo.io.geometry import table_geometry, to_wgs84
 from gridgeo.io.tables import read_table
 from gridgeo.io.vectors import check_json, read_vector
@@ -62,8 +63,10 @@ def read_file(
         The gridgeo layer being imported: picks the same-named layer of a
         multi-layer file when ``layer`` is not given.
     crs
-        CRS of a file that declares none (a Shapefile without ``.prj``, a CSV of
-        projected coordinates). CSV/XLSX coordinates default to EPSG:4326.
+        What the coordinates are in: an EPSG code for a file that declares none (a
+        Shapefile without ``.prj``, a CSV of projected coordinates; CSV/XLSX default to
+        EPSG:4326), or ``gcj02``/``bd09``, converted to WGS-84 even when the file is
+        labelled WGS 84 (the rule is in :mod:`gridgeo.io.crs`).
     where
         Attribute filter for vector files (OGR SQL), e.g. ``"admin_level = '8'"``.
     x, y, wkt
@@ -92,7 +95,7 @@ def read_file(
     if path.is_dir():
         raise FileFormatError(Issue("is a folder, not a file", file=str(path)))
     fmt = detect_format(path)
-    user_crs = parse_crs(crs)
+    given = parse_input_crs(crs)
     notes: list[str] = []
     if fmt == "geojson":
         check_json(path)
@@ -103,8 +106,9 @@ def read_file(
         frame, table_notes = read_table(path, fmt, layer, encoding=encoding)
         notes.extend(f"{path.name}: {n}" for n in table_notes)
         rows = np.arange(len(frame)) + 2  # the header is line 1
-        frame = table_geometry(frame, path, rows, x=x, y=y, wkt=wkt, crs=user_crs)
+        label = None if given is None else given.crs
+        frame = table_geometry(frame, path, rows, x=x, y=y, wkt=wkt, crs=label)
     source_crs = None
     if isinstance(frame, gpd.GeoDataFrame):
-        frame, source_crs = to_wgs84(frame, path, fmt, user_crs, notes, np.asarray(rows))
+        frame, source_crs = to_wgs84(frame, path, fmt, given, notes, np.asarray(rows))
     return ReadResult(frame, path, fmt, chosen, np.asarray(rows), source_crs, notes)

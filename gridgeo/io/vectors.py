@@ -16,6 +16,7 @@ import pyogrio
 import shapely
 
 from gridgeo.errors import FileFormatError, Issue, NotFound
+from gridgeo.io.dbf import NAME_BYTES, cpg_encoding, names_decode, repair_names
 from gridgeo.io.encodings import dbf_encoding
 from gridgeo.io.formats import FORMATS
 
@@ -31,9 +32,24 @@ def _gdal_config(**options: str) -> Iterator[None]:
         pyogrio.set_gdal_config_options(dict.fromkeys(options))
 
 
+def _header_encoding(siblings: dict[str, Path], encoding: str | None) -> str:
+    """The encoding of a .dbf's column names: as forced, as its .cpg says, or as detected."""
+    if encoding:
+        return encoding
+    if ".cpg" in siblings and (named := cpg_encoding(siblings[".cpg"])):
+        return named
+    if names_decode(siblings[".dbf"], "utf-8"):
+        return "utf-8"
+    return dbf_encoding(siblings[".shp"] if ".shp" in siblings else siblings[".dbf"])[0] or "utf-8"
+
+
 @contextmanager
-def _shapefile_with_index(path: Path, notes: list[str]) -> Iterator[Path]:
-    """Yield a readable path for a shapefile, rebuilding a missing .shx in a copy."""
+def _readable_shapefile(path: Path, notes: list[str], encoding: str | None) -> Iterator[Path]:
+    """Yield a readable path for a shapefile: the file itself, or a copy that GDAL can read.
+
+    The copy rebuilds a missing .shx, and keeps column names cut in the middle of a
+    character (:mod:`gridgeo.io.dbf`) up to their last whole character.
+    """
     siblings = {p.suffix.lower(): p for p in path.parent.glob(path.stem + ".*")}
     if ".dbf" not in siblings:
         raise FileFormatError(
@@ -43,16 +59,26 @@ def _shapefile_with_index(path: Path, notes: list[str]) -> Iterator[Path]:
                 hint="hand over all of its files (.shp, .shx, .dbf, .prj), or a zip of them",
             )
         )
-    if ".shx" in siblings:
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="gridgeo-shx-") as tmp:
+    header_encoding = _header_encoding(siblings, encoding)
+    with tempfile.TemporaryDirectory(prefix="gridgeo-shp-") as tmp:
+        cut = repair_names(siblings[".dbf"], Path(tmp) / (path.stem + ".dbf"), header_encoding)
+        if ".shx" in siblings and not cut:
+            yield path
+            return
         for p in siblings.values():
-            shutil.copy(p, Path(tmp) / (path.stem + p.suffix.lower()))
+            if p.suffix.lower() != ".dbf" or not cut:
+                shutil.copy(p, Path(tmp) / (path.stem + p.suffix.lower()))
         copy = Path(tmp) / (path.stem + ".shp")
-        notes.append(f"{path.name} has no .shx index: rebuilt it from the .shp (in a copy)")
-        with _gdal_config(SHAPE_RESTORE_SHX="YES"):
-            pyogrio.read_info(copy)
+        if cut:
+            shown = ", ".join(f"{found} as {kept}" for found, kept in cut)
+            notes.append(
+                f"{path.name}: column names cut by the .dbf's {NAME_BYTES}-byte limit in the "
+                f"middle of a character, read as their whole characters: {shown}"
+            )
+        if ".shx" not in siblings:
+            notes.append(f"{path.name} has no .shx index: rebuilt it from the .shp (in a copy)")
+            with _gdal_config(SHAPE_RESTORE_SHX="YES"):
+                pyogrio.read_info(copy)
         yield copy
 
 
@@ -154,7 +180,11 @@ def read_vector(
 ) -> tuple[pd.DataFrame, str | None, np.ndarray]:
     """The layer's frame as GDAL reads it, the layer read, and its 1-based row numbers."""
     read_path: Path | str = f"/vsizip/{path}" if fmt == "zip" else path
-    with _shapefile_with_index(path, notes) if fmt == "shp" else nullcontext(read_path) as readable:
+    with (
+        _readable_shapefile(path, notes, encoding)
+        if fmt == "shp"
+        else nullcontext(read_path) as readable
+    ):
         chosen = _choose_layer(readable, layer, target, fmt, path.name)
         options: dict[str, str] = {}  # passed to pyogrio (encoding) and GDAL (open options)
         if fmt == "shp":

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
+import alembic.util
 import pandas as pd
 import sqlalchemy as sa
 from alembic import command
@@ -83,6 +84,14 @@ class Store(Writes):
         assert head is not None
         return head
 
+    @staticmethod
+    def knows(revision: str) -> bool:
+        """Whether ``revision`` is one of this gridgeo's migrations."""
+        try:
+            return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+        except alembic.util.CommandError:
+            return False
+
     def upgrade(self, revision: str = "head") -> None:
         """Run the migrations up to ``revision`` in one transaction."""
         self._migrate(command.upgrade, revision)
@@ -99,6 +108,8 @@ class Store(Writes):
                 step(cfg, revision)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate {self.url}: {exc.__cause__ or exc}") from exc
+        except alembic.util.CommandError as exc:
+            raise StoreError(f"cannot migrate {self.url} to {revision}: {exc}") from exc
 
     def ensure_schema(self) -> None:
         """Create the tables in an empty database; refuse one at an unknown revision.
@@ -113,6 +124,12 @@ class Store(Writes):
         head = self.head()
         if current == head:
             return
+        if current is not None and not self.knows(current):
+            raise StoreError(
+                f"{self.url} is at schema revision {current}, which this gridgeo "
+                f"(schema {head}) does not know: a newer gridgeo wrote it; install that "
+                "version to open it (nothing was changed)"
+            )
         if current is None or self.dialect == "sqlite":
             self.upgrade()
             return

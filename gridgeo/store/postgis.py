@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from gridgeo.errors import StoreError
 from gridgeo.layers import LAYERS, Field, LayerSpec
+from gridgeo.progress import step
 from gridgeo.schema import SRID
 from gridgeo.store.base import Store
 from gridgeo.store.frames import by_column
@@ -155,24 +156,39 @@ class PostGISStore(Store):
                         progress(f"storing {spec.name}", min(start + BATCH, n), n)
             bulk = n >= self.bulk_rows and _is_empty(cur, spec.table)
             deferred = _drop_secondary(cur, spec.table) if bulk else []
-            conflict = _on_conflict([c for c in cols if c != "code"])
-            cur.execute(
-                f'WITH written AS (INSERT INTO "{spec.table}" AS t ({names}) '
-                f'SELECT {names} FROM "{stage}" ON CONFLICT (code) {conflict} '
-                "RETURNING (xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
-            )
-            inserted, written = cur.fetchone()  # type: ignore[misc]
-            for i, ddl in enumerate(deferred):
-                if progress:
-                    progress(f"indexing {spec.name}", i, len(deferred))
-                cur.execute(ddl)
+            with step(progress, f"upserting {spec.name} ({n:,} rows)"):
+                cur.execute(_upsert_sql(spec.table, stage, cols))
+                inserted, written = cur.fetchone()  # type: ignore[misc]
+            _restore(cur, spec.name, deferred, progress)
             if bulk:
                 # fresh statistics, or the planner joins millions of rows one by one
                 # until autovacuum gets round to the table
-                cur.execute(f'ANALYZE "{spec.table}"')
+                with step(progress, f"analysing {spec.name}"):
+                    cur.execute(f'ANALYZE "{spec.table}"')
         updated = written - inserted
         return WriteResult(spec.name, inserted, updated, n - inserted - updated)
+
+
+def _upsert_sql(table: str, stage: str, cols: list[str]) -> str:
+    """Insert or update the staged rows; count the inserted and the written rows."""
+    names = ", ".join(f'"{c}"' for c in cols)
+    conflict = _on_conflict([c for c in cols if c != "code"])
+    return (
+        f'WITH written AS (INSERT INTO "{table}" AS t ({names}) '
+        f'SELECT {names} FROM "{stage}" ON CONFLICT (code) {conflict} '
+        "RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+    )
+
+
+def _restore(cur: Any, layer: str, deferred: list[tuple[str, str]], progress: Any) -> None:
+    """Create the dropped indexes and keys again, the bar advancing as each completes."""
+    for i, (name, ddl) in enumerate(deferred):
+        if progress:
+            progress(f"indexing {layer}: {name}", i, len(deferred))
+        cur.execute(ddl)
+    if deferred and progress:
+        progress(f"indexing {layer}: {len(deferred)} done", len(deferred), len(deferred))
 
 
 def _on_conflict(others: list[str]) -> str:
@@ -200,8 +216,8 @@ def _is_empty(cur: Any, table: str) -> bool:
     return bool(cur.fetchone()[0])
 
 
-def _drop_secondary(cur: Any, table: str) -> list[str]:
-    """Drop a table's foreign keys and non-unique indexes; return the DDL that restores them.
+def _drop_secondary(cur: Any, table: str) -> list[tuple[str, str]]:
+    """Drop a table's foreign keys and non-unique indexes; return (name, DDL) restoring them.
 
     Everything happens inside the caller's transaction, so a failed load restores them
     too. Primary and unique keys stay: upserts need them.
@@ -223,8 +239,10 @@ def _drop_secondary(cur: Any, table: str) -> list[str]:
         cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     for name, _ in indexes:
         cur.execute(f'DROP INDEX "{name}"')
-    restore = [ddl for _, ddl in indexes]
-    restore += [f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}' for name, ddl in fkeys]
+    restore = list(indexes)
+    restore += [
+        (name, f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}') for name, ddl in fkeys
+    ]
     return restore
 
 

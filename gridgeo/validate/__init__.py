@@ -34,6 +34,7 @@ from gridgeo.validate.rules import (
     check_problem_lifecycle,
     infer_assignment_kind,
 )
+from gridgeo.validate.targets import TARGET_KINDS, Spread, spread_targets
 from gridgeo.validate.values import as_text, convert, empty
 
 __all__ = [
@@ -197,9 +198,11 @@ def prepare_layer(
     n = len(frame)
     rows = np.arange(1, n + 1) if rows is None else np.asarray(rows)
     id_columns = [c.strip() for c in id_columns if c.strip()]
-    out, colmap, unused = _mapped(frame, spec, mapping, id_columns, generate_ids, source)
-    out["code"] = _code_column(frame, spec, out, id_columns, generate_ids, rows, source)
+    spread = spread_targets(frame) if spec.name == "assignments" and not mapping else Spread(frame)
+    out, colmap, unused = _mapped(spread.frame, spec, mapping, id_columns, generate_ids, source)
+    out["code"] = _code_column(spread.frame, spec, out, id_columns, generate_ids, rows, source)
     issues = Issues(source, spec.name, rows, out["code"])
+    _unknown_targets(issues, frame, spread)
     if spec.name == "assignments" and "kind" not in out:
         out["kind"] = infer_assignment_kind(out, issues)
         _whom_is_named(issues, unused, spec, source)
@@ -224,7 +227,14 @@ def prepare_layer(
         mapped_columns={k: v for k, v in colmap.items() if k != v},
         given=given,
     )
+    if spread.note:
+        prepared.notes.append(spread.note)
+    if prepared.mapped_columns:
+        prepared.notes.append(
+            "columns read as " + ", ".join(f"{s} → {d}" for s, d in prepared.mapped_columns.items())
+        )
     prepared.frame = _with_geometry(frame, out[spec.field_names], spec, issues, repair, prepared)
+    _drop_followups(issues, spread)
     if issues.items:
         raise ValidationError(
             issues.items,
@@ -232,6 +242,28 @@ def prepare_layer(
         )
     prepared.frame[ROW_COLUMN] = rows
     return prepared
+
+
+def _unknown_targets(issues: Issues, frame: pd.DataFrame, spread: Spread) -> None:
+    """Rows of a long-form assignments sheet whose kind of object is not one gridgeo knows."""
+    if spread.columns is None or not spread.unknown.size:
+        return
+    words = ", ".join(f"{w[1]} ({w[0]})" for w in TARGET_KINDS.values())
+    issues.each(
+        spread.unknown,
+        "not a kind of object that can be assigned",
+        column=spread.columns[0],
+        values=frame[spread.columns[0]].reset_index(drop=True),
+        hint=f"use one of {words}",
+    )
+
+
+def _drop_followups(issues: Issues, spread: Spread) -> None:
+    """A row whose kind of object is unknown has no kind either: say the first only."""
+    if spread.columns is None or not spread.unknown.size:
+        return
+    rows = {int(issues.rows[p]) for p in spread.unknown}
+    issues.items = [i for i in issues.items if not (i.column == "kind" and i.row in rows)]
 
 
 def _whom_is_named(

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gridgeo.errors import ValidationError
+from gridgeo.io.dbf import NAME_BYTES, cut_name
 from gridgeo.layers import LayerSpec
 
 __all__ = ["ALIASES", "DBF_NAME_LENGTH", "map_columns"]
 
 #: The longest column name a Shapefile's attribute table (.dbf) holds.
-DBF_NAME_LENGTH = 10
+DBF_NAME_LENGTH = NAME_BYTES
+
+#: the encodings of .dbf files whose cut names are recognised
+_DBF_ENCODINGS = ("utf-8", "gbk")
 
 #: Other names a column goes by in the files planners keep (compared lower-case).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -24,8 +28,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "grid": ("grid_code", "grid_id", "网格", "网格编号"),
     "building": ("building_code", "building_id", "楼栋", "楼栋编号"),
     "household": ("household_code", "household_id", "户", "户编号"),
-    "member": ("member_code", "member_id", "党员", "党员编号"),
-    "organisation": ("organization", "org", "organisation_code", "organization_code", "党组织"),
+    "member": ("member_code", "member_id", "党员", "党员编号", "责任人编号"),
+    "organisation": (
+        "organization",
+        "org",
+        "organisation_code",
+        "organization_code",
+        "党组织",
+        "党组织编号",
+        "组织编号",
+    ),
     "responsible": ("responsible_member", "责任人"),
     "visit": ("visit_code", "visit_id"),
     "role": ("角色",),
@@ -40,6 +52,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "deadline": ("due", "期限"),
     "phone": ("tel", "mobile", "电话"),
 }
+
+
+def _dbf_cuts(names: Sequence[str]) -> list[str]:
+    """The names as a Shapefile's attribute table (.dbf) keeps them: 10 bytes, whole characters.
+
+    >>> _dbf_cuts(["building_code", "网格编号"])
+    ['building_c', '网格编']
+    """
+    cuts = [cut_name(n, enc) for n in names for enc in _DBF_ENCODINGS]
+    return [c for c in dict.fromkeys(cuts) if c and c not in names]
 
 
 def _explicit(
@@ -85,9 +107,8 @@ def map_columns(
             if f.name == "code"
             else ()
         )
-        # a Shapefile's attribute table (.dbf) keeps the first 10 characters of a name
-        cut = (f.name[:DBF_NAME_LENGTH],) if len(f.name) > DBF_NAME_LENGTH else ()
-        for candidate in (f.name, *extra, *ALIASES.get(f.name, ()), *cut):
+        names = (f.name, *extra, *ALIASES.get(f.name, ()))
+        for candidate in (*names, *_dbf_cuts(names)):
             col = lower.get(candidate.lower())
             if col is not None and col not in result:
                 result[col] = f.name

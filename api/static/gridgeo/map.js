@@ -114,27 +114,45 @@
     return undefined;
   }
 
-  /* fields: [[property ("a" or "a|b": a, else b), label, unit (e.g. " %")], ...] */
+  /* fields: [[property, label, options], ...]; property "a|b" is a, else b; options
+   * (optional): values (property value → the words shown), text (shown whatever the
+   * feature), small (a reference, in small type), title (the feature's title: the first
+   * such property that has a value), unit (after the value, e.g. " %"). */
+  function cell(props, f) {
+    var o = f[2] || {};
+    var v = o.text !== undefined ? o.text : value(props, f[0]);
+    if (v === undefined || v === null || v === "") { return ""; }
+    if (o.values && o.values[String(v)] !== undefined) { v = o.values[String(v)]; }
+    return o.unit ? String(v) + o.unit : v;
+  }
+
   gg.popup = function (props, fields, title, titleField) {
     var rows = fields
       .map(function (f) {
-        var v = value(props, f[0]);
-        if (v === undefined || v === null || v === "") { return ""; }
-        var text = escapeHtml(v) + (f[2] ? escapeHtml(f[2]) : "");
-        return "<tr><th>" + escapeHtml(f[1]) + "</th><td>" + text + "</td></tr>";
+        var v = cell(props, f);
+        if (v === "" || (f[2] || {}).title) { return ""; }
+        var small = (f[2] || {}).small ? " class=\"gridgeo-ref\"" : "";
+        return "<tr" + small + "><th>" + escapeHtml(f[1]) + "</th><td>" + escapeHtml(v) + "</td></tr>";
       })
       .join("");
+    var named = fields.filter(function (f) { return (f[2] || {}).title && cell(props, f) !== ""; });
+    if (named.length) { title = named.map(function (f) { return cell(props, f); }).join(" · "); }
     return popupHead(props, title, titleField) + "<table class=\"gridgeo-popup\">" + rows + "</table>";
   };
 
   /* Popups wide enough for a Chinese heading and a long value, scrolling when tall. */
   gg.POPUP = { maxWidth: 420, minWidth: 220, maxHeight: 320, className: "gridgeo-popup-box" };
 
+  /* spec.cluster: {until: zoom}: points as circles, clustered (Leaflet.markercluster) below
+   * that zoom. */
   gg.geojson = function (name, data, spec) {
     var where = spec.pane || "areas";
     var layer = L.geoJSON(data, {
       pane: pane(where),
       renderer: renderer(where),
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, gg.style(spec, feature.properties));
+      },
       style: function (feature) {
         count(name);
         return gg.style(spec, feature.properties);
@@ -147,6 +165,15 @@
         }
       },
     });
+    if (spec.cluster && L.markerClusterGroup) {
+      var group = L.markerClusterGroup({
+        disableClusteringAtZoom: spec.cluster.until || 17,
+        showCoverageOnHover: false,
+        chunkedLoading: true,
+      });
+      group.addLayer(layer);
+      layer = group;
+    }
     gg.layers[name] = layer;
     return layer;
   };

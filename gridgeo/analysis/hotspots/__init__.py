@@ -29,6 +29,7 @@ The modules, one job each (as esda's are):
 =================  ========================================================================
 ``selection``      which problems: categories, statuses, a period of local days
 ``cells``          H3 / square / grid cells of the study area and the counts in them
+``resolution``     the default cells (``"auto"``), chosen from the problems; cell sizes
 ``hexagons``       H3 cells, polygons and neighbours
 ``geometry``       the working CRS, point locations, the study area
 ``weights``        the binary neighbour matrix (queen, knn, distance, libpysal graphs)

@@ -17,6 +17,7 @@ from gridgeo.analysis.hotspots.density import kernel_density
 from gridgeo.analysis.hotspots.emerging import emerging_hotspots
 from gridgeo.analysis.hotspots.getis_ord import gi_star
 from gridgeo.analysis.hotspots.moran import local_moran
+from gridgeo.analysis.hotspots.resolution import AUTO, auto_cells, is_auto
 from gridgeo.analysis.hotspots.selection import DEFAULT_TIMEZONE, select_problems
 from gridgeo.analysis.hotspots.weights import spatial_weights
 from gridgeo.errors import Issue, ValidationError
@@ -44,7 +45,7 @@ def hotspot_layers(
     problems: gpd.GeoDataFrame,
     *,
     area: gpd.GeoDataFrame | shapely.Geometry | None = None,
-    cells: str | gpd.GeoDataFrame = "h3:9",
+    cells: str | gpd.GeoDataFrame = AUTO,
     category: str | Sequence[str] | None = None,
     status: str | Sequence[str] | None = None,
     start: dt.date | str | None = None,
@@ -79,7 +80,9 @@ def hotspot_layers(
         Problem points (any CRS) with ``reported_at``, ``category`` and ``status`` as
         far as they are selected on or sliced by.
     area, cells, policy
-        As for :func:`~gridgeo.analysis.hotspots.cells.aggregate`.
+        As for :func:`~gridgeo.analysis.hotspots.cells.aggregate`; ``cells="auto"``
+        (the default) is :func:`~gridgeo.analysis.hotspots.resolution.auto_cells` of the
+        selected problems.
     category, status, start, end
         As for :func:`~gridgeo.analysis.hotspots.selection.select_problems`.
     permutations, seed, inference, fdr, ties
@@ -104,7 +107,9 @@ def hotspot_layers(
         ``cells`` (cell_id, count, n_neighbors, gi, gi_z, gi_p, gi_p_sim, gi_bin),
         ``lisa`` (cell_id, count, lisa_i, lisa_q, lisa_p_sim, lisa_cluster),
         ``density`` (contour bands) and ``emerging``; all in EPSG:4326.
-        ``cells.attrs`` records the selection (problems used, outside the area).
+        ``cells.attrs`` records the selection (problems used, outside the area) and
+        the cells (``cells``: e.g. ``h3:10``; ``cells_chosen``: True when chosen from the
+        data).
 
     Raises
     ------
@@ -126,6 +131,9 @@ def hotspot_layers(
         problems, category=category, status=status, start=start, end=end, timezone=timezone
     )
     report(_STEP, 1, steps)
+    chosen_cells = is_auto(cells)
+    if chosen_cells:
+        cells = auto_cells(chosen)
     assignment = assign_cells(chosen, area=area, cells=cells, policy=policy)
     counted = assignment.counts()
     if len(counted) == 0:
@@ -158,5 +166,7 @@ def hotspot_layers(
     else:
         emerging = counted[["cell_id", "count", "geometry"]].assign(pattern="", label="")
     report(_STEP, steps, steps)
-    gi.attrs.update(counted.attrs, problems=len(chosen), weights=str(weights))
+    gi.attrs.update(
+        counted.attrs, problems=len(chosen), weights=str(weights), cells_chosen=chosen_cells
+    )
     return {"cells": gi, "lisa": lisa, "density": density, "emerging": emerging}
