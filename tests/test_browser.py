@@ -114,11 +114,11 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         need("api/static/vendor", "run scripts/vendor.sh (scripts/setup.sh does)")
     env = {"GRIDGEO_AUTH": "off"}  # the open read-only demo: the pages need no token
     with serve_app(sample_store_url, env, tmp_path_factory.mktemp("uvicorn")) as base:
-        _warm(base, [COVERAGE, HOTSPOTS])
+        warm(base, [COVERAGE, HOTSPOTS])
         yield base
 
 
-def _warm(base: str, paths: list[str]) -> None:
+def warm(base: str, paths: list[str]) -> None:
     """Ask for each page once, so the server's caches hold what the browser will ask for."""
     for path in paths:
         with urllib.request.urlopen(base + path, timeout=WARM_S) as r:
@@ -140,9 +140,12 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def _open(browser: object, base: str, path: str) -> tuple[object, list[str], list[str]]:
+def open_page(
+    browser: object, base: str, path: str, viewport: tuple[int, int] = (1280, 900)
+) -> tuple[object, list[str], list[str]]:
     """A page on ``path`` that may load only from ``base``; the outside requests and errors."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    size = {"width": viewport[0], "height": viewport[1]}
+    page = browser.new_page(viewport=size)  # type: ignore[attr-defined]
     page.set_default_navigation_timeout(TIMEOUT_MS)
     page.set_default_timeout(TIMEOUT_MS)
     outside: list[str] = []
@@ -195,7 +198,7 @@ def _not_blank(path: Path) -> None:
 
 @embedded
 def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
-    page, outside, errors = _open(browser, server, COVERAGE)
+    page, outside, errors = open_page(browser, server, COVERAGE)
     try:
         assert outside == [], f"the page tried to load from outside: {outside[:5]}"
         assert errors == []
@@ -210,7 +213,8 @@ def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Pa
         page.wait_for_function("() => (gridgeo.drawn.last_visits || 0) > 1000")
         page.wait_for_load_state("networkidle")
         assert outside == []
-        # a click on a grid opens its popup with the finding or the score
+        # a click on a grid opens the popup of what is under the pointer: the grid's score,
+        # a finding, or the building's last visit (drawn over the grids)
         point = page.evaluate(
             """() => {
                 const grid = gridgeo.layers.grid_coverage.getLayers()[0];
@@ -222,7 +226,8 @@ def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Pa
         page.mouse.click(*point)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
-        assert "覆盖率" in popup.inner_text() or "说明" in popup.inner_text()
+        text = popup.inner_text()
+        assert "覆盖率" in text or "说明" in text or text.startswith("楼栋最近走访")
         shot = tmp_path / "coverage.png"
         page.screenshot(path=str(shot))
         _not_blank(shot)
@@ -247,7 +252,7 @@ def test_coverage_map_renders_offline(browser: object, server: str, tmp_path: Pa
 
 @embedded
 def test_hotspot_map_renders_offline(browser: object, server: str, tmp_path: Path) -> None:
-    page, outside, errors = _open(browser, server, HOTSPOTS)
+    page, outside, errors = open_page(browser, server, HOTSPOTS)
     try:
         assert outside == [] and errors == []
         assert _drawn(page, "hotspot_cells") > 10

@@ -179,8 +179,8 @@ def test_amap_landmark_lines_up_with_the_overlay_at_zoom_17(browser, site, tmp_p
         )
         assert visit.page.evaluate("gridgeo.layers.amap._map.getZoom()") == ZOOM
         visit.page.add_style_tag(
-            content=".leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-control-container "
-            "{ visibility: hidden !important; }"
+            content=".leaflet-overlay-pane, .leaflet-marker-pane, .leaflet-control-container, "
+            ".leaflet-pane[class*='leaflet-gridgeo-'] { visibility: hidden !important; }"
         )
         half = 60
         shot = tmp_path / "amap.png"

@@ -14,12 +14,15 @@ Small layers are put in the page as GeoJSON; any layer above
 budget, is drawn from the service's vector tiles instead, so a page stays well under
 2 MB whatever the size of the city.
 
-Labels are Chinese by default and English with ``?lang=en``.
+Labels are Chinese by default and English with ``?lang=en``. The panels (title, legend,
+filter form, layer switcher) are laid out by ``static/gridgeo/map.js`` and ``map.css``
+for a desktop and a phone screen alike: on a small screen they start folded.
 
 One job per module: :mod:`~api.maps.coverage`, :mod:`~api.maps.hotspots` and
 :mod:`~api.maps.proposal` (a page and its route each), :mod:`~api.maps.page` (folium's
 map, the overlays and panels),
 :mod:`~api.maps.layers` (the overlays, their colour classes and legends),
+:mod:`~api.maps.labels` (grid and community names, by zoom),
 :mod:`~api.maps.basemaps` (the basemaps of the layer switcher),
 :mod:`~api.maps.inline` (GeoJSON in the page), :mod:`~api.maps.text` (the words, from
 ``messages.toml``), :mod:`~api.maps.assets` (``/static/...``),

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from api import analysis_cache, tiles
 from api.auth import REFUSALS, ReaderDep, check_place, tile_key_for
 from api.maps.cache import PageStoreDep, cached_page_response
+from api.maps.labels import grid_zoom, label_points, layer_names
 from api.maps.layers import coverage_layers, coverage_legend
 from api.maps.page import MapPage
 from api.maps.responses import ROUTE_DEPENDENCIES, page_query
@@ -86,14 +87,27 @@ def coverage_page(
         if frame is None or "geometry" not in frame:
             continue
         frame = tiles.restrict(frame, results, community=community, grid=grid)
+        if layer.name == "grid_coverage":
+            frame = _named(frame, layer_names(store, "grids", version), names)
         url = tiles.tile_url(
             page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
         )
         page.add_frame(layer, frame, url, ts.minzoom)
+    page.add_labels(label_points(store, version, grids), grid_zoom(grids))
     page.legend = coverage_legend(TEXT[lang], lang)
     page.filters = "coverage_filters.html.j2"
     page.form = _form(grids, names, mine, community, grid, day, as_of, lang)
     return page.render()
+
+
+def _named(grids: Any, grid_names: dict[str, str], names: dict[str, str]) -> Any:
+    """The grids with their ``name`` and their community's name (``community_name``)."""
+    codes = grids["code"].astype(str)
+    community = grids["community"]
+    return grids.assign(
+        name=[grid_names.get(c, c) for c in codes],
+        community_name=[None if pd.isna(c) else names.get(str(c), str(c)) for c in community],
+    )
 
 
 def _title(
@@ -179,15 +193,7 @@ def _score(
 
 def community_names(store: Store, version: int) -> dict[str, str]:
     """Community code → name (the code where a community has no name), per data version."""
-
-    def read() -> dict[str, str]:
-        frame = store.read_layer("communities", columns=["name"])
-        return {
-            str(c): str(n) if isinstance(n, str) and n else str(c)
-            for c, n in zip(frame["code"], frame["name"], strict=True)
-        }
-
-    return analysis_cache.memo(store, "community-names", version, read)
+    return layer_names(store, "communities", version)
 
 
 @router.get(

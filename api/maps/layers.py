@@ -51,12 +51,22 @@ def _fixed(layer: str) -> dict[str, Any]:
 
 @dataclass
 class LayerDef:
-    """One overlay of a coverage or hotspot page."""
+    """One overlay of a coverage or hotspot page.
+
+    ``pane``: ``areas`` (grids, gaps, cells), ``visits`` (buildings by last visit) or
+    ``buildings`` (building findings), each drawn over the one before and clicked first
+    (map.js). ``title_field``: the property that titles a feature's popup
+    (its name), with its code beside it; without it the popup is titled by the layer.
+    A popup row ``"a|b"`` shows property ``a``, or ``b`` where a feature has no ``a``
+    (vector tiles carry codes, the page's own GeoJSON names too).
+    """
 
     name: str
     spec: dict[str, Any]
     popup: list[str]
     show: bool = True
+    pane: str = "areas"
+    title_field: str | None = None
 
 
 def coverage_layers() -> list[LayerDef]:
@@ -72,26 +82,35 @@ def coverage_layers() -> list[LayerDef]:
                 "missing": _GREY,
             },
             [
-                "code",
-                "community",
+                "community_name|community",
                 "coverage_score",
                 "buildings",
                 "unassigned",
                 "multi_assigned",
                 "straddling",
             ],
+            title_field="name",
         ),
         LayerDef("gaps", _fixed("gaps"), [*finding, "kind", "area_m2"]),
         LayerDef("overlaps", _fixed("overlaps"), [*finding, "grid_a", "grid_b"]),
-        LayerDef("straddling_buildings", _fixed("straddling_buildings"), [*finding, "grid_ids"]),
-        LayerDef("buildings_outside", _fixed("buildings_outside"), finding),
+        LayerDef(
+            "straddling_buildings",
+            _fixed("straddling_buildings"),
+            [*finding, "grid_ids"],
+            pane="buildings",
+        ),
+        LayerDef("buildings_outside", _fixed("buildings_outside"), finding, pane="buildings"),
         LayerDef(
             "unassigned_buildings",
             _fixed("unassigned_buildings"),
             [*finding, "households", "households_assigned"],
+            pane="buildings",
         ),
         LayerDef(
-            "multi_assigned_buildings", _fixed("multi_assigned_buildings"), [*finding, "n_members"]
+            "multi_assigned_buildings",
+            _fixed("multi_assigned_buildings"),
+            [*finding, "n_members"],
+            pane="buildings",
         ),
         LayerDef(
             "last_visits",
@@ -103,6 +122,7 @@ def coverage_layers() -> list[LayerDef]:
             },
             ["building_id", "last_visit", "days_since"],
             show=False,
+            pane="visits",
         ),
     ]
 

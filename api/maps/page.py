@@ -21,7 +21,10 @@ from api.maps.layers import LayerDef, Legend
 from api.maps.text import TEXT, Lang
 from gridgeo.render.templates import render_template, template_source
 
-__all__ = ["MapPage", "external_basemap", "overlay_class"]
+__all__ = ["POPUP_UNITS", "MapPage", "external_basemap", "overlay_class"]
+
+#: The unit shown after a popup value, by property.
+POPUP_UNITS = {"coverage_score": " %"}
 
 
 @functools.cache
@@ -56,7 +59,8 @@ def external_basemap(request: Request) -> tuple[str, str] | None:
 class MapPage:
     """What a map page is made of, before folium renders it.
 
-    ``filters`` names the template of the page's filter form, ``form`` its values.
+    ``filters`` names the template of the page's filter form, ``form`` its values,
+    ``panel_label`` the button that opens it (default: the words for filters).
     """
 
     request: Request
@@ -72,6 +76,7 @@ class MapPage:
     form: dict[str, Any] = field(default_factory=dict)
     #: popup row name → options of the row in map.js (``values``, ``text``, ``small``, ``title``)
     popup_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    panel_label: str = ""
 
     @property
     def t(self) -> dict[str, str]:
@@ -84,7 +89,8 @@ class MapPage:
     def popup_fields(self, names: list[str]) -> list[list[Any]]:
         """``[property, heading]`` of each popup row, in the page's language.
 
-        A row named in ``popup_options`` has its options third.
+        A row named in ``popup_options`` or :data:`POPUP_UNITS` has its options third.
+        A property ``"a|b"`` is ``a``, or ``b`` where a feature has no ``a`` (map.js).
         """
         out = []
         for name in names:
@@ -93,9 +99,13 @@ class MapPage:
                 prop = f"explanation_{self.lang}"
             elif name == "pattern_label":
                 prop = "label_zh" if self.lang == "zh" else "label"
-            row: list[Any] = [prop, self.t.get(name, name)]
-            if name in self.popup_options:
-                row.append(self.popup_options[name])
+            first = name.split("|")[0]
+            row: list[Any] = [prop, self.t.get(first, first)]
+            options = dict(self.popup_options.get(name, {}))
+            if first in POPUP_UNITS:
+                options["unit"] = POPUP_UNITS[first]
+            if options:
+                row.append(options)
             out.append(row)
         return out
 
@@ -124,17 +134,22 @@ class MapPage:
         """Add a layer inline when it is small, from tiles otherwise; return how."""
         label = self.t.get(layer.name, layer.name)
         popup = self.popup_fields(layer.popup)
-        columns = [f[0] for f in popup] + [layer.spec.get("field") or "code"]
+        columns = [p for row in popup for p in row[0].split("|")]
+        columns.append(layer.spec.get("field") or "code")
+        if layer.title_field:
+            columns += [layer.title_field, "code"]
         data = inline.geojson(frame, columns, points=bool(layer.spec.get("cluster")))
+        where = {"pane": layer.pane, "titleField": layer.title_field}
         size = len(data.encode()) if data is not None else 0
         name = inline.script_json(layer.name)
         if data is not None and size <= self.budget:
             self.budget -= size
-            spec = {**layer.spec, "popup": popup, "title": label}
+            spec = {**layer.spec, "popup": popup, "title": label, **where}
             js = f"gridgeo.geojson({name}, {data}, {inline.script_json(spec)})"
             how = "inline"
         else:
-            options = {"popup": popup, "title": label, "minZoom": minzoom, "canvas": canvas}
+            options = {"popup": popup, "title": label, "minZoom": minzoom, "canvas": canvas,
+                       **where}  # fmt: skip
             js = (
                 f"gridgeo.tiles({name}, {inline.script_json(tile_url)}, "
                 f"{inline.script_json({layer.name: layer.spec})}, {inline.script_json(options)})"
@@ -147,6 +162,21 @@ class MapPage:
             )
         )
         return how
+
+    def add_labels(self, points: list[dict[str, Any]], grid_zoom: int) -> bool:
+        """Name labels as one layer of the switcher (False when over the page's budget).
+
+        ``points`` are ``{lat, lng, text, kind}``, kind ``community`` (shown below
+        ``grid_zoom``) or ``grid`` (from it on). Returns False, adding nothing, when they would take the page past its budget.
+        """
+        data = inline.script_json(points)
+        if len(data.encode()) > self.budget:
+            return False
+        self.budget -= len(data.encode())
+        options = inline.script_json({"gridZoom": grid_zoom})
+        js = f"gridgeo.labels('labels', {data}, {options})"
+        self.layers.append(self.script_layer(js, self.t["labels"], vector_tiles=False))
+        return True
 
     def add_basemaps(self) -> None:
         """The basemaps of the layer switcher (:mod:`api.maps.basemaps`)."""
@@ -189,6 +219,7 @@ class MapPage:
             legend=self.legend,
             filters=self.filters,
             form=self.form,
+            panel_label=self.panel_label or self.t["filters"],
         )
         root.html.add_child(Element(panels), name="gridgeo_panels")
         html = root.render()

@@ -185,6 +185,7 @@ def proposal_page(request: Request, store: Store, kept: Proposal, *, lang: Lang 
         page.add_frame(layer, part, url, 0)
     page.legend = _legend(kept.kind, t)
     page.filters = "proposal_filters.html.j2"
+    page.panel_label = t["proposal"]
     page.form = _panel(request, kept, lang)
     page.form["lines"] += cut
     return page.render()
