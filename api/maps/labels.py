@@ -18,6 +18,7 @@ import shapely
 
 from api import analysis_cache
 from api.maps import inline
+from gridgeo.layers import names_by_code
 from gridgeo.store import Store
 
 __all__ = ["LABEL_PX", "grid_zoom", "label_points", "layer_names"]
@@ -30,11 +31,7 @@ def layer_names(store: Store, layer: str, version: int) -> dict[str, str]:
     """Code → name of a store layer's rows (the code where a row has no name), per version."""
 
     def read() -> dict[str, str]:
-        frame = store.read_layer(layer, columns=["name"])
-        return {
-            str(c): str(n) if isinstance(n, str) and n else str(c)
-            for c, n in zip(frame["code"], frame["name"], strict=True)
-        }
+        return names_by_code(store.read_layer(layer, columns=["name"]))
 
     return analysis_cache.memo(store, f"{layer}-names", version, read)
 

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from gridgeo.access import Area
+from gridgeo.layers import display_names, names_by_code
 from gridgeo.store import Store
 
 __all__ = ["PLACE_COLUMNS", "POINT_COLUMNS", "problem_points", "with_places"]
@@ -59,19 +60,21 @@ def _places(cells: gpd.GeoDataFrame, store: Store, area: Area | None) -> pd.Data
         communities = communities[communities["code"].isin(set(grids["community"]))]
     centres = shapely.point_on_surface(np.asarray(cells.geometry.array, dtype=object))
     grid_at = _containing(grids, centres)
-    community_names = communities.set_index("code")["name"]
+    community_names = names_by_code(communities)
     grid_community = grids["community"].to_numpy(dtype=object)
     code = np.where(grid_at >= 0, grid_community[np.maximum(grid_at, 0)], None)
     around = _containing(communities, centres)
     community_codes = communities["code"].to_numpy(dtype=object)
     code = np.where(pd.isna(code) & (around >= 0), community_codes[np.maximum(around, 0)], code)
-    grid_names = grids["name"].to_numpy(dtype=object)
+    grid_names = display_names(grids).to_numpy(dtype=object)
     return (
         pd.DataFrame(
             {
                 "cell_id": cells["cell_id"].to_numpy(),
                 "grid_name": np.where(grid_at >= 0, grid_names[np.maximum(grid_at, 0)], None),
-                "community_name": [community_names.get(c) if c else None for c in code],
+                "community_name": [
+                    community_names.get(c) if isinstance(c, str) else None for c in code
+                ],
             }
         )
         .drop_duplicates("cell_id")
