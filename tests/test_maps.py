@@ -165,6 +165,8 @@ def test_hotspot_map(client: TestClient, vendored: None, monkeypatch: pytest.Mon
     for label in ("问题热点图", "热点（Gi*）", "聚集（LISA）", "问题密度", "新兴热点", "新增热点"):
         assert label in html
     assert re.search(r'"cell_id":"8[0-9a-f]{14}"', html)
+    # the problem points have a legend row, in the points' colour
+    assert re.search(r'background:#e6550d"></i>一条问题（缩小地图时合并为标有条数的圆圈）', html)
     html = _page(client, "/maps/hotspots?lang=en&category=停车&from=2025-03-01&to=2025-05-31")
     assert "Problem hotspots · 停车 · 2025-03-01 – 2025-05-31" in html
     assert "Hot spots (Gi*)" in html and "热点（Gi*）" not in html

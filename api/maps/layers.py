@@ -27,6 +27,8 @@ __all__ = [
 
 #: A legend block: its title and its (colour, label) rows.
 Legend = tuple[str, list[tuple[str, str]]]
+#: the colour of a problem's point on the hotspot map
+PROBLEM_COLOUR = "#e6550d"
 
 COVERAGE_CLASSES = [[90, "#d7191c"], [95, "#fdae61"], [99, "#a6d96a"], [None, "#1a9641"]]
 COVERAGE_LEGEND = ["< 90%", "90–95%", "95–99%", "≥ 99%"]
@@ -250,7 +252,7 @@ def hotspot_layers() -> list[LayerDef]:
                     "radius": 5,
                     "color": "#ffffff",
                     "weight": 1,
-                    "fillColor": "#e6550d",
+                    "fillColor": PROBLEM_COLOUR,
                     "fillOpacity": 0.9,
                 },
                 "cluster": {"until": 17},
@@ -295,4 +297,5 @@ def hotspot_legend(t: dict[str, str], lang: Lang, cells: str = "") -> list[Legen
         (f"{t['hotspot_cells']} · {cells}" if cells else t["hotspot_cells"], gi),
         (t["hotspot_lisa"], lisa),
         (t["hotspot_emerging"], emerging),
+        (t["hotspot_problems"], [(PROBLEM_COLOUR, t["hotspot_problem_point"])]),
     ]
