@@ -549,3 +549,23 @@ def test_column_names_a_shapefile_cut_to_ten_characters_are_read_back() -> None:
     assert mapped["descriptio"] == "description" and mapped["reported_a"] == "reported_at"
     assert mapped["responsibl"] == "responsible" and mapped["escalated_"] == "escalated_at"
     assert unused == []
+
+
+def test_required_columns_with_a_default_need_not_be_given(store_url: str, tmp_path: Path) -> None:
+    """A members file without roles, an organisations file without kinds: new rows take the
+    default, a re-import without the column keeps what is stored, an empty cell the default."""
+    (tmp_path / "o.csv").write_text("编号,名称\nO1,第一党支部\n", encoding="utf-8")
+    (tmp_path / "m.csv").write_text("编号,姓名\nM1,张三\nM2,李四\n", encoding="utf-8")
+    assert gridgeo("import", "organisations", tmp_path / "o.csv", "--db", store_url)[0] == 0
+    code, out = gridgeo("import", "members", tmp_path / "m.csv", "--db", store_url)
+    assert code == 0, out
+    (tmp_path / "r.csv").write_text("code,role\nM1,grid_worker\n", encoding="utf-8")
+    assert gridgeo("import", "members", tmp_path / "r.csv", "--db", store_url)[0] == 0
+    code, out = gridgeo("import", "members", tmp_path / "m.csv", "--db", store_url)
+    assert code == 0 and "0 inserted, 0 updated, 2 unchanged" in out, out
+    roles = snapshot(store_url)["members"].set_index("code")["role"].to_dict()
+    assert roles == {"M1": "grid_worker", "M2": "member"}
+    assert snapshot(store_url)["organisations"]["kind"].tolist() == ["partner_unit"]
+    (tmp_path / "e.csv").write_text("code,role\nM1,\n", encoding="utf-8")
+    assert gridgeo("import", "members", tmp_path / "e.csv", "--db", store_url)[0] == 0
+    assert snapshot(store_url)["members"].set_index("code")["role"]["M1"] == "member"

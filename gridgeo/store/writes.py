@@ -206,12 +206,35 @@ class Writes:
             raise ValidationError(
                 issues, summary=f"{len(issues)} reference(s) in {spec.name} point to nothing:"
             )
+        self._fill_defaults(conn, spec, frame["code"], out)
         if spec.geometry and "geometry" in frame.columns:
             geoms = np.asarray(
                 frame.geometry.values if hasattr(frame, "geometry") else frame["geometry"]
             )
             out["geom"] = self._db_geometry(np.asarray(geoms, dtype=object))
         return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+    def _fill_defaults(
+        self, conn: sa.Connection, spec: LayerSpec, codes: pd.Series, out: dict[str, Any]
+    ) -> None:
+        """Give the required columns that have a default (a member's role...) a value.
+
+        A column the frame leaves out keeps the stored values, and new rows take the
+        default; an empty cell takes the default (the column cannot be empty).
+        """
+        table = spec.model.__table__
+        for f in spec.fields:
+            column = table.c[f.db_column]
+            default = getattr(column.default, "arg", None)
+            if column.nullable or f.ref or default is None or callable(default):
+                continue
+            given = out.get(f.db_column)
+            if given is not None:
+                out[f.db_column] = given.where(given.notna(), default)
+                continue
+            stored = dict(conn.execute(sa.select(table.c.code, column)).all())
+            found = codes.reset_index(drop=True).map(stored).astype(object)
+            out[f.db_column] = found.where(found.notna(), default)
 
     def _db_values(self, field: Field, values: pd.Series) -> pd.Series:
         """Column values as the database takes them (dates as ISO text, ints nullable)."""
