@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from pyogrio.raw import open_arrow
 from typer.testing import CliRunner
 
 from gridgeo.cli import app as cli
@@ -102,7 +103,7 @@ def _data_columns(path: Path) -> tuple[dict[str, dict[str, tuple[str, str]]], li
         ).fetchall()
     described: dict[str, dict[str, tuple[str, str]]] = {}
     for table, column, name, title, description in rows:
-        assert name == column
+        assert name in (title, column)  # the alias, unless another column has the title
         described.setdefault(table, {})[column] = (title, description)
     return described, extensions
 
@@ -129,6 +130,27 @@ def test_every_geopackage_field_has_a_title_and_description(checked: dict, lang:
     assert described["overlaps"]["grid_a_name"][0] == (
         "网格甲名称" if lang == "zh" else "Grid A name"
     )
+    # what GDAL, and so QGIS, reads: the title as the alias, the description as the comment
+    for layer in layers:
+        with open_arrow(path, layer=layer, use_pyarrow=True) as (_, reader):
+            seen = {f.name: f.metadata or {} for f in reader.schema}
+        for column, (title, description) in described[layer].items():
+            meta = seen[column]
+            assert meta[b"GDAL:OGR:comment"].decode() == description, (layer, column)
+            assert meta.get(b"GDAL:OGR:alternative_name", b"").decode() in (title, ""), column
+        with sqlite3.connect(path) as conn:
+            names = dict(
+                conn.execute(
+                    "SELECT column_name, name FROM gpkg_data_columns WHERE table_name = ?",
+                    (layer,),
+                ).fetchall()
+            )
+        for column, name in names.items():
+            alias = seen[column].get(b"GDAL:OGR:alternative_name")
+            assert (alias or b"").decode() == ("" if name.lower() == column.lower() else name)
+    with open_arrow(path, layer="unassigned_buildings", use_pyarrow=True) as (_, reader):
+        alias = reader.schema.field("building_id").metadata[b"GDAL:OGR:alternative_name"]
+    assert alias.decode() == ("楼栋编号" if lang == "zh" else "Building")
 
 
 def test_geopackage_results_about_places_have_their_shapes(checked: dict) -> None:

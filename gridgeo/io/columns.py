@@ -100,8 +100,10 @@ def describe_geopackage(
             conn.execute(statement)
         _register_schema(conn)
         for layer in _layers(conn) if layers is None else layers:
-            words = [column_text(layer, c, lang, titles) for c in _columns(conn, layer)]
-            rows = [(layer, c, c, *w) for c, w in zip(_columns(conn, layer), words, strict=True)]
+            columns = _columns(conn, layer)
+            words = [column_text(layer, c, lang, titles) for c in columns]
+            aliases = _aliases(columns, [title for title, _ in words])
+            rows = [(layer, *r[:2], *r[2]) for r in zip(columns, aliases, words, strict=True)]
             conn.executemany(
                 "INSERT OR REPLACE INTO gpkg_data_columns "
                 "(table_name, column_name, name, title, description) VALUES (?, ?, ?, ?, ?)",
@@ -109,6 +111,22 @@ def describe_geopackage(
             )
             described[layer] = [r[1] for r in rows]
     return described
+
+
+def _aliases(columns: Sequence[str], titles: Sequence[str]) -> list[str]:
+    """The ``name`` of each column in ``gpkg_data_columns``: its title, once per layer.
+
+    GDAL reads ``name`` as the field's alternative name, which QGIS shows as its alias
+    (and ``description`` as its comment); a title already taken in the layer leaves the
+    column's own name (no alias).
+    """
+    taken: set[str] = set()
+    out = []
+    for column, title in zip(columns, titles, strict=True):
+        alias = title if title and title not in taken else column
+        taken.add(alias)
+        out.append(alias)
+    return out
 
 
 def _register_schema(conn: sqlite3.Connection) -> None:
