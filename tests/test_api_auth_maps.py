@@ -400,3 +400,35 @@ def test_embedded_store_tiles_and_demo_mode(people, world):
     with TestClient(create_app(Settings(database_url=people["url"], auth="off"))) as c:
         assert c.get(f"/maps/coverage?as_of={AS_OF}").status_code == 200
         assert c.get(url).content  # the district, as an analyst reads it
+
+
+def test_member_names_in_popups_only_for_roles_entitled_to_them(client, people):
+    """A doubly assigned building's popup names its members for a grid worker, codes only
+    for a leader of the same community."""
+    store = open_store(people["url"])
+    try:
+        c01 = sorted(g for g, c in geography(store).grid_of_code.items() if c == "C01")
+        worker = people["principals"]["grid_worker"].member
+        secrets = {
+            "grid_worker": create_token(store, "grid_worker", member=worker, grids=c01)[0],
+            "leader": create_token(store, "leader", communities=["C01"])[0],
+        }
+        members = store.read_layer("members", columns=["name"])
+    finally:
+        store.close()
+    names = dict(zip(members["code"], members["name"], strict=True))
+    pages = {
+        role: client.get(f"/maps/coverage?as_of={AS_OF}", headers={"Authorization": f"Bearer {s}"})
+        for role, s in secrets.items()
+    }
+    assert all(p.status_code == 200 for p in pages.values())
+    pattern = r'"members_names":"([^"]+)","members":"([^"]+)"'
+    listed = [(c, n) for n, c in re.findall(pattern, pages["grid_worker"].text)]
+    assert listed, "the grid worker's page has no doubly assigned building with member names"
+    for codes, shown in listed:
+        assert shown.split(",") == [names[c] for c in codes.split(",")]
+    assert '"members_names"' not in pages["leader"].text
+    assert re.search(r'"members":"M\d+', pages["leader"].text)
+    assert not {n for _, shown in listed for n in shown.split(",")} & set(
+        re.findall(r"[\u4e00-\u9fff]{2,3}", pages["leader"].text)
+    ) - {"负责党员"}

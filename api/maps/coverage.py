@@ -19,6 +19,7 @@ from api.maps.page import MapPage
 from api.maps.responses import ROUTE_DEPENDENCIES, page_query
 from api.maps.text import TEXT, Lang, LangQ, other_lang
 from gridgeo.access import Area, Principal
+from gridgeo.check.output import with_names
 from gridgeo.store import Store
 
 __all__ = ["community_names", "coverage", "coverage_page", "router"]
@@ -89,6 +90,9 @@ def coverage_page(
         frame = tiles.restrict(frame, results, community=community, grid=grid)
         if layer.name == "grid_coverage":
             frame = _named(frame, layer_names(store, "grids", version), names)
+        if layer.name == "multi_assigned_buildings" and user is not None and user.may_see_personal:
+            members = {"members": layer_names(store, "members", version)}
+            frame = with_names({layer.name: frame}, members)[layer.name]
         url = tiles.tile_url(
             page.base(), layer.name, version=version, selection=selection, tile_key=tile_key
         )

@@ -111,7 +111,7 @@ def coverage_layers() -> list[LayerDef]:
         LayerDef(
             "multi_assigned_buildings",
             _fixed("multi_assigned_buildings"),
-            [*finding, "n_members"],
+            [*finding, "members_names|members", "n_members"],
             pane="buildings",
         ),
         LayerDef(
