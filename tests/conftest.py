@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +227,20 @@ def people(sample_store_url: str) -> dict:
         "other": {"member": other, "grid_worker": other},
         "stranger": stranger,
     }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright, for the browser tests (tests/test_browser*.py)."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+
+    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
+        need("chromium", "install Debian's chromium and fonts-noto-cjk (scripts/setup.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+        try:
+            yield b
+        finally:
+            b.close()

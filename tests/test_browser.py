@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -124,20 +123,6 @@ def warm(base: str, paths: list[str]) -> None:
         with urllib.request.urlopen(base + path, timeout=WARM_S) as r:
             assert r.status == 200, path
             r.read()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
-        need("chromium", "install Debian's chromium and fonts-noto-cjk (scripts/setup.sh does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_page(

@@ -9,7 +9,6 @@ stand-in provider (tests/basemap_upstream.py); the browser may load from the ser
 from __future__ import annotations
 
 import math
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from basemap_upstream import LANDMARK_COLOUR, upstream
 from conftest import need
 from test_basemaps import KEY, landmark_of
-from test_browser import CHROMIUM, CHROMIUM_ARGS, COVERAGE, TIMEOUT_MS, WARM_S, serve_app
+from test_browser import COVERAGE, TIMEOUT_MS, WARM_S, serve_app
 
 from api import maps
 from gridgeo.basemaps import BasemapFile, build_basemap
@@ -59,20 +58,6 @@ def site(
             with urllib.request.urlopen(base + COVERAGE, timeout=WARM_S) as r:
                 assert r.status == 200
             yield base, up
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
-        need("chromium", "install Debian's chromium (scripts/setup.sh does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Visit:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,11 +24,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, need
 from test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COVERAGE,
     HOTSPOTS,
-    TIMEOUT_MS,
     open_page,
     serve_app,
     warm,
@@ -76,20 +72,6 @@ def server(sample_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     with serve_app(sample_store_url, env, tmp_path_factory.mktemp("uvicorn")) as base:
         warm(base, [COVERAGE, HOTSPOTS])
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
-        need("chromium", "install Debian's chromium and fonts-noto-cjk (scripts/setup.sh does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def boxes(page: object) -> dict[str, list[float]]:
