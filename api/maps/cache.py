@@ -129,13 +129,16 @@ def settle_heap(version: int) -> None:
     which every request in flight waits, every few hundred requests.
     :func:`gc.freeze` moves the objects alive now out of those sweeps. Once per data
     version they are put back and collected first, so unreachable cycles among them
-    are freed then.
+    are freed then. The young generations are collected before each freeze (cheap: only
+    what the page's build made), so the build's own garbage is not frozen with them.
     """
     with _heap_lock:
         if _heap_version != [version]:
             _heap_version[:] = [version]
             gc.unfreeze()
             gc.collect()
+        else:
+            gc.collect(1)
         gc.freeze()
 
 
