@@ -17,6 +17,8 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -28,26 +30,38 @@ from gridgeo.synth import SCALES, generate
 SIZES = ("communities", "grids", "buildings", "households", "visits", "problems")
 
 
-def load(admin_url: str, database: str, layers: dict, bulk: bool) -> dict[str, float]:
+@contextmanager
+def scratch_database(admin_url: str, database: str) -> Iterator[str]:
+    """A new ``database`` on the server of ``admin_url`` (its URL), dropped afterwards."""
     admin = make_engine(admin_url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+
+    def drop(conn: sa.Connection) -> None:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        drop(conn)
         conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    url = sa.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
-    store = open_store(url)
-    assert isinstance(store, PostGISStore)
-    store.bulk_rows = PostGISStore.bulk_rows if bulk else sys.maxsize
-    seconds = {}
     try:
-        for name, frame in layers.items():
-            started = time.perf_counter()
-            store.write_layers({name: frame})
-            seconds[name] = time.perf_counter() - started
+        yield sa.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
     finally:
-        store.close()
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            drop(conn)
         admin.dispose()
+
+
+def load(admin_url: str, database: str, layers: dict, bulk: bool) -> dict[str, float]:
+    with scratch_database(admin_url, database) as url:
+        store = open_store(url)
+        assert isinstance(store, PostGISStore)
+        store.bulk_rows = PostGISStore.bulk_rows if bulk else sys.maxsize
+        seconds = {}
+        try:
+            for name, frame in layers.items():
+                started = time.perf_counter()
+                store.write_layers({name: frame})
+                seconds[name] = time.perf_counter() - started
+        finally:
+            store.close()
     return seconds
 
 

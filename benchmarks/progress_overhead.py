@@ -23,13 +23,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import sqlalchemy as sa
+from load_layers import scratch_database  # this folder's scratch PostGIS database
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gridgeo.cli.progress import LineProgress
-from gridgeo.store import make_engine, open_store
+from gridgeo.store import open_store
 from gridgeo.synth import SCALES, generate
 
 SIZES = ("communities", "grids", "buildings", "households", "visits", "problems")
@@ -87,24 +87,17 @@ def per_call(mode: str, n: int = 20_000) -> float:
 
 
 def load(admin_url: str, database: str, layers: dict, mode: str) -> tuple[float, Recorder]:
-    admin = make_engine(admin_url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    url = sa.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
-    store = open_store(url)
     context, callback = _reporter(mode)
     recorder = Recorder(callback)
-    try:
-        started = time.perf_counter()
-        with context:
-            store.write_layers(layers, progress=recorder if mode != "none" else None)
-        seconds = time.perf_counter() - started
-    finally:
-        store.close()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(admin_url, database) as url:
+        store = open_store(url)
+        try:
+            started = time.perf_counter()
+            with context:
+                store.write_layers(layers, progress=recorder if mode != "none" else None)
+            seconds = time.perf_counter() - started
+        finally:
+            store.close()
     return seconds, recorder
 
 
