@@ -57,3 +57,14 @@ def test_an_unknown_kind_of_object_is_named_with_its_row(tmp_path: Path) -> None
     assert "row 4 (A3)" in out and "对象类型" in out and "单元" in out
     assert "use one of 社区 (community), 网格 (grid), 楼栋 (building), 户 (household)" in out
     assert snapshot(url)["assignments"].empty
+
+
+def test_a_long_form_sheet_is_spread_beside_a_map_of_other_columns(tmp_path: Path) -> None:
+    url = _store(tmp_path, "s.sqlite")
+    LONG.rename(columns={"开始日期": "起始"}).to_csv(tmp_path / "a.csv", index=False)
+    code, out = gridgeo(
+        "import", "assignments", tmp_path / "a.csv", "--map", "起始=valid_from", "--db", url
+    )
+    assert code == 0, out
+    assert "columns read as 对象类型 + 对象编号" in out
+    assert len(snapshot(url)["assignments"]) == 4

@@ -198,7 +198,7 @@ def prepare_layer(
     n = len(frame)
     rows = np.arange(1, n + 1) if rows is None else np.asarray(rows)
     id_columns = [c.strip() for c in id_columns if c.strip()]
-    spread = spread_targets(frame) if spec.name == "assignments" and not mapping else Spread(frame)
+    spread = spread_targets(frame, mapping or {}) if spec.name == "assignments" else Spread(frame)
     out, colmap, unused = _mapped(spread.frame, spec, mapping, id_columns, generate_ids, source)
     out["code"] = _code_column(spread.frame, spec, out, id_columns, generate_ids, rows, source)
     issues = Issues(source, spec.name, rows, out["code"])

@@ -9,6 +9,7 @@ column its kind names.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,11 +68,12 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lower[n.lower()] for n in names if n.lower() in lower), None)
 
 
-def spread_targets(frame: pd.DataFrame) -> Spread:
+def spread_targets(frame: pd.DataFrame, mapped: Collection[str] = ()) -> Spread:
     """Spread a long-form assignments sheet; any other frame comes back as it is.
 
     A sheet is long-form when it has both a kind column (:data:`KIND_COLUMNS`) and a
-    target column (:data:`TARGET_COLUMNS`), and none of the columns they fill.
+    target column (:data:`TARGET_COLUMNS`), none of the columns they fill, and neither
+    is among the ``mapped`` columns (``--map`` says what they are).
 
     >>> sheet = pd.DataFrame({"党员编号": ["M1", "M2"], "对象类型": ["网格", "楼栋"],
     ...                       "对象编号": ["G1", "B7"]})
@@ -83,7 +85,12 @@ def spread_targets(frame: pd.DataFrame) -> Spread:
     """
     columns = [str(c) for c in frame.columns]
     kind_col, target_col = _find(columns, KIND_COLUMNS), _find(columns, TARGET_COLUMNS)
-    if kind_col is None or target_col is None or set(TARGET_KINDS) & {c.lower() for c in columns}:
+    if (
+        kind_col is None
+        or target_col is None
+        or {kind_col, target_col} & set(mapped)
+        or set(TARGET_KINDS) & {c.lower() for c in columns}
+    ):
         return Spread(frame)
     kinds = frame[kind_col].map(
         lambda v: _WORDS.get(str(v).strip().lower()) if pd.notna(v) else None
