@@ -195,7 +195,7 @@ def check_lifecycle_out(path: Path) -> None:
 
 
 def write_lifecycle(
-    results: Mapping[str, pd.DataFrame], path: Path, *, level: str = "district"
+    results: Mapping[str, pd.DataFrame], path: Path, *, level: str = "district", lang: str = "zh"
 ) -> tuple[Path, ...]:
     """Write the problem list: every table and finding, or the table of one level.
 
@@ -209,6 +209,9 @@ def write_lifecycle(
         beside) or a ``.csv`` (the table ``lifecycle_{level}``, UTF-8 with a BOM for Excel).
     level
         The table a ``.csv`` holds: ``grid``, ``community`` or ``district``.
+    lang
+        ``zh`` or ``en``: the sheet names and headings of a workbook and the field titles
+        of a GeoPackage (a ``.csv`` keeps the column names, for programs that read it).
 
     Returns
     -------
@@ -221,6 +224,7 @@ def write_lifecycle(
         Another extension.
     """
     from gridgeo.check import write_results
+    from gridgeo.check.output import headings
     from gridgeo.sheets import write_sheets
 
     path = Path(path)
@@ -228,11 +232,18 @@ def write_lifecycle(
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".gpkg":
-        return write_results(results, path)
+        return write_results(results, path, lang=lang)
     if suffix == ".csv":
         results[f"lifecycle_{level}"].to_csv(path, index=False, encoding="utf-8-sig")
     else:
-        write_sheets(results, path, geometry="lonlat")
+        words = headings(lang)
+        write_sheets(
+            results,
+            path,
+            geometry="lonlat",
+            headings=words.get("columns"),
+            sheet_names=words.get("sheets"),
+        )
     return (path,)
 
 

@@ -19,9 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from gridgeo.check.output import headings
 from gridgeo.settings import Settings
 from gridgeo.store import open_store
 from gridgeo.tokens import create_token
+
+ZH = headings("zh")
 
 AS_OF = "2025-06-01"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,7 +104,8 @@ def test_a_grid_repair_is_summarised_and_served(world: dict, proposals: dict) ->
     assert gpkg.status_code == 200 and gpkg.content.startswith(b"SQLite format 3")
     xlsx = c.get(body["links"]["xlsx"], headers=auth(world))
     assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
-    assert {"grids", "changes", "left"} <= set(pd.ExcelFile(io.BytesIO(xlsx.content)).sheet_names)
+    sheets = set(pd.ExcelFile(io.BytesIO(xlsx.content)).sheet_names)
+    assert {ZH["sheets"][name] for name in ("grids", "changes", "left")} <= sheets
     rows = c.get(body["links"]["geojson"], headers=auth(world)).json()
     assert rows["numberMatched"] == summary["edits"]
     assert {f["properties"]["kind"] for f in rows["features"]} == set(summary["changes"])
@@ -135,12 +139,14 @@ def test_apply_refuses_bad_rows_then_applies_then_refuses_a_stale_proposal(
     c, url = world["client"], world["url"]
     made = proposals["assignments"]
     xlsx = c.get(made["links"]["xlsx"], headers=auth(world)).content
-    actions = pd.read_excel(io.BytesIO(xlsx), sheet_name="actions", dtype=object)
-    bad = int(actions.index[actions["action"].eq("add")][0])
-    actions.loc[bad, "action"] = "transfer"
+    sheet = ZH["sheets"]["actions"]  # the workbook is in Chinese, as a planner edits it
+    actions = pd.read_excel(io.BytesIO(xlsx), sheet_name=sheet, dtype=object)
+    action = ZH["columns"]["action"]
+    bad = int(actions.index[actions[action].eq("add")][0])
+    actions.loc[bad, action] = "transfer"
     edited = tmp_path / "edited.xlsx"
     with pd.ExcelWriter(edited) as writer:
-        actions.to_excel(writer, sheet_name="actions", index=False)
+        actions.to_excel(writer, sheet_name=sheet, index=False)
     before = fingerprint(url)
     r = c.post(made["links"]["apply"], content=edited.read_bytes(),
                headers={**auth(world), "Content-Type": XLSX})  # fmt: skip

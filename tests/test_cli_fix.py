@@ -19,6 +19,7 @@ import pyogrio
 import pytest
 from typer.testing import CliRunner
 
+from gridgeo.check.output import headings
 from gridgeo.cli import app
 from gridgeo.store import open_store
 from gridgeo.synth import generate
@@ -158,11 +159,16 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _edited_actions(made: dict, name: str, edit) -> Path:
-    actions = pd.read_excel(made["tmp"] / "assignments.xlsx", sheet_name="actions", dtype=object)
-    actions = edit(actions)
+    """The workbook's actions edited as a planner would, in the Chinese it was written in."""
+    zh = headings("zh")
+    actions = pd.read_excel(
+        made["tmp"] / "assignments.xlsx", sheet_name=zh["sheets"]["actions"], dtype=object
+    )
+    english = {title: column for column, title in zh["columns"].items() if title in actions}
+    actions = edit(actions.rename(columns=english)).rename(columns=zh["columns"])
     path = made["tmp"] / name
     with pd.ExcelWriter(path) as writer:
-        actions.to_excel(writer, sheet_name="actions", index=False)
+        actions.to_excel(writer, sheet_name=zh["sheets"]["actions"], index=False)
     return path
 
 

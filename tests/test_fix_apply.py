@@ -19,6 +19,7 @@ import shapely
 
 from gridgeo.analysis import grid_overlaps, unassigned_buildings
 from gridgeo.check import inputs_from_store, run_check
+from gridgeo.check.output import headings
 from gridgeo.errors import NotFound, ValidationError
 from gridgeo.fix.apply import apply_file, read_proposal
 from gridgeo.fix.jobs import (
@@ -83,9 +84,31 @@ def test_the_workbook_of_a_proposal_applies_as_the_geopackage_does(sample_store,
     assert applied.added == int(proposal.actions["action"].eq("add").sum())
 
 
-def test_an_edited_proposal_with_bad_rows_names_each_and_writes_nothing(sample_store, tmp_path):
+def test_a_proposal_workbook_is_in_chinese_and_applies_after_a_planner_edits_it(
+    sample_store, tmp_path
+):
     proposal = fix_assignments(inputs_from_store(sample_store), policy=Policy(), as_of=AS_OF)
     files = write_assignment_proposal(proposal, tmp_path / "proposal.gpkg")
+    zh = headings("zh")
+    with pd.ExcelFile(files.xlsx) as book:
+        assert book.sheet_names == ["汇总", "调整清单", "兜底干部", "党员联户变化", "调整指标"]
+    actions = pd.read_excel(files.xlsx, sheet_name="调整清单", dtype=object)
+    assert list(actions.columns[:4]) == ["动作", "分配编号", "类型", "党员编号"]
+    assert len(set(actions.columns)) == len(actions.columns)
+    # the GeoPackage keeps the column names (the Chinese are its field titles)
+    assert pyogrio.read_info(files.gpkg, layer="actions")["fields"][0] == "action"
+    kept = actions[actions["动作"].eq("add")].iloc[:2]  # the planner kept two rows
+    edited = tmp_path / "edited.xlsx"
+    with pd.ExcelWriter(edited) as writer:
+        kept.to_excel(writer, sheet_name=zh["sheets"]["actions"], index=False)
+    kind, read = read_proposal(edited)
+    assert kind == "assignments" and list(read["assignment"]) == list(kept["分配编号"])
+    assert apply_file(sample_store, edited, as_of=AS_OF).added == 2
+
+
+def test_an_edited_proposal_with_bad_rows_names_each_and_writes_nothing(sample_store, tmp_path):
+    proposal = fix_assignments(inputs_from_store(sample_store), policy=Policy(), as_of=AS_OF)
+    files = write_assignment_proposal(proposal, tmp_path / "proposal.gpkg", lang="en")
     actions = pd.read_excel(files.xlsx, sheet_name="actions", dtype=object)
     adds = np.flatnonzero(actions["action"].eq("add"))
     actions.loc[adds[0], "action"] = "transfer"

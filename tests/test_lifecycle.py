@@ -23,6 +23,7 @@ from gridgeo.analysis.lifecycle import (
     repeat_problems,
     unowned_problems,
 )
+from gridgeo.check.output import headings
 from gridgeo.cli import app
 from gridgeo.policy import Policy
 from gridgeo.store import open_store
@@ -417,13 +418,36 @@ def test_cli_writes_the_sample_districts_lifecycle_to_xlsx(tmp_path: Path, sampl
     assert result.exit_code == 0, result.output
     assert "per community" in result.output and "C01" in result.output
     assert f"{len(results['overdue_problems'])} overdue problems" in result.output
+    zh = headings("zh")
     sheets = pd.read_excel(out, sheet_name=None)
-    assert list(sheets) == list(results)
+    assert list(sheets) == [zh["sheets"][name] for name in results]  # in Chinese by default
     for name, frame in results.items():
-        assert len(sheets[name]) == len(frame), name
-    assert set(sheets["overdue_problems"]["code"]) == set(results["overdue_problems"]["code"])
-    assert {"lon", "lat"} <= set(sheets["overdue_problems"].columns)
-    assert sheets["lifecycle_district"]["reported"].sum() == len(district.layers["problems"])
+        table = sheets[zh["sheets"][name]]
+        assert len(table) == len(frame), name
+        assert len(set(table.columns)) == len(table.columns), name  # headings stay distinct
+    overdue = sheets[zh["sheets"]["overdue_problems"]]
+    assert set(overdue["编号"]) == set(results["overdue_problems"]["code"])
+    assert {"经度", "纬度"} <= set(overdue.columns)
+    district_table = sheets[zh["sheets"]["lifecycle_district"]]
+    assert district_table["上报数"].sum() == len(district.layers["problems"])
+    english = runner.invoke(
+        app,
+        [
+            "lifecycle",
+            "--problems",
+            str(SAMPLE),
+            "--grids",
+            str(SAMPLE),
+            "--buildings",
+            str(SAMPLE),
+            "--lang",
+            "en",
+            "--out",
+            str(out),
+        ],
+    )
+    assert english.exit_code == 0, english.output
+    assert list(pd.read_excel(out, sheet_name=None)) == list(results)
 
 
 def test_cli_reads_a_store_and_writes_csv(tmp_path: Path) -> None:

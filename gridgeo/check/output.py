@@ -18,6 +18,7 @@ __all__ = [
     "LISTED_COLUMNS",
     "NAMED_COLUMNS",
     "PLACED_LAYERS",
+    "headings",
     "result_names",
     "summary_counts",
     "with_geometries",
@@ -285,14 +286,13 @@ def write_results(
     import pyogrio
 
     from gridgeo.io.columns import describe_geopackage
-    from gridgeo.render.templates import messages
 
     out = Path(out)
     if out.suffix.lower() != ".gpkg":
         raise ValidationError(f"--out {out}: give a .gpkg path (the .xlsx is written beside it)")
     if lang not in ("en", "zh"):
         raise ValidationError(f"--lang {lang}: use zh or en")
-    words = messages("gridgeo.check", "headings.toml").get(lang, {})
+    words = headings(lang)
     counts = summary_counts(results)
     layers = with_geometries(with_names(results, names or {}), communities, buildings)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -319,6 +319,17 @@ def write_results(
         sheet_names=words.get("sheets"),
     )
     return out, xlsx
+
+
+def headings(lang: str) -> dict[str, dict[str, str]]:
+    """The words of the files gridgeo writes, in ``lang``.
+
+    ``sheets`` (sheet names), ``columns`` (column headings and field titles) and
+    ``values`` (explanations); none for ``en``, whose files keep the names.
+    """
+    from gridgeo.render.templates import messages
+
+    return messages("gridgeo.check", "headings.toml").get(lang, {})
 
 
 def _geometry_type(frame: gpd.GeoDataFrame) -> dict[str, object]:

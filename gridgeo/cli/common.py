@@ -37,6 +37,7 @@ __all__ = [
     "DistrictOption",
     "GridIdOption",
     "GridsOption",
+    "LangOption",
     "HouseholdsOption",
     "MaskOption",
     "PolicyOption",
@@ -74,6 +75,17 @@ def crs_value(value: str | None) -> str | None:
 
 
 CrsOption = Annotated[str | None, typer.Option("--crs", callback=crs_value)]
+
+
+def lang_value(value: str) -> str:
+    """``--lang`` checked before anything is read or computed."""
+    if value not in ("zh", "en"):
+        raise typer.BadParameter(f"{value!r}: zh or en", param_hint="--lang")
+    return value
+
+
+#: the language of the sheet names, headings and field titles of the files written
+LangOption = Annotated[str, typer.Option("--lang", callback=lang_value)]
 EncodingOption = Annotated[
     str | None,
     typer.Option("--encoding"),

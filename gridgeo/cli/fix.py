@@ -27,6 +27,7 @@ from gridgeo.cli.common import (
     GridIdOption,
     GridsOption,
     HouseholdsOption,
+    LangOption,
     MaskOption,
     PolicyOption,
     date_option,
@@ -109,6 +110,7 @@ def fix_grids(
     mask: MaskOption = None,
     crs: CrsOption = None,
     as_of: AsOfOption = None,
+    lang: LangOption = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -126,7 +128,7 @@ def fix_grids(
         files,
         db,
         lambda inputs: jobs.fix_grids(inputs, policy=rules, as_of=day),
-        lambda result: jobs.write_grid_repair(result, out_file),
+        lambda result: jobs.write_grid_repair(result, out_file, lang=lang),
     )
     print_repair(repair_summary(repair))
     out.print(f"written to {written.gpkg} and {written.xlsx}", highlight=False)
@@ -147,6 +149,7 @@ def fix_assignments(
     members: MembersOption = None,
     crs: CrsOption = None,
     as_of: AsOfOption = None,
+    lang: LangOption = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -164,7 +167,7 @@ def fix_assignments(
         files,
         db,
         lambda inputs: jobs.fix_assignments(inputs, policy=rules, as_of=day),
-        lambda result: jobs.write_assignment_proposal(result, out_file),
+        lambda result: jobs.write_assignment_proposal(result, out_file, lang=lang),
     )
     print_assignments(assignment_summary(proposal))
     out.print(f"written to {written.gpkg} and {written.xlsx}", highlight=False)

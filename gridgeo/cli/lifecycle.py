@@ -13,6 +13,7 @@ from rich.table import Table
 from gridgeo.cli.common import (
     CrsOption,
     DbOption,
+    LangOption,
     PolicyOption,
     date_option,
     fails_cleanly,
@@ -63,6 +64,7 @@ def lifecycle(
     ] = None,
     level: Annotated[str, typer.Option("--level")] = "district",
     freq: Annotated[str, typer.Option("--freq")] = "M",
+    lang: LangOption = "zh",
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
@@ -109,7 +111,7 @@ def lifecycle(
         files = []
         if out_file is not None:
             with step(progress, f"writing {out_file.name}"):
-                files = write_lifecycle(results, out_file, level=level)
+                files = write_lifecycle(results, out_file, level=level, lang=lang)
     _print_table(results[key], f"problem list (问题清单) as of {day}, per {level}")
     out.print(_counts(results), highlight=False)
     if files:

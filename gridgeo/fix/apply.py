@@ -59,12 +59,13 @@ def read_proposal(path: Path) -> tuple[str, pd.DataFrame]:
         raise NotFound(f"{path}: no such file")
     ext = path.suffix.lower()
     if ext in (".gpkg", ".xlsx"):
-        layers = _unreadable(path, lambda: _layer_names(path, ext))
+        sheets = _unreadable(path, lambda: _layer_names(path, ext))
     else:
         raise ValidationError(
             Issue(f"cannot apply a {ext or 'file without extension'}", file=path.name,
                   hint="give the .gpkg (or its .xlsx) that gridgeo fix wrote")
         )  # fmt: skip
+    layers = {_ENGLISH_SHEETS.get(name, name): name for name in sheets}
     kind = "assignments" if "actions" in layers else "grids" if "grids" in layers else None
     if kind is None or PROPOSAL_KINDS[kind] not in layers:
         raise ValidationError(
@@ -81,8 +82,26 @@ def read_proposal(path: Path) -> tuple[str, pd.DataFrame]:
                 Issue("a grid repair is applied from its GeoPackage (the workbook has no "
                       "geometries)", file=path.name, hint=f"give {path.with_suffix('.gpkg').name}")
             )  # fmt: skip
-        frame = _unreadable(path, lambda: pd.read_excel(path, sheet_name=layer, dtype=object))
+        frame = _unreadable(
+            path, lambda: pd.read_excel(path, sheet_name=layers[layer], dtype=object)
+        )
+        frame = frame.rename(columns=_ENGLISH_HEADINGS)
     return kind, frame
+
+
+def _english() -> tuple[dict[str, str], dict[str, str]]:
+    """Chinese sheet names and headings of the proposal workbooks -> their names."""
+    from gridgeo.check.output import headings
+    from gridgeo.fix.actions import ACTION_COLUMNS
+
+    words = headings("zh")
+    sheets = {zh: name for name, zh in words.get("sheets", {}).items()}
+    columns = words.get("columns", {})
+    return sheets, {columns[name]: name for name in ACTION_COLUMNS if name in columns}
+
+
+#: a workbook written with ``--lang zh`` (the default) is read back by these
+_ENGLISH_SHEETS, _ENGLISH_HEADINGS = _english()
 
 
 def _layer_names(path: Path, ext: str) -> set[str]:

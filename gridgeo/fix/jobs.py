@@ -92,21 +92,31 @@ def fix_assignments(inputs: Inputs, *, policy: Policy, as_of: dt.date) -> Assign
     )
 
 
-def write_grid_repair(repair: GridRepair, out: Path) -> ProposalFiles:
-    """The repaired ``grids``, the ``changes`` and what is ``left`` to decide, as files."""
+def write_grid_repair(repair: GridRepair, out: Path, *, lang: str = "zh") -> ProposalFiles:
+    """The repaired ``grids``, the ``changes`` and what is ``left`` to decide, as files.
+
+    ``lang`` is the language of the workbook's sheet names and headings and of the
+    GeoPackage's field titles (the layer and column names stay, for ``gridgeo apply``).
+    """
     gpkg, xlsx = write_results(
-        {"grids": repair.grids, "changes": repair.changes, "left": repair.left}, out
+        {"grids": repair.grids, "changes": repair.changes, "left": repair.left}, out, lang=lang
     )
     return ProposalFiles(gpkg, xlsx)
 
 
-def write_assignment_proposal(proposal: AssignmentProposal, out: Path) -> ProposalFiles:
-    """The ``actions`` to apply, the ``cadres``' share, the ``members`` and the ``figures``."""
+def write_assignment_proposal(
+    proposal: AssignmentProposal, out: Path, *, lang: str = "zh"
+) -> ProposalFiles:
+    """The ``actions`` to apply, the ``cadres``' share, the ``members`` and the ``figures``.
+
+    ``lang`` as for :func:`write_grid_repair`; ``gridgeo apply`` reads the workbook back
+    in either language.
+    """
     results: dict[str, pd.DataFrame] = {
         "actions": proposal.actions,
         "cadres": proposal.cadres,
         "members": proposal.members,
         "figures": proposal.figures,
     }
-    gpkg, xlsx = write_results(results, out)
+    gpkg, xlsx = write_results(results, out, lang=lang)
     return ProposalFiles(gpkg, xlsx)
