@@ -1,0 +1,284 @@
+"""The partitioned GeoParquet exchange format: each row once, in the partition the rule gives.
+
+The rule (``gridgeo.io.geoparquet.RULE``, also in the manifest and the README): a grid
+goes to its community; a building where the check's building → grid step puts it (the
+grid holding most of its area), else to the nearest grid; households follow their
+building, visits their household, meetings their grid, assignments and problems the
+object they name, else their location; ties between grids go to the smaller
+community code; the rest to ``__none__``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import shapely
+from roundtrip_helpers import gridgeo, store_frames
+
+from gridgeo.analysis.coverage import building_grid, metric_crs
+from gridgeo.io.geoparquet import MANIFEST, NONE, PARTITIONED, RULE, folder_name, partition_keys
+from gridgeo.layers import LAYER_ORDER
+from gridgeo.store import open_store
+from gridgeo.synth import generate
+
+A, B = "C01-G004", "C02-G003"  # two grids of the tiny district along the C01/C02 border
+
+
+def _multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
+    return geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
+
+
+def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The tiny district with objects planted on the C01/C02 border.
+
+    An overlap strip 10 m deep (grid B reaching into grid A), a building across the
+    border (about 70 % in B), a building inside the overlap, and a problem, a visit and
+    an assignment known only by their location, their building or their community.
+    """
+    frames = {name: frame.copy() for name, frame in generate("tiny", seed=0).layers.items()}
+    grids = frames["grids"]
+    crs = metric_crs(grids)
+    metric = grids.to_crs(crs).set_index("code").geometry
+    a, b = metric[A], metric[B]
+    border = a.boundary.intersection(b.boundary)
+    assert border.length > 100, "the tiny district's C01/C02 border moved"
+    strip = b.buffer(10).intersection(a)
+    middle = border.interpolate(0.5, normalized=True)
+    toward_b = shapely.Point(middle.x, middle.y)
+    # a 20 m square centred 4 m inside B, far from the overlap strip (built further along)
+    along = border.interpolate(0.2, normalized=True)
+    square = along.buffer(10, cap_style="square")
+    shift = [(dx, dy) for dx, dy in ((4, 0), (-4, 0), (0, 4), (0, -4))
+             if b.contains(shapely.Point(along.x + dx, along.y + dy))][0]  # fmt: skip
+    across = shapely.affinity.translate(square, *shift)
+    inside_overlap = toward_b.buffer(3).intersection(strip.buffer(-0.5))
+    assert inside_overlap.area > 5
+    new_b = b.union(strip)
+    to_4326 = lambda g: gpd.GeoSeries([g], crs=crs).to_crs(4326).iloc[0]  # noqa: E731
+    at = grids.index[grids["code"] == B][0]
+    grids.loc[at, "geometry"] = _multi(to_4326(new_b))
+    buildings = frames["buildings"]
+    planted = pd.DataFrame(
+        {"code": ["BX-ACROSS", "BX-OVERLAP"], "address": ["across", "overlap"]}
+    )
+    planted = gpd.GeoDataFrame(
+        planted, geometry=[_multi(to_4326(across)), _multi(to_4326(inside_overlap))], crs=4326
+    )
+    frames["buildings"] = pd.concat([buildings, planted], ignore_index=True)
+    where = to_4326(strip.representative_point())
+    problems = frames["problems"]
+    extra = problems.iloc[[0]].copy()
+    extra["code"] = "PX-OVERLAP"
+    for column in ("building", "household", "visit"):
+        extra[column] = None
+    extra["geometry"] = [where]
+    frames["problems"] = pd.concat([problems, extra], ignore_index=True)
+    visits = frames["visits"]
+    extra = visits.iloc[[0]].copy()
+    extra["code"] = "VX-B"
+    extra["household"], extra["building"] = None, "BX-ACROSS"  # a building, no household
+    frames["visits"] = pd.concat([visits, extra], ignore_index=True)
+    assignments = frames["assignments"]
+    extra = assignments.iloc[[0]].copy()
+    extra["code"] = "AX-COMMUNITY"
+    extra["kind"] = "cadre_community"
+    for column in ("grid", "building", "household"):
+        extra[column] = None
+    extra["community"] = "C02"
+    frames["assignments"] = pd.concat([assignments, extra], ignore_index=True)
+    expected = {
+        "BX-ACROSS": "C02" if b.intersection(across).area > 0.5 * across.area else "C01",
+        "PX-OVERLAP": "C01",  # in both grids, distance 0: the smaller community code
+        "VX-B": "C02",
+        "AX-COMMUNITY": "C02",
+    }
+    assert b.intersection(across).area > 0.6 * across.area  # really across, mostly in B
+    assert a.intersection(across).area > 0.2 * across.area
+    return frames, expected
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
+    folder = tmp_path_factory.mktemp("gp")
+    url = f"sqlite:///{folder / 'store.sqlite'}"
+    frames, expected = _bordered()
+    store_frames(url, frames)
+    code, out = gridgeo(
+        "export", "--format", "geoparquet", folder / "out", "--include-personal", "--db", url
+    )
+    assert code == 0, out
+    return folder / "out", url, expected
+
+
+def _dataset(folder: Path, layer: str) -> pd.DataFrame:
+    """A layer read as Dask and pyarrow read it: Hive partitions, ``part`` from the folder."""
+    data = ds.dataset(folder / layer, format="parquet", partitioning="hive")
+    return data.to_table(columns=["code", "part"]).to_pandas()
+
+
+def _store(url: str) -> dict[str, pd.DataFrame]:
+    store = open_store(url)
+    try:
+        return {name: store.read_layer(name, include_personal=True) for name in LAYER_ORDER}
+    finally:
+        store.close()
+
+
+def test_every_row_is_written_exactly_once(exported) -> None:
+    folder, url, _ = exported
+    stored = _store(url)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["rule"] == RULE and manifest["crs"] == "EPSG:4326"
+    assert set(manifest["partitions"]) == {"C01", "C02"}
+    for name in LAYER_ORDER:
+        want = sorted(stored[name]["code"])
+        assert manifest["layers"][name]["rows"] == len(want)
+        if name in PARTITIONED:
+            got = _dataset(folder, name)
+            assert set(got["part"]) <= set(manifest["partitions"])
+        else:
+            assert manifest["layers"][name]["partitioned"] is False
+            got = pq.read_table(folder / name / "part-0.parquet").to_pandas()
+        assert sorted(got["code"]) == want, name  # none lost, none twice
+
+
+def test_the_files_are_geoparquet_1_1_with_a_bbox_covering(exported) -> None:
+    folder, _, _ = exported
+    for path in sorted(folder.glob("buildings/part=*/part-0.parquet")):
+        schema = pq.read_schema(path)
+        geo = json.loads(schema.metadata[b"geo"])
+        assert geo["version"] == "1.1.0"
+        column = geo["columns"]["geometry"]
+        assert column["encoding"] == "WKB" and "bbox" in column["covering"]
+        assert column["crs"]["id"] == {"authority": "EPSG", "code": 4326}
+        assert "part" not in schema.names  # the partition is the folder, not a column
+
+
+def _parts(folder: Path, layer: str) -> dict[str, str]:
+    got = _dataset(folder, layer)
+    return dict(zip(got["code"], got["part"], strict=True))
+
+
+def test_straddling_objects_land_where_the_rule_says(exported) -> None:
+    folder, url, expected = exported
+    stored = _store(url)
+    parts = {name: _parts(folder, name) for name in PARTITIONED}
+    assert parts["buildings"]["BX-ACROSS"] == expected["BX-ACROSS"] == "C02"
+    assert parts["problems"]["PX-OVERLAP"] == "C01"
+    assert parts["visits"]["VX-B"] == "C02"
+    assert parts["assignments"]["AX-COMMUNITY"] == "C02"
+    # every building where the check's building → grid step puts it
+    grids = stored["grids"].set_index("code")
+    placed = building_grid(stored["buildings"], stored["grids"])
+    inside = placed.dropna(subset=["grid_id"])
+    for code, grid in zip(inside["building_id"], inside["grid_id"], strict=True):
+        assert parts["buildings"][code] == grids.loc[grid, "community"], code
+    assert parts["buildings"]["BX-OVERLAP"] in ("C01", "C02")
+    # a building in no grid: the nearest grid's community, measured here in metres
+    outside = placed[placed["grid_id"].isna()]["building_id"].tolist()
+    assert "B000316" in outside
+    crs = metric_crs(stored["grids"])
+    metric = stored["grids"].to_crs(crs)
+    for code in outside:
+        geom = stored["buildings"].set_index("code").to_crs(crs).geometry[code]
+        nearest = metric.iloc[metric.distance(geom).argmin()]
+        assert parts["buildings"][code] == nearest["community"], code
+    # households follow their building, visits their household, meetings their grid
+    households = stored["households"]
+    for code, building in zip(households["code"], households["building"], strict=True):
+        assert parts["households"][code] == parts["buildings"][building]
+    visits = stored["visits"].dropna(subset=["household"])
+    for code, household in zip(visits["code"], visits["household"], strict=True):
+        assert parts["visits"][code] == parts["households"][household]
+    meetings = stored["meetings"]
+    for code, grid in zip(meetings["code"], meetings["grid"], strict=True):
+        assert parts["meetings"][code] == grids.loc[grid, "community"]
+    problems = stored["problems"].dropna(subset=["building"])
+    for code, building in zip(problems["code"], problems["building"], strict=True):
+        assert parts["problems"][code] == parts["buildings"][building]
+
+
+def test_ties_and_orphans_follow_the_rule() -> None:
+    """Two grids of the same shape (a total overlap): the smaller community code wins."""
+    square = shapely.MultiPolygon([shapely.box(121.40, 31.20, 121.401, 31.201)])
+    grids = gpd.GeoDataFrame(
+        {"code": ["G-B", "G-A", "G-X"], "community": ["C2", "C1", None]},
+        geometry=[square, square, shapely.MultiPolygon([shapely.box(121.5, 31.2, 121.501, 31.201)])],
+        crs=4326,
+    )
+    away = shapely.MultiPolygon([shapely.box(121.4012, 31.2002, 121.4013, 31.2003)])
+    buildings = gpd.GeoDataFrame(
+        {"code": ["B-IN", "B-AWAY", "B-FAR"]},
+        geometry=[
+            shapely.MultiPolygon([shapely.box(121.4002, 31.2002, 121.4003, 31.2003)]),
+            away,
+            shapely.MultiPolygon([shapely.box(121.5002, 31.2002, 121.5003, 31.2003)]),
+        ],
+        crs=4326,
+    )
+    households = pd.DataFrame({"code": ["H1", "H2"], "building": ["B-AWAY", "B-FAR"]})
+    visits = gpd.GeoDataFrame(
+        {"code": ["V1", "V2", "V3"], "household": ["H1", None, None], "building": [None, None, None]},
+        geometry=[None, shapely.Point(121.4005, 31.2005), None],
+        crs=4326,
+    )
+    problems = gpd.GeoDataFrame(
+        {"code": ["P1", "P2"], "building": [None, None], "household": [None, None],
+         "visit": ["V2", None]},
+        geometry=[None, None],
+        crs=4326,
+    )  # fmt: skip
+    meetings = pd.DataFrame({"code": ["M1"], "grid": ["G-X"]})
+    keys = partition_keys(
+        {"grids": grids, "buildings": buildings, "households": households, "visits": visits,
+         "problems": problems, "meetings": meetings}
+    )  # fmt: skip
+    assert keys["grids"].tolist() == ["C2", "C1", NONE]
+    # B-IN: in both grids, where the check's step puts it; B-AWAY: in none, equally near
+    # both, the smaller code; B-FAR: in a grid of no community
+    chosen = building_grid(buildings, grids)["grid_id"].iloc[0]
+    assert keys["buildings"].tolist() == [{"G-A": "C1", "G-B": "C2"}[chosen], "C1", NONE]
+    assert keys["households"].tolist() == ["C1", NONE]
+    assert keys["visits"].tolist() == ["C1", "C1", NONE]  # V3: no reference, no location
+    assert keys["problems"].tolist() == ["C1", NONE]
+    assert keys["meetings"].tolist() == [NONE]
+
+
+def test_codes_that_are_no_folder_names_are_encoded_and_read_back(tmp_path: Path) -> None:
+    assert folder_name("C01") == "part=C01"
+    frames, _ = _bordered()
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    frames["communities"].loc[0, "code"] = "C/01=零"
+    for name in ("grids", "organisations", "members", "assignments"):
+        frame = frames[name]
+        frame.loc[frame["community"] == "C01", "community"] = "C/01=零"
+    store_frames(url, frames)
+    code, out = gridgeo("export", "--format", "geoparquet", tmp_path / "x", "--db", url)
+    assert code == 0, out
+    assert (tmp_path / "x" / "grids" / "part=C%2F01%3D零").is_dir()
+    assert set(_dataset(tmp_path / "x", "grids")["part"]) == {"C/01=零", "C02"}
+    other = f"sqlite:///{tmp_path / 't.sqlite'}"
+    code, out = gridgeo("import", tmp_path / "x", "--db", other)
+    assert code == 0, out
+    assert "grids: 8 rows read" in out
+
+
+def test_an_export_replaces_an_earlier_one_and_refuses_other_folders(
+    exported, tmp_path: Path
+) -> None:
+    folder, url, _ = exported
+    code, out = gridgeo("export", "--format", "geoparquet", folder, "--db", url)
+    assert code == 0, out  # again into the same folder: replaced, nothing left over
+    assert sorted(_dataset(folder, "buildings")["code"]) == sorted(_store(url)["buildings"]["code"])
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    code, out = gridgeo("export", "--format", "geoparquet", tmp_path, "--db", url)
+    assert code == 1 and "holding other files" in out, out
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    code, out = gridgeo("export", "--format", "parquet", tmp_path / "y", "--db", url)
+    assert code == 2 and "geoparquet" in out, out
