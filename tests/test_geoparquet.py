@@ -54,8 +54,8 @@ def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     # a 20 m square centred 4 m inside B, far from the overlap strip (built further along)
     along = border.interpolate(0.2, normalized=True)
     square = along.buffer(10, cap_style="square")
-    shift = [(dx, dy) for dx, dy in ((4, 0), (-4, 0), (0, 4), (0, -4))
-             if b.contains(shapely.Point(along.x + dx, along.y + dy))][0]  # fmt: skip
+    shift = next((dx, dy) for dx, dy in ((4, 0), (-4, 0), (0, 4), (0, -4))
+                 if b.contains(shapely.Point(along.x + dx, along.y + dy)))  # fmt: skip
     across = shapely.affinity.translate(square, *shift)
     inside_overlap = toward_b.buffer(3).intersection(strip.buffer(-0.5))
     assert inside_overlap.area > 5
@@ -64,9 +64,7 @@ def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     at = grids.index[grids["code"] == B][0]
     grids.loc[at, "geometry"] = _multi(to_4326(new_b))
     buildings = frames["buildings"]
-    planted = pd.DataFrame(
-        {"code": ["BX-ACROSS", "BX-OVERLAP"], "address": ["across", "overlap"]}
-    )
+    planted = pd.DataFrame({"code": ["BX-ACROSS", "BX-OVERLAP"], "address": ["across", "overlap"]})
     planted = gpd.GeoDataFrame(
         planted, geometry=[_multi(to_4326(across)), _multi(to_4326(inside_overlap))], crs=4326
     )
@@ -209,7 +207,11 @@ def test_ties_and_orphans_follow_the_rule() -> None:
     square = shapely.MultiPolygon([shapely.box(121.40, 31.20, 121.401, 31.201)])
     grids = gpd.GeoDataFrame(
         {"code": ["G-B", "G-A", "G-X"], "community": ["C2", "C1", None]},
-        geometry=[square, square, shapely.MultiPolygon([shapely.box(121.5, 31.2, 121.501, 31.201)])],
+        geometry=[
+            square,
+            square,
+            shapely.MultiPolygon([shapely.box(121.5, 31.2, 121.501, 31.201)]),
+        ],
         crs=4326,
     )
     away = shapely.MultiPolygon([shapely.box(121.4012, 31.2002, 121.4013, 31.2003)])
@@ -224,7 +226,11 @@ def test_ties_and_orphans_follow_the_rule() -> None:
     )
     households = pd.DataFrame({"code": ["H1", "H2"], "building": ["B-AWAY", "B-FAR"]})
     visits = gpd.GeoDataFrame(
-        {"code": ["V1", "V2", "V3"], "household": ["H1", None, None], "building": [None, None, None]},
+        {
+            "code": ["V1", "V2", "V3"],
+            "household": ["H1", None, None],
+            "building": [None, None, None],
+        },
         geometry=[None, shapely.Point(121.4005, 31.2005), None],
         crs=4326,
     )

@@ -1,4 +1,4 @@
-"""The partitioned exchange format: every layer as GeoParquet, one folder per community.
+r"""The partitioned exchange format: every layer as GeoParquet, one folder per community.
 
 A store (or a province) too big for one file is written as a folder that
 ``pyarrow.dataset``, ``dask.dataframe.read_parquet`` and ``dask_geopandas.read_parquet``
@@ -12,7 +12,7 @@ read as Hive-partitioned datasets::
 Files with a geometry are GeoParquet 1.1 (WKB, EPSG:4326, a ``bbox`` covering column);
 the others plain Parquet. Their columns are the layer's frame as ``Store.read_layer``
 gives it (the columns every export writes); the ``part`` column is the folder's name,
-never a column of a file. A code that cannot be a folder name as it is has ``/ \\ % = :
+never a column of a file. A code that cannot be a folder name as it is has ``/ \ % = :
 * ? " < > |``, control characters and a leading dot percent-encoded (the Hive reading of
 pyarrow and Dask decodes them). A layer without rows has no file.
 
@@ -451,9 +451,7 @@ def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
         frame = frame.drop(columns=PARTITION_KEY)
     if isinstance(frame, gpd.GeoDataFrame):
         crs = frame.crs
-        if crs is not None and not pyproj.CRS(crs).equals(
-            pyproj.CRS(CRS), ignore_axis_order=True
-        ):
+        if crs is not None and not pyproj.CRS(crs).equals(pyproj.CRS(CRS), ignore_axis_order=True):
             raise _refuse(f"its geometries are in {crs.to_string()}, not {CRS}", shown)
         frame = frame.set_crs(CRS, allow_override=True)
     elif LAYERS[name].geometry and "geometry" in frame.columns:
