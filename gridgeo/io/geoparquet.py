@@ -117,8 +117,9 @@ def _first(*choices: pd.Series) -> pd.Series:
 
 
 def _lookup(refs: pd.Series, parts: Mapping[str, str]) -> pd.Series:
-    return pd.Series([parts.get(r) if r is not None else None for r in refs],
-                     index=refs.index, dtype=object)  # fmt: skip
+    """The partition of each referenced code (None: no reference, or an unknown code)."""
+    found = refs.map(parts) if len(parts) else pd.Series(np.nan, index=refs.index)
+    return found.astype(object).where(found.notna(), None)
 
 
 def _grid_parts(grids: pd.DataFrame) -> pd.Series:
