@@ -140,6 +140,9 @@ def test_every_row_is_written_exactly_once(exported) -> None:
         if name in PARTITIONED:
             got = _dataset(folder, name)
             assert set(got["part"]) <= set(manifest["partitions"])
+            files = sorted(folder.glob(f"{name}/part=*/part-0.parquet"))
+            schemas = {pq.read_schema(p).remove_metadata() for p in files}
+            assert len(files) >= 2 and len(schemas) == 1, name  # one dataset, one schema
         else:
             assert manifest["layers"][name]["partitioned"] is False
             got = pq.read_table(folder / name / "part-0.parquet").to_pandas()
