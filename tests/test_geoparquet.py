@@ -31,15 +31,19 @@ A, B = "C01-G004", "C02-G003"  # two grids of the tiny district along the C01/C0
 
 
 def _multi(geom: shapely.Geometry) -> shapely.MultiPolygon:
-    return geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
+    """Valid polygons as one MultiPolygon (a cut reprojected can cross itself by 1e-15)."""
+    parts = shapely.get_parts(shapely.make_valid(geom))
+    polys = [p for part in parts for p in shapely.get_parts(part) if p.geom_type == "Polygon"]
+    return shapely.MultiPolygon([p for poly in polys for p in shapely.get_parts(poly)])
 
 
 def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """The tiny district with objects planted on the C01/C02 border.
 
-    An overlap strip 10 m deep (grid B reaching into grid A), a building across the
-    border (about 70 % in B), a building inside the overlap, and a problem, a visit and
-    an assignment known only by their location, their building or their community.
+    Along the border: an overlap 10 m deep (grid B reaching into grid A), further along
+    a gap 10 m deep (grid A cut back), a building across the border (about 70 % in B), a
+    building inside the overlap, one inside the gap, and a problem, a visit and an
+    assignment known only by their location, their building or their community.
     """
     frames = {name: frame.copy() for name, frame in generate("tiny", seed=0).layers.items()}
     grids = frames["grids"]
@@ -48,25 +52,35 @@ def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     a, b = metric[A], metric[B]
     border = a.boundary.intersection(b.boundary)
     assert border.length > 100, "the tiny district's C01/C02 border moved"
-    strip = b.buffer(10).intersection(a)
     middle = border.interpolate(0.5, normalized=True)
-    toward_b = shapely.Point(middle.x, middle.y)
+    strip = b.buffer(10).intersection(a).intersection(middle.buffer(40))
+    far = border.interpolate(0.85, normalized=True)
+    gap = b.buffer(10).intersection(far.buffer(30))  # reaching into B: no sliver left of A
+    step = next((dx, dy) for dx, dy in ((3, 0), (-3, 0), (0, 3), (0, -3))
+                if a.contains(shapely.Point(far.x + dx, far.y + dy)))  # fmt: skip
+    in_gap = (
+        shapely.Point(far.x + step[0], far.y + step[1]).buffer(1.5).intersection(gap.buffer(-0.5))
+    )
+    assert in_gap.area > 3
     # a 20 m square centred 4 m inside B, far from the overlap strip (built further along)
     along = border.interpolate(0.2, normalized=True)
     square = along.buffer(10, cap_style="square")
     shift = next((dx, dy) for dx, dy in ((4, 0), (-4, 0), (0, 4), (0, -4))
                  if b.contains(shapely.Point(along.x + dx, along.y + dy)))  # fmt: skip
     across = shapely.affinity.translate(square, *shift)
-    inside_overlap = toward_b.buffer(3).intersection(strip.buffer(-0.5))
+    inside_overlap = middle.buffer(3).intersection(strip.buffer(-0.5))
     assert inside_overlap.area > 5
-    new_b = b.union(strip)
+    new_a, new_b = a.difference(gap), b.union(strip)
     to_4326 = lambda g: gpd.GeoSeries([g], crs=crs).to_crs(4326).iloc[0]  # noqa: E731
     at = grids.index[grids["code"] == B][0]
     grids.loc[at, "geometry"] = _multi(to_4326(new_b))
+    at = grids.index[grids["code"] == A][0]
+    grids.loc[at, "geometry"] = _multi(to_4326(new_a))
     buildings = frames["buildings"]
-    planted = pd.DataFrame({"code": ["BX-ACROSS", "BX-OVERLAP"], "address": ["across", "overlap"]})
     planted = gpd.GeoDataFrame(
-        planted, geometry=[_multi(to_4326(across)), _multi(to_4326(inside_overlap))], crs=4326
+        {"code": ["BX-ACROSS", "BX-OVERLAP", "BX-GAP"], "address": ["across", "overlap", "gap"]},
+        geometry=[_multi(to_4326(g)) for g in (across, inside_overlap, in_gap)],
+        crs=4326,
     )
     frames["buildings"] = pd.concat([buildings, planted], ignore_index=True)
     where = to_4326(strip.representative_point())
@@ -94,6 +108,7 @@ def _bordered() -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
         "BX-ACROSS": "C02" if b.intersection(across).area > 0.5 * across.area else "C01",
         "PX-OVERLAP": "C01",  # in both grids, distance 0: the smaller community code
         "VX-B": "C02",
+        "BX-GAP": "C02",  # in no grid, nearest B (about 1.5 m; A is 5 m away or more)
         "AX-COMMUNITY": "C02",
     }
     assert b.intersection(across).area > 0.6 * across.area  # really across, mostly in B
@@ -183,7 +198,8 @@ def test_straddling_objects_land_where_the_rule_says(exported) -> None:
     assert parts["buildings"]["BX-OVERLAP"] in ("C01", "C02")
     # a building in no grid: the nearest grid's community, measured here in metres
     outside = placed[placed["grid_id"].isna()]["building_id"].tolist()
-    assert "B000316" in outside
+    assert {"B000316", "BX-GAP"} <= set(outside)
+    assert parts["buildings"]["BX-GAP"] == expected["BX-GAP"]
     crs = metric_crs(stored["grids"])
     metric = stored["grids"].to_crs(crs)
     for code in outside:
