@@ -307,3 +307,49 @@ def test_an_export_replaces_an_earlier_one_and_refuses_other_folders(
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
     code, out = gridgeo("export", "--format", "parquet", tmp_path / "y", "--db", url)
     assert code == 2 and "geoparquet" in out, out
+
+
+def _text(out: str) -> str:
+    """The output as one line, Rich's box left out."""
+    return " ".join(out.replace("│", " ").split())
+
+
+def test_options_of_one_file_are_refused_for_a_folder(exported) -> None:
+    folder, url, _ = exported
+    code, out = gridgeo("import", folder, "--where", "x=1", "--db", url)
+    assert code == 2 and "applies to one file" in _text(out), out
+    code, out = gridgeo("export", "--format", "geoparquet", folder, "--crs", "gcj02", "--db", url)
+    assert code == 2 and "always in EPSG:4326" in _text(out), out
+    code, out = gridgeo("export", "--format", "geoparquet", "grids", folder, "--db", url)
+    assert code == 2 and "give only the folder" in _text(out), out
+    code, out = gridgeo("export", "grids", "--db", url)
+    assert code == 2 and "give the file to write" in _text(out), out
+
+
+def test_a_folder_another_writer_made_reads_back(exported, tmp_path: Path) -> None:
+    """Days as date32, times in another zone, a partition in two files: the same store."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    folder, url, _ = exported
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    for path in sorted(other.glob("meetings/part=*/part-0.parquet")):
+        table = pq.read_table(path)
+        i = table.schema.get_field_index("held_on")
+        table = table.set_column(i, "held_on", pc.cast(table["held_on"], pa.date32()))
+        pq.write_table(table.replace_schema_metadata(None), path)
+    path = sorted(other.glob("visits/part=*/part-0.parquet"))[0]
+    visits = gpd.read_parquet(path)
+    visits["visited_at"] = visits["visited_at"].dt.tz_convert("Asia/Shanghai")
+    half = len(visits) // 2
+    visits.iloc[:half].to_parquet(path, schema_version="1.1.0", write_covering_bbox=True)
+    visits.iloc[half:].to_parquet(path.with_name("part-1.parquet"), schema_version="1.1.0")
+    code, out = gridgeo("import", other, "--db", url)
+    assert code == 0, out
+    lines = {line.split(":", 1)[0]: line for line in out.splitlines() if "rows read" in line}
+    assert set(lines) == set(LAYER_ORDER), out
+    for name in LAYER_ORDER:
+        assert " 0 inserted, 0 updated," in lines[name], lines[name]
