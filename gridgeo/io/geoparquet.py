@@ -282,7 +282,8 @@ def write_geoparquet(
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise FileFormatError(Issue("is a file; give a folder to write", file=str(folder)))
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).exists():
+    ours = {MANIFEST, *LAYERS}  # an earlier export, finished or not
+    if folder.is_dir() and any(p.name not in ours for p in folder.iterdir()):
         raise FileFormatError(
             Issue(
                 "is a folder holding other files",
@@ -341,7 +342,7 @@ def _clear(layer_folder: Path) -> None:
     for path in sorted(layer_folder.rglob("*.parquet")):
         path.unlink()
     for path in sorted(layer_folder.rglob("*"), reverse=True):
-        if path.is_dir():
+        if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
 
 
