@@ -301,6 +301,9 @@ def test_an_export_replaces_an_earlier_one_and_refuses_other_folders(
     code, out = gridgeo("export", "--format", "geoparquet", folder, "--db", url)
     assert code == 0, out  # again into the same folder: replaced, nothing left over
     assert sorted(_dataset(folder, "buildings")["code"]) == sorted(_store(url)["buildings"]["code"])
+    (folder / MANIFEST).unlink()  # an export stopped half-way: written over too
+    code, out = gridgeo("export", "--format", "geoparquet", folder, "--db", url)
+    assert code == 0 and (folder / MANIFEST).is_file(), out
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     code, out = gridgeo("export", "--format", "geoparquet", tmp_path, "--db", url)
     assert code == 1 and "holding other files" in out, out
