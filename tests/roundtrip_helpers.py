@@ -18,7 +18,7 @@ from gridgeo.layers import LAYER_ORDER, LAYERS
 from gridgeo.store import make_engine, open_store
 from gridgeo.validate import prepare_layer
 
-FORMATS = ("csv", "xlsx", "gpkg", "geojson")
+FORMATS = ("csv", "xlsx", "gpkg", "geojson", "geoparquet")
 runner = CliRunner()
 
 
@@ -74,6 +74,14 @@ def store_frames(url: str, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def export_all(url: str, folder: Path, fmt: str) -> dict[str, Path]:
+    """Every layer to its own file, or, for ``geoparquet``, all to one partitioned folder."""
+    if fmt == "geoparquet":
+        out_dir = folder / "exchange"
+        code, out = gridgeo(
+            "export", "--format", "geoparquet", out_dir, "--include-personal", "--db", url
+        )
+        assert code == 0, out
+        return dict.fromkeys(LAYER_ORDER, out_dir)
     paths = {}
     for name in LAYER_ORDER:
         path = folder / f"{name}.{fmt}"
@@ -84,6 +92,13 @@ def export_all(url: str, folder: Path, fmt: str) -> dict[str, Path]:
 
 
 def import_all(url: str, paths: dict[str, Path]) -> list[str]:
+    """Import each layer's file (a geoparquet folder at once); each layer's output line."""
+    folders = set(paths.values())
+    if len(folders) == 1 and next(iter(folders)).is_dir():
+        code, out = gridgeo("import", next(iter(folders)), "--db", url)
+        assert code == 0, out
+        lines = {line.split(":", 1)[0]: line for line in out.splitlines() if ": " in line}
+        return [lines[name] for name in LAYER_ORDER]
     outputs = []
     for name in LAYER_ORDER:
         code, out = gridgeo("import", name, paths[name], "--db", url)

@@ -64,6 +64,7 @@ def _commands(f: dict[str, Path], bad: str) -> list[list[str | Path]]:
         ["check", "--grids", f[bad], "--buildings", f["buildings"],
          "--assignments", f["misspelt"], "--out", out],
         ["import", "grids", f[bad], "--db", db],
+        ["import", f[bad], "--db", db],  # alone: a geoparquet exchange folder
         ["fix", "grids", "--grids", f[bad], "--buildings", f["buildings"], "--out", out],
         ["lifecycle", "--problems", f[bad], "--grids", f["grids"], "--buildings", f["buildings"],
          "--out", f["dir"] / "l.xlsx"],

@@ -206,3 +206,88 @@ def test_a_day_month_order_can_be_given(store_url: str, tmp_path: Path) -> None:
     code, out = gridgeo("import", "meetings", path, "--date-format", "%d/%m/%Y", "--db", store_url)
     assert code == 0, out
     assert str(snapshot(store_url)["meetings"]["held_on"].iloc[0].date()) == "2025-04-03"
+
+
+def _exchange_cases(good: Path, tmp: Path) -> list[tuple[str, Path, str]]:
+    """(case, folder, text the error must contain): broken copies of a good export."""
+    import shutil
+
+    cases: list[tuple[str, Path, str]] = []
+
+    def copy(name: str) -> Path:
+        folder = tmp / name
+        shutil.copytree(good, folder)
+        return folder
+
+    def manifest(folder: Path, change) -> None:
+        path = folder / "gridgeo-parquet.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(json.dumps(data), encoding="utf-8")
+
+    folder = copy("nomanifest")
+    (folder / "gridgeo-parquet.json").unlink()
+    cases.append(("no manifest", folder, "no gridgeo-parquet.json"))
+    folder = copy("notjson")
+    (folder / "gridgeo-parquet.json").write_text("{", encoding="utf-8")
+    cases.append(("manifest not JSON", folder, "the manifest is not JSON"))
+    folder = copy("version")
+    manifest(folder, lambda m: m.update(version=2))
+    cases.append(("wrong version", folder, "format version 2 is not read"))
+    folder = copy("format")
+    manifest(folder, lambda m: m.update(format="something-else"))
+    cases.append(("wrong format", folder, "not 'gridgeo-geoparquet'"))
+    folder = copy("unknown")
+    manifest(folder, lambda m: m["layers"].update(roads={"partitioned": False, "rows": 1}))
+    cases.append(("unknown layer", folder, "unknown layer 'roads'"))
+    folder = copy("missing")
+    shutil.rmtree(folder / "visits")
+    cases.append(("missing layer", folder, "layer 'visits' 2 rows, but it has no files"))
+    folder = copy("rows")
+    manifest(folder, lambda m: m["layers"]["buildings"].update(rows=3))
+    cases.append(("row count", folder, "holds 2 rows, the manifest says 3"))
+    folder = copy("corrupt")
+    next((folder / "buildings").glob("part=*/part-0.parquet")).write_bytes(b"PAR1 garbage")
+    cases.append(("corrupt parquet", folder, "cannot read it as Parquet"))
+    folder = copy("truncated")
+    path = next((folder / "households").glob("part=*/part-0.parquet"))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    cases.append(("truncated parquet", folder, "cannot read it as Parquet"))
+    folder = copy("crs")
+    path = next((folder / "grids").glob("part=*/part-0.parquet"))
+    gpd.read_parquet(path).to_crs(32651).to_parquet(path, schema_version="1.1.0")
+    cases.append(("other CRS", folder, "not EPSG:4326"))
+    folder = copy("badref")
+    path = next((folder / "grids").glob("part=*/part-0.parquet"))
+    grids = gpd.read_parquet(path)
+    grids["community"] = "NOPE"
+    grids.to_parquet(path, schema_version="1.1.0", write_covering_bbox=True)
+    cases.append(("unknown reference", folder, "NOPE"))
+    folder = copy("stray")
+    (folder / "grids" / "part=C9").mkdir()
+    shutil.copy(path, folder / "grids" / "part=C9" / "part-0.parquet")
+    cases.append(("partition not in the manifest", folder, "partition 'C9' is not in the manifest"))
+    (tmp / "empty").mkdir()
+    cases.append(("empty folder", tmp / "empty", "no gridgeo-parquet.json"))
+    cases.append(("a file alone", good / "communities" / "part-0.parquet", "is a file"))
+    cases.append(("nothing there", tmp / "nosuch", "no such file or folder"))
+    return cases
+
+
+def test_every_malformed_exchange_folder_is_refused_by_name(store_url: str, tmp_path: Path) -> None:
+    store_frames(store_url, district())
+    good = tmp_path / "good"
+    code, out = gridgeo("export", "--format", "geoparquet", good, "--db", store_url)
+    assert code == 0, out
+    before = checksum(snapshot(store_url))
+    cases = _exchange_cases(good, tmp_path)
+    for case, folder, expected in cases:
+        code, out = gridgeo("import", folder, "--db", store_url)  # raises on a traceback
+        text = " ".join(out.split())
+        assert code != 0, f"{case}: accepted\n{out}"
+        assert "error" in text, f"{case}: {out}"
+        assert expected in text, f"{case}: {text}"
+        assert checksum(snapshot(store_url)) == before, f"{case}: the store changed"
+    code, out = gridgeo("import", good, "--db", store_url)
+    assert code == 0 and "buildings: 2 rows read" in out, out
+    assert len(cases) >= 15

@@ -1,5 +1,8 @@
 """``gridgeo export LAYER FILE``: a stored layer to a file QGIS or Excel opens.
 
+``gridgeo export --format geoparquet DIR`` writes every layer instead, as the partitioned
+exchange format (:mod:`gridgeo.io.geoparquet`) that ``gridgeo import DIR`` and Dask read.
+
 ``gridgeo export audit FILE`` writes the audit log instead: CSV (``old`` and ``new`` as
 JSON text) or JSON Lines (``.jsonl``), oldest change first.
 """
@@ -19,7 +22,8 @@ __all__ = ["export"]
 @fails_cleanly
 def export(
     layer: Annotated[str, typer.Argument()],
-    file: Annotated[Path, typer.Argument()],
+    file: Annotated[Path | None, typer.Argument()] = None,
+    format_: Annotated[str | None, typer.Option("--format")] = None,
     include_personal: Annotated[bool, typer.Option("--include-personal")] = False,
     crs: Annotated[str | None, typer.Option("--crs", callback=crs_value)] = None,
     lang: Annotated[str, typer.Option("--lang")] = "zh",
@@ -34,6 +38,25 @@ def export(
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}: zh or en", param_hint="--lang")
+    if format_ is not None:
+        if format_ != "geoparquet":
+            raise typer.BadParameter(f"{format_!r}: geoparquet", param_hint="--format")
+        if file is not None:
+            raise typer.BadParameter(
+                "--format geoparquet writes every layer: give only the folder, "
+                "gridgeo export --format geoparquet DIR",
+                param_hint="DIR",
+            )
+        if crs:
+            raise typer.BadParameter(
+                "the geoparquet format is always in EPSG:4326", param_hint="--crs"
+            )
+        _export_geoparquet(Path(layer), include_personal, db)
+        return
+    if file is None:
+        raise typer.BadParameter(
+            "give the file to write (or --format geoparquet and a folder)", param_hint="FILE"
+        )
     if layer == "audit":
         _export_audit(file, db)
         return
@@ -59,6 +82,31 @@ def export(
             "a layer without geometry is only its .dbf; import reads the cut names back, but "
             "for an exact round trip export to .gpkg, .geojson, .csv or .xlsx",
         )
+
+
+def _export_geoparquet(folder: Path, include_personal: bool, db: str | None) -> None:
+    """Every stored layer to the partitioned GeoParquet folder ``folder``."""
+    from gridgeo.io.geoparquet import write_geoparquet
+    from gridgeo.layers import LAYER_ORDER
+    from gridgeo.store import open_store
+
+    with progress_bar() as progress:
+        store = open_store(db)
+        try:
+            frames = {}
+            for i, name in enumerate(LAYER_ORDER):
+                progress("reading the store", i, len(LAYER_ORDER))
+                frames[name] = store.read_layer(name, include_personal=include_personal)
+            progress("reading the store", len(LAYER_ORDER), len(LAYER_ORDER))
+        finally:
+            store.close()
+        manifest = write_geoparquet(frames, folder, progress=progress)
+    total = sum(info["rows"] for info in manifest["layers"].values())
+    out.print(
+        f"{len(manifest['layers'])} layers, {total:,} rows in "
+        f"{len(manifest['partitions']):,} partitions written to {folder}",
+        highlight=False,
+    )
 
 
 def _export_audit(file: Path, db: str | None) -> None:

@@ -1,0 +1,518 @@
+r"""The partitioned exchange format: every layer as GeoParquet, one folder per community.
+
+A store (or a province) too big for one file is written as a folder that
+``pyarrow.dataset``, ``dask.dataframe.read_parquet`` and ``dask_geopandas.read_parquet``
+read as Hive-partitioned datasets::
+
+    DIR/gridgeo-parquet.json                           the manifest (:data:`MANIFEST`)
+    DIR/<layer>/part=<community code>/part-0.parquet   grids, buildings, households,
+                                                       assignments, visits, meetings, problems
+    DIR/<layer>/part-0.parquet                         communities, organisations, members
+
+Files with a geometry are GeoParquet 1.1 (WKB, EPSG:4326, a ``bbox`` covering column);
+the others plain Parquet. Their columns are the layer's frame as ``Store.read_layer``
+gives it (the columns every export writes); the ``part`` column is the folder's name,
+never a column of a file. A code that cannot be a folder name as it is has ``/ \ % = :
+* ? " < > |``, control characters and a leading dot percent-encoded (the Hive reading of
+pyarrow and Dask decodes them). A layer without rows has no file.
+
+Each object is written exactly once, in the partition :func:`partition_keys` gives it
+(:data:`RULE`): a building across two communities' grids goes where the check's own
+building → grid step (:func:`gridgeo.analysis.coverage.building_grid`) puts it, so a
+gap or an overlap on a community border never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridgeo.errors import FileFormatError, Issue
+from gridgeo.layers import LAYER_ORDER, LAYERS
+from gridgeo.progress import Progress
+
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "NONE",
+    "PARTITIONED",
+    "PARTITION_KEY",
+    "RULE",
+    "VERSION",
+    "ParquetRead",
+    "folder_name",
+    "read_manifest",
+    "partition_keys",
+    "read_geoparquet",
+    "write_geoparquet",
+]
+
+FORMAT = "gridgeo-geoparquet"
+VERSION = 1
+MANIFEST = "gridgeo-parquet.json"
+PARTITION_KEY = "part"
+#: the partition of objects in no community
+NONE = "__none__"
+#: the layers written one folder per partition; the others are one file each
+PARTITIONED = ("grids", "buildings", "households", "assignments", "visits", "meetings", "problems")
+CRS = "EPSG:4326"
+FILE = "part-0.parquet"
+#: the straddling rule, as the manifest states it
+RULE = (
+    "A grid goes to its community; a building to the partition of the grid that the "
+    "check's building-to-grid step assigns it (most of its area), or, in no grid, of the "
+    "nearest grid; a household follows its building; a visit its household, else its "
+    "building, else its location; a meeting its grid; an assignment the first of its grid, "
+    "building, household, community; a problem the first of its building, household, "
+    "visit, else its location; a location goes to the nearest grid (0 inside it); ties "
+    "between grids go to the smaller community code; anything else goes to __none__."
+)
+
+_UNSAFE = re.compile(r'[/\\%=:*?"<>|\x00-\x1f\x7f]|^\.')
+
+
+def folder_name(code: str) -> str:
+    """The folder ``part=<code>`` of a partition, its unsafe characters percent-encoded.
+
+    Examples
+    --------
+    >>> folder_name("C01"), folder_name("零陵/社区"), folder_name(".x")
+    ('part=C01', 'part=零陵%2F社区', 'part=%2Ex')
+    """
+    return f"{PARTITION_KEY}=" + _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", code)
+
+
+def _code_of(folder: str) -> str:
+    return urllib.parse.unquote(folder.split("=", 1)[1])
+
+
+# -- the partition of every row -----------------------------------------------------
+
+
+def _codes(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A code column as objects, None where empty."""
+    if column not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    values = frame[column].astype(object)
+    return values.where(values.notna(), None)
+
+
+def _first(*choices: pd.Series) -> pd.Series:
+    """Row by row, the first choice that is not empty."""
+    out = choices[0].copy()
+    for choice in choices[1:]:
+        out = out.where(out.notna(), choice)
+    return out
+
+
+def _lookup(refs: pd.Series, parts: Mapping[str, str]) -> pd.Series:
+    """The partition of each referenced code (None: no reference, or an unknown code)."""
+    found = refs.map(parts) if len(parts) else pd.Series(np.nan, index=refs.index)
+    return found.astype(object).where(found.notna(), None)
+
+
+def _grid_parts(grids: pd.DataFrame) -> pd.Series:
+    """Partition by grid code: its community, or :data:`NONE`."""
+    community = _codes(grids, "community")
+    return pd.Series(
+        community.fillna(NONE).to_numpy(), index=grids["code"].astype(str).to_numpy(), dtype=object
+    )
+
+
+def _nearest(geoms: gpd.GeoSeries, grids: gpd.GeoDataFrame, parts: pd.Series) -> pd.Series:
+    """The partition of the grid nearest each geometry (0 inside it), metres in UTM.
+
+    Among grids at the same distance (a point in an overlap, a building equally far from
+    two grids) the smaller community code wins, a grid with a community before one
+    without. Empty geometries, or no grids: None.
+    """
+    out = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
+    has = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    usable = grids[~(grids.geometry.isna() | grids.geometry.is_empty)]
+    if not has.any() or usable.empty:
+        return out
+    from gridgeo.analysis.coverage import metric_crs
+
+    crs = metric_crs(usable)
+    tree_geoms = usable.geometry.to_crs(crs).to_numpy()
+    query = geoms[has].to_crs(crs).to_numpy()
+    qi, ti = shapely.STRtree(tree_geoms).query_nearest(query, all_matches=True)
+    grid_parts = parts.reindex(usable["code"].astype(str).to_numpy()).to_numpy()
+    candidates = pd.DataFrame({"q": qi, "part": grid_parts[ti]})
+    candidates["none"] = candidates["part"] == NONE
+    best = candidates.sort_values(["q", "none", "part"]).drop_duplicates("q")
+    values = np.full(int(has.sum()), None, dtype=object)
+    values[best["q"].to_numpy()] = best["part"].to_numpy()
+    out[has] = values
+    return out
+
+
+def _by_code(frame: pd.DataFrame, parts: pd.Series) -> dict[str, str]:
+    return dict(zip(frame["code"].astype(str), parts, strict=True))
+
+
+def partition_keys(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.Series]:
+    """The partition of every row of the partitioned layers, by :data:`RULE`.
+
+    Parameters
+    ----------
+    frames
+        Layer frames as ``Store.read_layer`` gives them (any may be missing).
+
+    Returns
+    -------
+    dict
+        Layer → partition (a community code or :data:`NONE`) on the frame's index, for
+        each layer of :data:`PARTITIONED` in ``frames``.
+    """
+    from gridgeo.analysis.coverage import building_grid
+
+    empty = gpd.GeoDataFrame({"code": pd.Series([], dtype=object)}, geometry=[], crs=CRS)
+    grids = frames.get("grids", empty)
+    grid_parts = _grid_parts(grids)
+    keys: dict[str, pd.Series] = {}
+    if "grids" in frames:
+        keys["grids"] = pd.Series(grid_parts.to_numpy(), index=grids.index, dtype=object)
+
+    def located(frame: pd.DataFrame) -> pd.Series:
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+            return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        return _nearest(frame.geometry, grids, grid_parts)
+
+    buildings = frames.get("buildings")
+    building_parts: dict[str, str] = {}
+    if buildings is not None:
+        part = pd.Series([None] * len(buildings), index=buildings.index, dtype=object)
+        if len(buildings) and len(grids):
+            placed = building_grid(buildings, grids)  # the check's step `building_grid`
+            part.loc[placed.index] = _lookup(_codes(placed, "grid_id"), grid_parts).to_numpy()
+        outside = part.isna()
+        if outside.any():
+            part[outside] = located(buildings[outside])
+        keys["buildings"] = part.fillna(NONE)
+        building_parts = _by_code(buildings, keys["buildings"])
+    household_parts: dict[str, str] = {}
+    if "households" in frames:
+        h = frames["households"]
+        keys["households"] = _lookup(_codes(h, "building"), building_parts).fillna(NONE)
+        household_parts = _by_code(h, keys["households"])
+    visit_parts: dict[str, str] = {}
+    if "visits" in frames:
+        v = frames["visits"]
+        part = _first(
+            _lookup(_codes(v, "household"), household_parts),
+            _lookup(_codes(v, "building"), building_parts),
+        )
+        keys["visits"] = _first(part, _located_where_empty(part, v, located)).fillna(NONE)
+        visit_parts = _by_code(v, keys["visits"])
+    grid_of = dict(grid_parts.items())
+    if "meetings" in frames:
+        keys["meetings"] = _lookup(_codes(frames["meetings"], "grid"), grid_of).fillna(NONE)
+    if "assignments" in frames:
+        a = frames["assignments"]
+        keys["assignments"] = _first(
+            _lookup(_codes(a, "grid"), grid_of),
+            _lookup(_codes(a, "building"), building_parts),
+            _lookup(_codes(a, "household"), household_parts),
+            _codes(a, "community"),
+        ).fillna(NONE)
+    if "problems" in frames:
+        p = frames["problems"]
+        part = _first(
+            _lookup(_codes(p, "building"), building_parts),
+            _lookup(_codes(p, "household"), household_parts),
+            _lookup(_codes(p, "visit"), visit_parts),
+        )
+        keys["problems"] = _first(part, _located_where_empty(part, p, located)).fillna(NONE)
+    return keys
+
+
+def _located_where_empty(part: pd.Series, frame: pd.DataFrame, located: Any) -> pd.Series:
+    """The location's partition for the rows still without one."""
+    out = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    empty = part.isna()
+    if empty.any():
+        out[empty] = located(frame[empty])
+    return out
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def _write_file(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = frame.reset_index(drop=True)
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame.to_parquet(
+            path, index=False, geometry_encoding="WKB", schema_version="1.1.0",
+            write_covering_bbox=True,
+        )  # fmt: skip
+    else:
+        pd.DataFrame(frame).to_parquet(path, index=False)
+
+
+def write_geoparquet(
+    frames: Mapping[str, pd.DataFrame], folder: str | Path, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Write layer frames as the partitioned exchange format; return the manifest.
+
+    Parameters
+    ----------
+    frames
+        Layer → frame as ``Store.read_layer`` gives it (geometries in EPSG:4326).
+    folder
+        The folder to write; it must not hold files other than an earlier export.
+
+    Raises
+    ------
+    FileFormatError
+        ``folder`` is a file, or a folder holding something else than an export.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileFormatError(Issue("is a file; give a folder to write", file=str(folder)))
+    ours = {MANIFEST, *LAYERS}  # an earlier export, finished or not
+    if folder.is_dir() and any(p.name not in ours for p in folder.iterdir()):
+        raise FileFormatError(
+            Issue(
+                "is a folder holding other files",
+                file=str(folder),
+                hint="give a new or empty folder (or one an earlier export wrote)",
+            )
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)  # a half-written folder has no manifest
+    keys = partition_keys(frames)
+    layers: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for name in LAYER_ORDER:
+        if name not in frames:
+            continue
+        frame = frames[name]
+        _clear(folder / name)
+        partitioned = name in PARTITIONED
+        layers[name] = {"partitioned": partitioned, "rows": len(frame)}
+        description = f"writing {name}"
+        if not partitioned:
+            if progress:
+                progress(description, 0, 1)
+            if len(frame):
+                _write_file(frame, folder / name / FILE)
+            if progress:
+                progress(description, 1, 1)
+            continue
+        key = keys[name]
+        groups = frame.groupby(key.to_numpy(), sort=True).indices if len(frame) else {}
+        for i, (code, rows) in enumerate(groups.items()):
+            if progress:
+                progress(description, i, len(groups))
+            used.add(str(code))
+            _write_file(frame.iloc[rows], folder / name / folder_name(str(code)) / FILE)
+        if progress:
+            progress(description, len(groups), len(groups))
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "partition_key": PARTITION_KEY,
+        "partitions": sorted(used),
+        "layers": layers,
+        "crs": CRS,
+        "rule": RULE,
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    return manifest
+
+
+def _clear(layer_folder: Path) -> None:
+    """Remove what an earlier export wrote for a layer (its Parquet files and folders)."""
+    if not layer_folder.is_dir():
+        return
+    for path in sorted(layer_folder.rglob("*.parquet")):
+        path.unlink()
+    for path in sorted(layer_folder.rglob("*"), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+@dataclass
+class ParquetRead:
+    """What :func:`read_geoparquet` read: the manifest and each layer's frame and source."""
+
+    manifest: dict[str, Any]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def _refuse(message: str, where: Path | str, hint: str | None = None) -> FileFormatError:
+    return FileFormatError(Issue(message, file=str(where), hint=hint))
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The checked manifest of an exchange folder.
+
+    Raises
+    ------
+    FileFormatError
+        No manifest, not JSON, another format or version, an unknown layer, a layer
+        without its ``partitioned``/``rows``, or a CRS other than EPSG:4326.
+    """
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise _refuse(
+            f"no {MANIFEST}: not a folder written by gridgeo export --format geoparquet",
+            folder,
+            "give the folder holding gridgeo-parquet.json, or import one layer with "
+            "gridgeo import LAYER FILE",
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _refuse(f"the manifest is not JSON ({exc})", path) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        got = manifest.get("format") if isinstance(manifest, dict) else None
+        raise _refuse(f"the manifest's format is {got!r}, not {FORMAT!r}", path)
+    if manifest.get("version") != VERSION:
+        raise _refuse(
+            f"format version {manifest.get('version')!r} is not read by this gridgeo "
+            f"(it reads version {VERSION})",
+            path,
+            "export it again with this gridgeo, or upgrade gridgeo",
+        )
+    if manifest.get("partition_key", PARTITION_KEY) != PARTITION_KEY:
+        raise _refuse(f"partition key {manifest['partition_key']!r} is not {PARTITION_KEY!r}", path)
+    crs = manifest.get("crs", CRS)
+    try:
+        same = pyproj.CRS(crs).equals(pyproj.CRS(CRS), ignore_axis_order=True)
+    except pyproj.exceptions.CRSError:
+        same = False
+    if not same:
+        raise _refuse(f"the manifest's CRS {crs!r} is not {CRS}", path)
+    layers = manifest.get("layers")
+    if not isinstance(layers, dict) or not layers:
+        raise _refuse("the manifest names no layers", path)
+    for name, info in layers.items():
+        if name not in LAYERS:
+            raise _refuse(
+                f"the manifest names an unknown layer {name!r}",
+                path,
+                f"known layers: {', '.join(LAYER_ORDER)}",
+            )
+        rows = info.get("rows") if isinstance(info, dict) else None
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise _refuse(f"layer {name!r} has no row count", path)
+        if not isinstance(info.get("partitioned"), bool):
+            raise _refuse(f"layer {name!r} does not say whether it is partitioned", path)
+    return manifest
+
+
+def _files(folder: Path, name: str, partitioned: bool) -> list[tuple[str | None, Path]]:
+    """(partition, file) of a layer: ``part=*/*.parquet`` or ``*.parquet``, sorted."""
+    where = folder / name
+    if not partitioned:
+        return [(None, p) for p in sorted(where.glob("*.parquet"))]
+    found = []
+    for sub in sorted(where.iterdir()) if where.is_dir() else []:
+        if sub.is_dir() and sub.name.startswith(f"{PARTITION_KEY}="):
+            found += [(_code_of(sub.name), p) for p in sorted(sub.glob("*.parquet"))]
+    return found
+
+
+def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
+    """One Parquet file as a frame (a GeoDataFrame when it is GeoParquet)."""
+    import pyarrow.parquet as pq
+
+    shown = path.relative_to(folder.parent)
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        if b"geo" in metadata:
+            frame: pd.DataFrame = gpd.read_parquet(path)
+        else:
+            frame = pq.read_table(path).to_pandas()
+    except Exception as exc:  # pyarrow's and geopandas' errors are many and unnamed
+        raise _refuse(
+            f"cannot read it as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            shown,
+            "export the folder again",
+        ) from None
+    if PARTITION_KEY in frame.columns:
+        frame = frame.drop(columns=PARTITION_KEY)
+    if isinstance(frame, gpd.GeoDataFrame):
+        crs = frame.crs
+        if crs is not None and not pyproj.CRS(crs).equals(pyproj.CRS(CRS), ignore_axis_order=True):
+            raise _refuse(f"its geometries are in {crs.to_string()}, not {CRS}", shown)
+        frame = frame.set_crs(CRS, allow_override=True)
+    elif LAYERS[name].geometry and "geometry" in frame.columns:
+        raise _refuse("has a geometry column but no GeoParquet metadata", shown)
+    return frame
+
+
+def read_geoparquet(folder: str | Path, *, progress: Progress | None = None) -> ParquetRead:
+    """Read an exchange folder: every layer of its manifest, checked against it.
+
+    Raises
+    ------
+    FileFormatError
+        A broken manifest (:func:`read_manifest`), a layer with rows and no files, a
+        file that is not Parquet, a partition outside the manifest, or a layer whose
+        files hold another number of rows than the manifest says.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    partitions = set(map(str, manifest.get("partitions") or []))
+    out = ParquetRead(manifest)
+    layers = manifest["layers"]
+    for name in [n for n in LAYER_ORDER if n in layers]:
+        info = layers[name]
+        files = _files(folder, name, info["partitioned"])
+        if info["rows"] and not files:
+            raise _refuse(
+                f"the manifest gives layer {name!r} {info['rows']:,} rows, but it has no files",
+                folder / name,
+                "the folder is incomplete: export it again",
+            )
+        parts = []
+        description = f"reading {name}"
+        for i, (code, path) in enumerate(files):
+            if progress:
+                progress(description, i, len(files))
+            if code is not None and partitions and code not in partitions:
+                raise _refuse(f"partition {code!r} is not in the manifest", path.parent)
+            parts.append(_read_file(path, folder, name))
+        if progress:
+            progress(description, len(files), len(files))
+        if not parts:
+            continue
+        frame = _concat(parts)
+        if len(frame) != info["rows"]:
+            raise _refuse(
+                f"layer {name!r} holds {len(frame):,} rows, the manifest says {info['rows']:,}",
+                folder / name,
+                "the folder is incomplete or was changed: export it again",
+            )
+        out.frames[name] = frame
+        out.sources[name] = f"{folder.name}/{name}"
+    return out
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    frame = pd.concat(parts, ignore_index=True)
+    if isinstance(parts[0], gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=CRS)
+    return frame
