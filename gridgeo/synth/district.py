@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,13 @@ from gridgeo.synth.truth import record_defects
 from gridgeo.synth.visits import generate_visits
 from gridgeo.synth.vocabulary import Vocabulary, load_vocabulary
 
-__all__ = ["STAGES", "District", "generate"]
+__all__ = ["STAGES", "District", "Place", "generate"]
+
+#: ``place(extent) -> (origin_x, origin_y)``: where a district goes in UTM 51N, given the
+#: ``(min_x, min_y, max_x, max_y)`` metres its turned lattice and points span around its
+#: origin (see :meth:`Projection.extent`); without it the district is centred on
+#: ``(lon, lat)``.
+Place = Callable[[tuple[float, ...]], tuple[float, float]]
 
 #: What each stage does, as :func:`generate` reports it to ``progress``.
 STAGES = (
@@ -196,7 +202,9 @@ def _stage(progress: Progress | None, description: str) -> Iterator[None]:
         progress(description, 1, 1)
 
 
-def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | None) -> tuple:
+def _simulate(
+    params: Parameters, vocabulary: Vocabulary, progress: Progress | None, place: Place | None
+) -> tuple:
     """Stages 1–10: everything the frames are built from."""
     with _stage(progress, STAGES[0]):
         layout, fill = lay_out(params, vocabulary)
@@ -233,6 +241,8 @@ def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | N
             "visits": visit_positions,
             "problems": problem_positions,
         }
+        if place is not None:
+            projection = projection.placed(place(projection.extent(layout, positions)))
         del household_positions, visit_positions, problem_positions
         geometries = project(projection, layout, buildings, planted, positions, visits.gps_missing)
         del positions
@@ -243,13 +253,16 @@ def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | N
 
 
 def _generate(
-    params: Parameters, vocabulary: Vocabulary, progress: Progress | None
+    params: Parameters,
+    vocabulary: Vocabulary,
+    progress: Progress | None,
+    place: Place | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
     """The layers and the defects; each stage's output is dropped once its frame is built."""
     (
         layout, buildings, planted, households, organisations, people, responsibility, rows,
         visits, compliance, meetings, problems, hotspots, projection, geometries,
-    ) = _simulate(params, vocabulary, progress)  # fmt: skip
+    ) = _simulate(params, vocabulary, progress, place)  # fmt: skip
     with _stage(progress, STAGES[10]):
         rng = params.rng("names")
         layers: dict[str, pd.DataFrame] = {}
