@@ -30,18 +30,20 @@ import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
 from gridgeo.errors import ValidationError
 from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec
 from gridgeo.synth.district import _generate
-from gridgeo.synth.parameters import DEFAULTS, METRIC_CRS, Progress, resolve_parameters
+from gridgeo.synth.parameters import DEFAULTS, METRIC_CRS, SCALES, Progress, resolve_parameters
 from gridgeo.synth.vocabulary import load_vocabulary
 from gridgeo.synth.writing import arrow_table
 
@@ -185,7 +187,7 @@ def write_province(
     directory: str | Path,
     *,
     cities: int = DEFAULT_CITIES,
-    city_scale: str = "city",
+    city_scale: str | dict[str, Any] = "city",
     seed: int = 0,
     progress: Progress | None = None,
 ) -> Province:
@@ -199,7 +201,8 @@ def write_province(
     cities
         Number of cities, at least 1.
     city_scale
-        The preset each city is generated at (``tiny``, ``sample`` or ``city``).
+        The preset each city is generated at (``tiny``, ``sample`` or ``city``), or a
+        dict of parameters on top of ``sample``, as :func:`~gridgeo.synth.generate` takes.
     seed
         The province's seed; city ``i`` is generated from ``city_seed(seed, i)``.
     progress
@@ -227,10 +230,8 @@ def write_province(
     """
     if int(cities) < 1:
         raise ValidationError(f"cities must be at least 1, got {cities!r}")
-    if city_scale == "province" or city_scale not in _city_scales():
-        raise ValidationError(
-            f"unknown city scale {city_scale!r}; known: {', '.join(_city_scales())}"
-        )
+    if isinstance(city_scale, str) and city_scale not in SCALES:
+        raise ValidationError(f"unknown city scale {city_scale!r}; known: {', '.join(SCALES)}")
     directory = _prepare(Path(directory))
     to_metric = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
     west, south = to_metric.transform(DEFAULTS["lon"], DEFAULTS["lat"])
@@ -244,21 +245,15 @@ def write_province(
         params, _ = resolve_parameters(
             city_scale, {"district": city_name(index)}, seed=city_seed(seed, index)
         )
-        layers, _ = _generate(params, vocabulary, progress, place)
-        codes, written = _write_city(directory, index, layers, progress)
-        partitions += codes
-        for name, count in written.items():
+        writer = _CityWriter(directory, index, progress)
+        _generate(params, vocabulary, progress, place, sink=writer)
+        partitions += writer.partitions
+        for name, count in writer.rows.items():
             rows[name] += count
     if progress is not None:
         progress(f"province: city {cities} of {cities}", int(cities), int(cities))
     _write_manifest(directory, partitions, rows)
     return Province(directory, int(cities), tuple(partitions), rows)
-
-
-def _city_scales() -> tuple[str, ...]:
-    from gridgeo.synth.parameters import SCALES
-
-    return tuple(SCALES)
 
 
 def _prepare(directory: Path) -> Path:
@@ -306,47 +301,66 @@ def _prefixed(frame: pd.DataFrame, spec: LayerSpec, prefix: str) -> pd.DataFrame
     return frame
 
 
-def _write_city(
-    directory: Path,
-    index: int,
-    layers: dict[str, pd.DataFrame],
-    progress: Progress | None,
-) -> tuple[list[str], dict[str, int]]:
-    """Write one city's layers, freeing each once written; its partitions and row counts."""
-    prefix = city_prefix(index)
-    for name in LAYER_ORDER:
-        layers[name] = _prefixed(layers[name], LAYERS[name], prefix)
-    communities = layers["communities"]["code"].to_numpy(dtype=object)
-    community_index = pd.Index(communities)
-    part: dict[str, np.ndarray] = {}
-    grids = layers["grids"]
-    part["grids"] = _grid_parts(grids, layers["communities"], community_index)
-    part["buildings"] = _building_parts(layers["buildings"], grids, part["grids"])
-    for name in ("households", "assignments", "visits", "meetings", "problems"):
-        part[name] = _following(name, layers, part, community_index)
-    written: dict[str, int] = {}
-    for name in LAYER_ORDER:
-        frame = layers.pop(name)
+@dataclass
+class _CityWriter:
+    """Writes one city's layers as the generator builds them (a ``sink`` of ``_generate``).
+
+    Each frame is written and dropped as soon as it arrives; what stays is what later
+    layers follow: the codes and partitions of communities, grids, buildings, households
+    and visits, and the grids' and communities' polygons.
+    """
+
+    directory: Path
+    index: int
+    progress: Progress | None
+    communities: gpd.GeoDataFrame | None = None
+    grids: gpd.GeoDataFrame | None = None
+    codes: dict[str, pa.Array] = field(default_factory=dict)
+    parts: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def partitions(self) -> list[str]:
+        """The city's community codes: its partitions."""
+        return self.codes["communities"].to_pylist()
+
+    def __call__(self, name: str, frame: pd.DataFrame) -> None:
+        frame = _prefixed(frame, LAYERS[name], city_prefix(self.index))
+        self.rows[name] = len(frame)
+        if name == "communities":
+            self.communities = frame[["code", "geometry"]]
+        if name in ("communities", "grids", "buildings", "households", "visits"):
+            self.codes[name] = pa.array(frame["code"], type=pa.string())
+        if name == "grids":
+            self.grids = frame[["code", "geometry"]]
+            self.parts[name] = _grid_parts(frame, self.communities, self.codes["communities"])
+        elif name == "buildings":
+            self.parts[name] = _building_parts(frame, self.grids, self.parts["grids"])
+        elif name in FOLLOWS:
+            self.parts[name] = _following(name, frame, self.codes, self.parts)
         if name in PARTITIONED:
-            _write_partitioned(directory, name, frame, part[name], communities, progress)
+            communities = self.codes["communities"].to_numpy(zero_copy_only=False)
+            parts = self.parts[name]
+            _write_partitioned(self.directory, name, frame, parts, communities, self.progress)
         else:
-            if progress is not None:
-                progress(f"writing {name}", 0, 1)
-            _write_file(_typed(frame, LAYERS[name]), directory / name / f"part-{index}.parquet")
-            if progress is not None:
-                progress(f"writing {name}", 1, 1)
-        written[name] = len(frame)
+            if self.progress is not None:
+                self.progress(f"writing {name}", 0, 1)
+            path = self.directory / name / f"part-{self.index}.parquet"
+            _write_file(_typed(frame, LAYERS[name]), path)
+            if self.progress is not None:
+                self.progress(f"writing {name}", 1, 1)
+        if name not in ("households", "visits", "buildings", "grids", "communities"):
+            self.parts.pop(name, None)
         del frame
         pa.default_memory_pool().release_unused()
-    return list(communities), written
 
 
 def _grid_parts(
-    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, community_index: pd.Index
+    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, codes: pa.Array
 ) -> np.ndarray:
     """Partition of each grid: its community, else the community nearest its inside point."""
-    parts = community_index.get_indexer(grids["community"])
-    lost = np.flatnonzero(parts < 0)
+    found, parts = _positions(pa.array(grids["community"], type=pa.string()), codes)
+    lost = np.flatnonzero(~found)
     if len(lost):
         inside = shapely.point_on_surface(np.asarray(grids.geometry.array)[lost])
         parts[lost] = shapely.STRtree(np.asarray(communities.geometry.array)).nearest(inside)
@@ -373,25 +387,17 @@ def _building_parts(
 
 
 def _following(
-    name: str,
-    layers: dict[str, pd.DataFrame],
-    part: dict[str, np.ndarray],
-    community_index: pd.Index,
+    name: str, frame: pd.DataFrame, codes: dict[str, pa.Array], parts: dict[str, np.ndarray]
 ) -> np.ndarray:
     """Partition of each row of ``name``: that of the first object it references."""
-    frame = layers[name]
     result = np.full(len(frame), -1, dtype=np.int64)
     for column, target in FOLLOWS[name]:
         todo = np.flatnonzero(result < 0)
         if not len(todo):
             break
-        values = frame[column].iloc[todo]
-        if target == "communities":
-            result[todo] = community_index.get_indexer(values)
-            continue
-        at = pd.Index(layers[target]["code"]).get_indexer(values)
-        found = at >= 0
-        result[todo[found]] = part[target][at[found]]
+        values = pa.array(frame[column].iloc[todo], type=pa.string())
+        found, at = _positions(values, codes[target])
+        result[todo[found]] = at[found] if target == "communities" else parts[target][at[found]]
     lost = np.flatnonzero(result < 0)
     if len(lost):
         raise ValidationError(
@@ -399,6 +405,13 @@ def _following(
             f"(first: {frame['code'].iloc[lost[0]]!r})"
         )
     return result
+
+
+def _positions(values: pa.Array, codes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Which values are among ``codes``, and where (0 where not)."""
+    at = pc.index_in(values, value_set=codes)
+    found = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    return found, pc.fill_null(at, 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _typed(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:

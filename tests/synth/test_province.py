@@ -208,3 +208,13 @@ def test_a_directory_that_is_not_a_province_is_refused(tmp_path: Path) -> None:
     assert code == 1, output
     assert "not empty and holds no gridgeo-parquet.json" in _words(output)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_the_library_names_bad_arguments(tmp_path: Path) -> None:
+    from gridgeo.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="cities must be at least 1, got 0"):
+        write_province(tmp_path, cities=0, city_scale="tiny")
+    with pytest.raises(ValidationError, match="unknown city scale 'province'"):
+        write_province(tmp_path, cities=1, city_scale="province")
+    assert not any(tmp_path.iterdir())
