@@ -28,6 +28,7 @@ import dataclasses
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,15 @@ RULE = (
     "building→grid step assigns it to, else the nearest grid's; households, visits, "
     "meetings, assignments and problems follow the object they reference"
 )
-#: What a row of each partitioned layer follows, first match wins: (column, layer).
+#: What a row of each partitioned layer follows, first match wins: (column, layer). A
+#: visit or a problem that references none of them goes where its point is: to the
+#: partition of the nearest grid (metres in UTM 51N; 0 inside a grid).
 FOLLOWS: dict[str, tuple[tuple[str, str], ...]] = {
     "households": (("building", "buildings"),),
     "assignments": (
-        ("household", "households"),
-        ("building", "buildings"),
         ("grid", "grids"),
+        ("building", "buildings"),
+        ("household", "households"),
         ("community", "communities"),
     ),
     "visits": (("household", "households"), ("building", "buildings")),
@@ -324,6 +327,17 @@ class _CityWriter:
         """The city's community codes: its partitions."""
         return self.codes["communities"].to_pylist()
 
+    def _located(self, points: gpd.GeoSeries) -> np.ndarray:
+        """Partition of the grid nearest each point (-1 for a missing point)."""
+        assert self.grids is not None
+        result = np.full(len(points), -1, dtype=np.int64)
+        has = np.flatnonzero(points.notna().to_numpy() & ~points.is_empty.to_numpy())
+        if len(has):
+            tree = shapely.STRtree(np.asarray(self.grids.geometry.to_crs(METRIC_CRS).array))
+            metric = np.asarray(points.iloc[has].to_crs(METRIC_CRS).array)
+            result[has] = self.parts["grids"][tree.nearest(metric)]
+        return result
+
     def __call__(self, name: str, frame: pd.DataFrame) -> None:
         frame = _prefixed(frame, LAYERS[name], city_prefix(self.index))
         self.rows[name] = len(frame)
@@ -337,7 +351,7 @@ class _CityWriter:
         elif name == "buildings":
             self.parts[name] = _building_parts(frame, self.grids, self.parts["grids"])
         elif name in FOLLOWS:
-            self.parts[name] = _following(name, frame, self.codes, self.parts)
+            self.parts[name] = _following(name, frame, self.codes, self.parts, self._located)
         if name in PARTITIONED:
             communities = self.codes["communities"].to_numpy(zero_copy_only=False)
             parts = self.parts[name]
@@ -387,9 +401,13 @@ def _building_parts(
 
 
 def _following(
-    name: str, frame: pd.DataFrame, codes: dict[str, pa.Array], parts: dict[str, np.ndarray]
+    name: str,
+    frame: pd.DataFrame,
+    codes: dict[str, pa.Array],
+    parts: dict[str, np.ndarray],
+    located: Callable[[gpd.GeoSeries], np.ndarray],
 ) -> np.ndarray:
-    """Partition of each row of ``name``: that of the first object it references."""
+    """Partition of each row of ``name``: the first object it references, else its point's."""
     result = np.full(len(frame), -1, dtype=np.int64)
     for column, target in FOLLOWS[name]:
         todo = np.flatnonzero(result < 0)
@@ -399,6 +417,9 @@ def _following(
         found, at = _positions(values, codes[target])
         result[todo[found]] = at[found] if target == "communities" else parts[target][at[found]]
     lost = np.flatnonzero(result < 0)
+    if len(lost) and isinstance(frame, gpd.GeoDataFrame):
+        result[lost] = located(frame.geometry.iloc[lost])
+        lost = np.flatnonzero(result < 0)
     if len(lost):
         raise ValidationError(
             f"{name}: {len(lost):,} rows reference nothing a partition follows "

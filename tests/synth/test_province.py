@@ -218,3 +218,34 @@ def test_the_library_names_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown city scale 'province'"):
         write_province(tmp_path, cities=1, city_scale="province")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_visit_that_references_nothing_goes_to_the_grid_nearest_its_point() -> None:
+    import pyarrow as pa
+
+    from gridgeo.errors import ValidationError
+    from gridgeo.synth.province import _CityWriter, _following
+
+    grids = gpd.GeoDataFrame(
+        {"code": ["G1", "G2"]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(200, 0, 300, 100)],
+        crs=32651,
+    ).to_crs(4326)
+    writer = _CityWriter(Path("unused"), 0, None, grids=grids, parts={"grids": np.array([3, 7])})
+    codes = {"households": pa.array(["H1"]), "buildings": pa.array(["B1"])}
+    parts = {"households": np.array([5]), "buildings": np.array([6]), **writer.parts}
+    points = [shapely.Point(50, 50), shapely.Point(290, 150), shapely.Point(160, 50), None]
+    visits = gpd.GeoDataFrame(
+        {
+            "code": ["V1", "V2", "V3", "V4"],
+            "household": [None, None, "H1", None],
+            "building": [None, None, None, "B1"],
+        },
+        geometry=points,
+        crs=32651,
+    ).to_crs(4326)
+    found = _following("visits", visits, codes, parts, writer._located)
+    assert found.tolist() == [3, 7, 5, 6]  # inside G1, nearest G2, its household, its building
+    lost = visits.iloc[[0, 3]].assign(building=[None, None])
+    with pytest.raises(ValidationError, match=r"visits: 1 rows reference nothing .*'V4'"):
+        _following("visits", lost, codes, parts, writer._located)
