@@ -29,7 +29,7 @@ def synth(
     cities: Annotated[int | None, typer.Option("--cities")] = None,
     city_scale: Annotated[str | None, typer.Option("--city-scale")] = None,
 ) -> None:
-    """Generate a synthetic district with deliberate defects (and write or load it)."""
+    """Generate a synthetic district with deliberate defects, or a province of them."""
     if scale == PROVINCE or (scale is None and (cities is not None or city_scale is not None)):
         _province(out_file, db, cities, city_scale, seed)
         return
