@@ -100,7 +100,7 @@ def _province(
         )
     sizes = ", ".join(f"{rows:,} {name}" for name, rows in province.rows.items())
     out.print(
-        f"province of {province.cities} {city_scale} cities (seed {seed}), "
+        f"province of {province.cities} cities at {city_scale} scale (seed {seed}), "
         f"{len(province.partitions):,} partitions: {sizes}",
         highlight=False,
     )

@@ -35,7 +35,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "synth", "--cities", "2", "--city-scale", "tiny", "--seed", "5", "--out", out
     )
     assert code == 0, output
-    assert "province of 2 tiny cities (seed 5), 4 partitions" in output
+    assert "province of 2 cities at tiny scale (seed 5), 4 partitions" in output
     return out
 
 
