@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -168,6 +169,13 @@ def test_the_same_seed_writes_the_same_province(province: Path, tmp_path: Path) 
         first = _table(province, name).sort_by("code")
         second = _table(tmp_path / "again", name).sort_by("code")
         assert first.equals(second), name
+    # the first city does not depend on how many follow it
+    write_province(tmp_path / "first", cities=1, city_scale="tiny", seed=5)
+    for name in LAYER_ORDER:
+        alone = _table(tmp_path / "first", name).sort_by("code")
+        within = _table(province, name).sort_by("code")
+        first_city = pc.starts_with(within.column("code"), "S01-")
+        assert alone.equals(within.filter(first_city)), name
     other = write_province(tmp_path / "other", cities=1, city_scale="tiny", seed=6)
     first = _table(province, "buildings").filter(ds.field("code").isin(["S01-B000001"]))
     second = _table(tmp_path / "other", "buildings").filter(ds.field("code").isin(["S01-B000001"]))
