@@ -8,8 +8,10 @@ point. Every code is prefixed with the city's prefix (``S01-`` for the first cit
 :func:`city_prefix`), so codes are unique across the province.
 
 :func:`write_province` generates one city at a time and writes it before the next one
-starts, layer by layer and community by community, so what it holds is one city's
-layers at most, whatever the number of cities. The directory it writes::
+starts: the generator hands over each layer's frame as soon as it is built, and the
+writer writes it community by community and drops it, keeping only the codes and
+partitions later layers follow. What it holds is one city at most, whatever the number
+of cities. The directory it writes::
 
     DIR/gridgeo-parquet.json                       the manifest (:data:`MANIFEST`)
     DIR/<layer>/part=<community code>/part-0.parquet   a partitioned layer, per community
