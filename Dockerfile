@@ -23,10 +23,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY . /app
 COPY --from=vendor /src/api/static/vendor /app/api/static/vendor
-RUN pip install /app \
+# GRIDGEO_EXTRAS=cluster (docker-compose.yml's scheduler and workers) adds dask[distributed].
+ARG GRIDGEO_EXTRAS=""
+RUN pip install "/app${GRIDGEO_EXTRAS:+[$GRIDGEO_EXTRAS]}" \
     && useradd --system --create-home --home-dir /home/gridgeo gridgeo \
-    && mkdir -p /data \
-    && chown gridgeo /data
+    && mkdir -p /data /province \
+    && chown gridgeo /data /province
 
 USER gridgeo
 # Without a server, the API uses the embedded store in the /data volume.

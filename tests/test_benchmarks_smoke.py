@@ -6,6 +6,7 @@ come from running the scripts themselves (see benchmarks/README.md).
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -150,3 +151,16 @@ def test_progress_overhead_benchmark_runs(postgis_url: str) -> None:
         scratch,
     )
     assert "vs none" in output and "upserting visits" in output, output
+
+
+def test_province_benchmark_runs(tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run("province.py", "--fraction", "0.002", "--cities", "1,2", "--json", str(figures))
+    assert "peak of 2 cities vs 1" in output, output
+    runs = json.loads(figures.read_text(encoding="utf-8"))
+    assert [(r["kind"], r["cities"]) for r in runs] == [
+        ("generate", 1),
+        ("province", 1),
+        ("province", 2),
+    ]
+    assert runs[2]["rows"]["buildings"] > runs[1]["rows"]["buildings"] > 0

@@ -1,4 +1,5 @@
-"""Deployment: docker-compose.yml validates, and the API's /health answers on both stores."""
+"""Deployment: docker-compose.yml validates (with its Dask cluster profile), and the API's
+/health answers on both stores."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 with warnings.catch_warnings():
     # Starlette >= 1.10 wants httpx2 for its TestClient and warns when only httpx is
@@ -67,7 +71,59 @@ def test_docker_compose_config_is_valid(docker_compose: str) -> None:
 
     services = _compose(docker_compose, "config", "--services")
     assert services.returncode == 0, services.stderr
-    assert set(services.stdout.split()) == {"db", "api"}
+    # Compose 1.29 lists every service; the profile decides which ones `up` starts
+    assert set(services.stdout.split()) == {"db", "api", "scheduler", "worker"}
+
+
+def _config(exe: str, **environment: str) -> dict[str, Any]:
+    """The compose file as ``docker-compose config`` resolves it (variables substituted)."""
+    result = subprocess.run(
+        [exe, "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_the_cluster_profile_is_a_dask_scheduler_and_workers(docker_compose: str) -> None:
+    services = _config(docker_compose)["services"]
+    assert "profiles" not in services["db"] and "profiles" not in services["api"]
+    scheduler, worker = services["scheduler"], services["worker"]
+    for service in (scheduler, worker):
+        assert service["profiles"] == ["cluster"]
+        assert service["build"]["args"] == {"GRIDGEO_EXTRAS": "cluster"}
+        assert service["image"] == "gridgeo-cluster"
+        assert service["volumes"][0].split(":")[:2] == ["province", "/province"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"]
+    assert {(p["published"], p["target"]) for p in scheduler["ports"]} == {
+        (8786, 8786),
+        (8787, 8787),
+    }
+    assert "8787/health" in " ".join(scheduler["healthcheck"]["test"])
+    command = worker["command"]
+    assert command[:3] == ["dask", "worker", "tcp://scheduler:8786"]
+    assert command[command.index("--memory-limit") + 1] == "4g"
+    assert worker["depends_on"] == {"scheduler": {"condition": "service_healthy"}}
+    assert worker["deploy"] == {"replicas": 2, "resources": {"limits": {"memory": "4g"}}}
+
+    sized = _config(docker_compose, GRIDGEO_WORKERS="5", GRIDGEO_WORKER_MEMORY="6g")
+    worker = sized["services"]["worker"]
+    assert worker["deploy"] == {"replicas": 5, "resources": {"limits": {"memory": "6g"}}}
+    assert worker["command"][worker["command"].index("--memory-limit") + 1] == "6g"
+
+
+def test_the_cluster_image_installs_dask() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    cluster = extras["project"]["optional-dependencies"]["cluster"]
+    assert any(requirement.startswith("dask[distributed") for requirement in cluster)
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'pip install "/app${GRIDGEO_EXTRAS:+[$GRIDGEO_EXTRAS]}"' in dockerfile
+    assert "chown gridgeo /data /province" in dockerfile
 
 
 def _health(url: str) -> tuple[int, dict[str, object]]:

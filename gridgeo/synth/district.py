@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,16 @@ from gridgeo.synth.truth import record_defects
 from gridgeo.synth.visits import generate_visits
 from gridgeo.synth.vocabulary import Vocabulary, load_vocabulary
 
-__all__ = ["STAGES", "District", "generate"]
+__all__ = ["STAGES", "District", "Place", "Sink", "generate"]
+
+#: ``sink(layer, frame)``: takes each layer's frame as soon as it is built; the frame is
+#: then dropped, so a caller that writes it out holds one layer's frame at a time.
+Sink = Callable[[str, pd.DataFrame], None]
+#: ``place(extent) -> (origin_x, origin_y)``: where a district goes in UTM 51N, given the
+#: ``(min_x, min_y, max_x, max_y)`` metres its turned lattice and points span around its
+#: origin (see :meth:`Projection.extent`); without it the district is centred on
+#: ``(lon, lat)``.
+Place = Callable[[tuple[float, ...]], tuple[float, float]]
 
 #: What each stage does, as :func:`generate` reports it to ``progress``.
 STAGES = (
@@ -196,7 +205,23 @@ def _stage(progress: Progress | None, description: str) -> Iterator[None]:
         progress(description, 1, 1)
 
 
-def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | None) -> tuple:
+class _Layers(dict):
+    """The frames as they are built: kept, or handed to a sink and not kept."""
+
+    def __init__(self, sink: Sink | None) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
+        if self.sink is None:
+            super().__setitem__(name, frame)
+        else:
+            self.sink(name, frame)
+
+
+def _simulate(
+    params: Parameters, vocabulary: Vocabulary, progress: Progress | None, place: Place | None
+) -> tuple:
     """Stages 1–10: everything the frames are built from."""
     with _stage(progress, STAGES[0]):
         layout, fill = lay_out(params, vocabulary)
@@ -233,6 +258,8 @@ def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | N
             "visits": visit_positions,
             "problems": problem_positions,
         }
+        if place is not None:
+            projection = projection.placed(place(projection.extent(layout, positions)))
         del household_positions, visit_positions, problem_positions
         geometries = project(projection, layout, buildings, planted, positions, visits.gps_missing)
         del positions
@@ -243,16 +270,24 @@ def _simulate(params: Parameters, vocabulary: Vocabulary, progress: Progress | N
 
 
 def _generate(
-    params: Parameters, vocabulary: Vocabulary, progress: Progress | None
+    params: Parameters,
+    vocabulary: Vocabulary,
+    progress: Progress | None,
+    place: Place | None = None,
+    sink: Sink | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
-    """The layers and the defects; each stage's output is dropped once its frame is built."""
+    """The layers and the defects; each stage's output is dropped once its frame is built.
+
+    With ``sink``, each frame goes to it as soon as it is built and the layers returned
+    are empty.
+    """
     (
         layout, buildings, planted, households, organisations, people, responsibility, rows,
         visits, compliance, meetings, problems, hotspots, projection, geometries,
-    ) = _simulate(params, vocabulary, progress)  # fmt: skip
+    ) = _simulate(params, vocabulary, progress, place)  # fmt: skip
     with _stage(progress, STAGES[10]):
         rng = params.rng("names")
-        layers: dict[str, pd.DataFrame] = {}
+        layers: dict[str, pd.DataFrame] = _Layers(sink)
         codes: dict[str, pa.Array] = {}
         layers["communities"], codes["communities"], community_names = community_frame(
             rng, params, layout, vocabulary, geometries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,29 @@ class Projection:
         origin_x, origin_y = to_metric.transform(params.lon, params.lat)
         to_lonlat = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
         return cls(layout.streets.rotation, origin_x, origin_y, to_lonlat, to_metric)
+
+    def extent(self, layout: Layout, positions: dict[str, Positions]) -> tuple[float, ...]:
+        """``(min_x, min_y, max_x, max_y)`` of the turned lattice and points, metres from the origin.
+
+        Everything the district draws lies inside: the street lattice (grids, communities,
+        buildings) and the household, visit and problem points.
+        """
+        xs = [layout.streets.nodes[..., 0].ravel(), *(p.x for p in positions.values())]
+        ys = [layout.streets.nodes[..., 1].ravel(), *(p.y for p in positions.values())]
+        cos, sin = math.cos(self.rotation), math.sin(self.rotation)
+        low_x = low_y = math.inf
+        high_x = high_y = -math.inf
+        for x, y in zip(xs, ys, strict=True):
+            if len(x) == 0:
+                continue
+            turned_x, turned_y = x * cos - y * sin, x * sin + y * cos
+            low_x, high_x = min(low_x, float(turned_x.min())), max(high_x, float(turned_x.max()))
+            low_y, high_y = min(low_y, float(turned_y.min())), max(high_y, float(turned_y.max()))
+        return low_x, low_y, high_x, high_y
+
+    def placed(self, origin: tuple[float, float]) -> Projection:
+        """The same turned lattice with its origin at ``origin`` (UTM 51N metres)."""
+        return dataclasses.replace(self, origin_x=float(origin[0]), origin_y=float(origin[1]))
 
     def lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Longitudes and latitudes of lattice-frame points."""
