@@ -44,6 +44,15 @@ import shapely
 from pyproj import Transformer
 
 from gridgeo.errors import ValidationError
+from gridgeo.io.partitions import (
+    FORMAT,
+    MANIFEST,
+    PARTITION_KEY,
+    PARTITIONED,
+    RULE,
+    VERSION,
+    folder_name,
+)
 from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec
 from gridgeo.synth.district import _generate
 from gridgeo.synth.parameters import DEFAULTS, METRIC_CRS, SCALES, Progress, resolve_parameters
@@ -68,19 +77,6 @@ __all__ = [
 DEFAULT_CITIES = 10
 #: Metres between the extents of two neighbouring cities.
 CITY_MARGIN_M = 2000.0
-#: The manifest's file name, ``format`` and ``version``.
-MANIFEST = "gridgeo-parquet.json"
-FORMAT, VERSION = "gridgeo-geoparquet", 1
-#: The Hive key of the partitioned layers' directories.
-PARTITION_KEY = "part"
-#: Layers written per community; the others are global (one file per city).
-PARTITIONED = ("grids", "buildings", "households", "assignments", "visits", "meetings", "problems")
-#: Where a row goes, as the manifest states it.
-RULE = (
-    "a grid goes to its community; a building to the partition of the grid the check's "
-    "building→grid step assigns it to, else the nearest grid's; households, visits, "
-    "meetings, assignments and problems follow the object they reference"
-)
 #: What a row of each partitioned layer follows, first match wins: (column, layer). A
 #: visit or a problem that references none of them goes where its point is: to the
 #: partition of the nearest grid (metres in UTM 51N; 0 inside a grid).
@@ -473,6 +469,6 @@ def _write_partitioned(
         if not len(rows):
             continue
         chunk = _typed(frame.iloc[rows], LAYERS[name])
-        _write_file(chunk, directory / name / f"{PARTITION_KEY}={code}" / "part-0.parquet")
+        _write_file(chunk, directory / name / folder_name(code) / "part-0.parquet")
     if progress is not None:
         progress(f"writing {name}", total, total)

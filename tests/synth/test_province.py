@@ -257,3 +257,31 @@ def test_a_visit_that_references_nothing_goes_to_the_grid_nearest_its_point() ->
     lost = visits.iloc[[0, 3]].assign(building=[None, None])
     with pytest.raises(ValidationError, match=r"visits: 1 rows reference nothing .*'V4'"):
         _following("visits", lost, codes, parts, writer._located)
+
+
+def test_the_importer_reads_a_province_and_puts_every_row_where_the_generator_did(
+    province: Path, tmp_path: Path
+) -> None:
+    """One rule: the exchange format's own partition function agrees row by row."""
+    from gridgeo.io.geoparquet import read_geoparquet
+    from gridgeo.io.partitions import partition_keys
+
+    read = read_geoparquet(province)
+    keys = partition_keys(read.frames)
+    for name in PARTITIONED:
+        table = _table(province, name)
+        codes, parts = table.column("code").to_pylist(), table.column("part").to_pylist()
+        written = dict(zip(codes, parts, strict=True))
+        frame = read.frames[name]
+        ruled = dict(zip(frame["code"], keys[name], strict=True))
+        assert ruled == written, name
+    db = f"sqlite:///{tmp_path / 'province.sqlite'}"
+    code, output = gridgeo("import", province, "--db", db)
+    assert code == 0, output
+    from gridgeo.store import open_store
+
+    with open_store(db) as store:
+        counts = store.counts()
+    assert {name: counts[name] for name in LAYER_ORDER} == {
+        name: layer["rows"] for name, layer in _manifest(province)["layers"].items()
+    }
