@@ -90,7 +90,7 @@ class VersionListener:
         conninfo: str,
         *,
         application_name: str | None = None,
-        poll_seconds: float = 0.5,
+        poll_seconds: float = 0.25,
         retry_seconds: float = 1.0,
     ) -> None:
         import os

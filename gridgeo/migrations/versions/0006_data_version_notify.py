@@ -26,7 +26,7 @@ def upgrade() -> None:
         return
     op.execute(
         f"""
-        CREATE FUNCTION gridgeo_notify_data_version() RETURNS trigger
+        CREATE OR REPLACE FUNCTION gridgeo_notify_data_version() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
             PERFORM pg_notify(
