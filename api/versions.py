@@ -10,8 +10,9 @@ no notifications: there every request reads the version (shared between concurre
 requests, as before).
 
 A write this process commits is counted when the connection that bumped the counter
-goes back to the store's pool (after its commit, before the route answers), so a
-process sees its own writes at once; other processes' writes arrive by notification.
+goes back to its pool (after its commit, before the route answers; any engine of the
+process), so a process sees its own writes at once; other processes' writes arrive by
+notification.
 """
 
 from __future__ import annotations
@@ -42,19 +43,37 @@ def start_listener(database_url: str, enabled: bool) -> VersionListener | None:
 
 
 def attach(store: Store, listener: VersionListener | None) -> None:
-    """Make ``listener`` the version source of ``store``, counting the store's own writes."""
+    """Make ``listener`` the version source of ``store``."""
     if listener is None:
         return
-    engine: sa.Engine | None = getattr(store, "engine", None)
-    if engine is None:
-        return
+    _listeners[store] = listener
+    _counting.add(listener)
+    _count_local_writes()
 
-    def checkin(_dbapi_connection: Any, record: Any) -> None:
-        if record is not None and record.info.pop(BUMPED, False):
+
+#: The listeners that count this process's writes.
+_counting: weakref.WeakSet[VersionListener] = weakref.WeakSet()
+_hooked = False
+
+
+def _checkin(_dbapi_connection: Any, record: Any) -> None:
+    """A connection back in its pool: if its transaction bumped the version, count it."""
+    if record is not None and record.info.pop(BUMPED, False):
+        for listener in list(_counting):
             listener.local_write()
 
-    sa.event.listen(engine, "checkin", checkin)
-    _listeners[store] = listener
+
+def _count_local_writes() -> None:
+    """Count the writes of every engine of this process, not only the app's store's.
+
+    A write committed through another engine of this process (a second store on the
+    same database, a command run in-process) is then seen at once too, without
+    waiting for its notification. A write to another database costs one extra read.
+    """
+    global _hooked
+    if not _hooked:
+        sa.event.listen(sa.pool.Pool, "checkin", _checkin)
+        _hooked = True
 
 
 def listener_of(store: Store) -> VersionListener | None:

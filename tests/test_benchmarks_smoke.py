@@ -150,3 +150,23 @@ def test_progress_overhead_benchmark_runs(postgis_url: str) -> None:
         scratch,
     )
     assert "vs none" in output and "upserting visits" in output, output
+
+
+def test_version_notify_benchmark_runs(postgis_url: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run(
+        "version_notify.py",
+        "--url",
+        postgis_url,
+        "--writes",
+        "5",
+        "--tiles",
+        "40",
+        "--clients",
+        "4",
+        "--json",
+        str(figures),
+    )
+    assert "commit → another connection's listener" in output, output
+    assert re.search(r"listener\s+[\d.]+ ms .* 0\s+\d+\s+40", output), output
+    assert figures.is_file()

@@ -239,6 +239,13 @@ def test_a_process_sees_its_own_write_before_its_notification(
         before = analysis_cache.version_reads()
         assert analysis_cache.data_version(store) == 1  # read once, then trusted again
         assert analysis_cache.version_reads() == before
+        other = open_store(fresh_postgis)  # another engine of the same process
+        try:
+            with other.engine.begin() as conn:
+                other.bump_version(conn, ["meetings"])
+        finally:
+            other.close()
+        assert analysis_cache.data_version(store) == 2
 
 
 # -- several uvicorn processes on one store --------------------------------------------

@@ -153,7 +153,7 @@ class VersionListener:
             self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         """Stop listening and close the connection (waits up to ``timeout`` seconds)."""
         self._stopping.set()
         if self._thread is not None:
