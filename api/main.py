@@ -259,9 +259,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:
-        """Report whether the service and its database answer."""
+        """Report whether the service and its database answer.
+
+        On PostGIS with the version listener, ``versions`` says where this process's
+        data version comes from now: ``notified`` (the listener) or ``read`` (the
+        store, while the listener connects or reconnects).
+        """
         engine: sqlalchemy.Engine = request.app.state.engine
         body = {"database": engine.dialect.name, "version": gridgeo.__version__}
+        listener = request.app.state.version_listener
+        if listener is not None:
+            body["versions"] = "notified" if listener.healthy else "read"
         try:
             with engine.connect() as connection:
                 connection.execute(sqlalchemy.text("SELECT 1"))
