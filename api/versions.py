@@ -17,6 +17,7 @@ notification.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any
 
@@ -47,19 +48,23 @@ def attach(store: Store, listener: VersionListener | None) -> None:
     if listener is None:
         return
     _listeners[store] = listener
-    _counting.add(listener)
-    _count_local_writes()
+    with _lock:
+        _counting.add(listener)
+        _count_local_writes()
 
 
 #: The listeners that count this process's writes.
 _counting: weakref.WeakSet[VersionListener] = weakref.WeakSet()
 _hooked = False
+_lock = threading.Lock()
 
 
 def _checkin(_dbapi_connection: Any, record: Any) -> None:
     """A connection back in its pool: if its transaction bumped the version, count it."""
     if record is not None and record.info.pop(BUMPED, False):
-        for listener in list(_counting):
+        with _lock:
+            counting = list(_counting)
+        for listener in counting:
             listener.local_write()
 
 

@@ -208,11 +208,20 @@ class VersionListener:
             has_trigger = self._has_trigger(conn)
             if has_trigger:
                 self._read(conn, become_healthy=True)
+            else:
+                _log.warning(
+                    "no %s trigger in the database (run `gridgeo db upgrade`): "
+                    "requests read the data version from the store",
+                    TRIGGER,
+                )
             while not self._stopping.is_set():
                 # notifications that came during a read were kept by psycopg: they
                 # come first, at once
                 for notify in conn.notifies(timeout=self.poll_seconds, stop_after=1):
                     self._on_notify(notify)
+                if self._pending:  # the rest of a burst, so one read answers for all
+                    for notify in conn.notifies(timeout=0):
+                        self._on_notify(notify)
                 if not has_trigger:  # e.g. the schema was made after we connected
                     has_trigger = self._has_trigger(conn)
                     if has_trigger:
@@ -223,14 +232,7 @@ class VersionListener:
         self._set_healthy(False)
 
     def _has_trigger(self, conn: Any) -> bool:
-        found = int(conn.execute(_TRIGGER_SQL, (TRIGGER,)).fetchone()[0]) > 0
-        if not found:
-            _log.warning(
-                "no %s trigger in the database (run `gridgeo db upgrade`): "
-                "requests read the data version from the store",
-                TRIGGER,
-            )
-        return found
+        return int(conn.execute(_TRIGGER_SQL, (TRIGGER,)).fetchone()[0]) > 0
 
     def _read(self, conn: Any, *, become_healthy: bool = False) -> None:
         with self._lock:
