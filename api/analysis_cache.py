@@ -22,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from api import versions
 from api.cache import Memo, store_cache
 from api.state import settings_of
 from gridgeo.store import Store
 from gridgeo.store.areas import study_area
+from gridgeo.store.notify import read_then
 from gridgeo.store.versions import data_version_sql, read_data_version
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "hotspot_results",
     "memo",
     "resolve_as_of",
+    "version_reads",
 ]
 
 _lock = threading.Lock()
@@ -106,6 +109,38 @@ class _VersionReader:
 _readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDictionary()
 
 
+class _ReadCount:
+    """How many times requests read the change counter from a store (this process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self.lock:
+            self.value += 1
+
+
+_reads = _ReadCount()
+
+
+def version_reads() -> int:
+    """How many queries of the change counter requests made in this process so far.
+
+    The listener's own reads (one per batch of notifications) are not counted here
+    (``VersionListener.reads``). The benchmark compares this before and after.
+    """
+    return _reads.value
+
+
+def _counted(read: Callable[[], int]) -> Callable[[], int]:
+    def counted() -> int:
+        _reads.add()
+        return read()
+
+    return counted
+
+
 _version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
 #: One query for a PostGIS store's change counter (the sum of the per-layer counters).
 VERSION_SQL = data_version_sql(postgres=True)
@@ -141,17 +176,26 @@ def _version_query(store: Store) -> Callable[[], int]:
 def data_version(store: Store) -> int:
     """The store's change counter (0 for a store that does not count changes).
 
-    Never older than the last write committed before the call (see ``_VersionReader``).
+    From the process's version listener without a query while it is healthy
+    (:mod:`api.versions`): never ahead of the store, and behind it only by the
+    delivery time of other processes' newest notifications (this process's own
+    writes are seen at once). Otherwise read from the store, and then never older
+    than the last write committed before the call (see ``_VersionReader``).
     """
     if not callable(getattr(store, "data_version", None)):
         return 0
+    listener = versions.listener_of(store)
+    if listener is not None:
+        known = listener.known()
+        if known is not None:
+            return known
     with _lock:
         reader = _readers.get(store)
     if reader is None:
-        query = _version_query(store)
+        query = _counted(_version_query(store))
         with _lock:
             reader = _readers.setdefault(store, _VersionReader(query))
-    return reader.get()
+    return read_then(listener, reader.get)
 
 
 class _AsyncVersionReader:
@@ -207,11 +251,12 @@ def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
     if engine is not None and engine.dialect.name == "postgresql":
 
         async def read() -> int:
+            _reads.add()
             row = await database.fetch_row(store, VERSION_SQL)
             return int(row[0]) if row is not None else 0
 
         return read
-    query = _version_query(store)
+    query = _counted(_version_query(store))
     return lambda: asyncio.get_running_loop().run_in_executor(None, query)
 
 
@@ -219,6 +264,11 @@ async def data_version_async(store: Store) -> int:
     """:func:`data_version` for coroutines: concurrent callers share reads, hold no thread."""
     if not callable(getattr(store, "data_version", None)):
         return 0
+    listener = versions.listener_of(store)
+    if listener is not None:
+        known = listener.known()
+        if known is not None:
+            return known
     loop = asyncio.get_running_loop()
     with _lock:
         reader = _async_readers.get(store, {}).get(loop)
@@ -229,7 +279,12 @@ async def data_version_async(store: Store) -> int:
             for old in [k for k in per_loop if k.is_closed()]:
                 del per_loop[old]
             reader = per_loop.setdefault(loop, _AsyncVersionReader(query))
-    return await reader.get()
+    if listener is None:
+        return await reader.get()
+    before = listener.local_writes()
+    value = await reader.get()
+    listener.observe(value, before)
+    return value
 
 
 def resolve_as_of(as_of: dt.date | None) -> dt.date:

@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +43,7 @@ from api import (
     proposals,
     reports,
     tiles,
+    versions,
     writes,
 )
 from api.fastpath import TileResponses
@@ -206,14 +208,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url)
         app.state.store = None
         app.state.store_lock = threading.Lock()
+        # one listener of the data version per process (PostGIS; api.versions)
+        app.state.version_listener = versions.start_listener(
+            settings.database_url, settings.version_listener
+        )
         try:
             yield
         finally:
+            if app.state.version_listener is not None:
+                await run_in_threadpool(app.state.version_listener.stop)
             if app.state.store is not None:
                 await database.close(app.state.store)
                 app.state.store.close()
             app.state.engine.dispose()
-            del app.state.engine, app.state.store
+            del app.state.engine, app.state.store, app.state.version_listener
 
     # /docs and /redoc come from api/docs.py, with their scripts served locally.
     app = FastAPI(
@@ -251,9 +259,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:
-        """Report whether the service and its database answer."""
+        """Report whether the service and its database answer.
+
+        On PostGIS with the version listener, ``versions`` says where this process's
+        data version comes from now: ``notified`` (the listener) or ``read`` (the
+        store, while the listener connects or reconnects).
+        """
         engine: sqlalchemy.Engine = request.app.state.engine
         body = {"database": engine.dialect.name, "version": gridgeo.__version__}
+        listener = request.app.state.version_listener
+        if listener is not None:
+            body["versions"] = "notified" if listener.healthy else "read"
         try:
             with engine.connect() as connection:
                 connection.execute(sqlalchemy.text("SELECT 1"))

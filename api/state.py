@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request
 
+from api import versions
 from gridgeo.errors import StoreError, database_reason
 from gridgeo.settings import Settings, get_settings
 from gridgeo.store import Store, open_store
@@ -41,6 +42,7 @@ def app_store(app: Any) -> Store:
                     reason = database_reason(exc)
                     raise StoreError(f"the database does not answer: {reason}") from exc
                 _settings[opened] = settings
+                versions.attach(opened, getattr(app.state, "version_listener", None))
                 app.state.store = opened
             store = app.state.store
     assert store is not None

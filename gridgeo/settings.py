@@ -63,6 +63,10 @@ class StoreSettings(BaseSettings):
         the change counter (default 8).
     connect_timeout
         Seconds a request waits for PostGIS to answer when that pool opens (default 10).
+    version_listener
+        On PostGIS, each service process listens for the data version's notifications
+        (``LISTEN gridgeo_data_version``) and keys its caches on the newest version
+        notified instead of querying it per request (default on; ``0``: query it).
     """
 
     model_config = _CONFIG
@@ -71,6 +75,7 @@ class StoreSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     pool_size: int = Field(8, ge=1, le=1000)
     connect_timeout: float = Field(10.0, gt=0)
+    version_listener: bool = True
 
 
 def _flag(value: Any) -> Any:

@@ -164,3 +164,23 @@ def test_province_benchmark_runs(tmp_path: Path) -> None:
         ("province", 2),
     ]
     assert runs[2]["rows"]["buildings"] > runs[1]["rows"]["buildings"] > 0
+
+
+def test_version_notify_benchmark_runs(postgis_url: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    output = run(
+        "version_notify.py",
+        "--url",
+        postgis_url,
+        "--writes",
+        "5",
+        "--tiles",
+        "40",
+        "--clients",
+        "4",
+        "--json",
+        str(figures),
+    )
+    assert "commit → another connection's listener" in output, output
+    assert re.search(r"listener\s+[\d.]+ ms .* 0\s+\d+\s+40", output), output
+    assert figures.is_file()

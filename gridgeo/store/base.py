@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from gridgeo.errors import StoreError, ValidationError
 from gridgeo.layers import LAYERS, ROW_COLUMN, Field, LayerSpec, get_layer
 from gridgeo.store.frames import gc_paused, to_frame
+from gridgeo.store.notify import BUMPED
 from gridgeo.store.selection import Selection, column_sql
 from gridgeo.store.writes import Progress, WriteResult, Writes
 
@@ -159,8 +160,12 @@ class Store(Writes):
         """Count one change of each layer, inside the caller's transaction.
 
         Layers are bumped in one fixed order, so concurrent writers take the row
-        locks in the same order and never deadlock on them.
+        locks in the same order and never deadlock on them. On PostGIS the commit
+        notifies the services listening for the new total (:mod:`gridgeo.store.notify`);
+        the connection is marked so the process's own listener counts the write.
         """
+        if layers:
+            conn.info[BUMPED] = True
         for layer in sorted(set(layers)):
             conn.execute(
                 sa.text(
