@@ -100,6 +100,9 @@ def test_hotspots_benchmark_runs(tmp_path: Path) -> None:
     output = run("hotspots.py", "--scale", "0.01", "--runs", "1", "--json", str(figures))
     assert "ratio loop / gridgeo" in output and "counts agree" in output, output
     assert "ratio esda / gridgeo (median), Gi* 999 permutations" in output, output
+    assert "G, z and analytic p agree" in output, output
+    assert "pseudo-p on the counts:" in output, output
+    assert "limit 6 sigma: ok" in output, output
     assert "ratio esda / gridgeo (median), analytic Gi*" in output, output
     assert figures.is_file()
 
