@@ -113,6 +113,10 @@ def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert "ratio uncached / ST_AsMVT (median): z14" in output, output
     assert "cached tiles, 32 concurrent clients" in output, output
     assert "errors 0" in output, output
+    if "tipg: not installed" not in output:  # tipg comes with the bench extra
+        assert "ratio throughput uncached gridgeo / tipg (median)" in output, output
+        same = re.search(r"the same features on (\d+) of (\d+)", output)
+        assert same and same[1] == same[2] != "0", output
     assert figures.is_file()
 
 
