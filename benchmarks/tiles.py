@@ -173,6 +173,7 @@ def tipg_server(url: str, table: str = "public.buildings") -> AbstractContextMan
     Its tiles are made as gridgeo's: extent 4096 and gridgeo's clipping buffer (64 tile
     units; tipg's default is 256), so that a feature both send has the same geometry.
     """
+    from gridgeo.settings import Settings
     from gridgeo.store.tiles import BUFFER, EXTENT
 
     env = {
@@ -184,6 +185,8 @@ def tipg_server(url: str, table: str = "public.buildings") -> AbstractContextMan
         "TIPG_TILE_RESOLUTION": str(EXTENT),
         "TIPG_TILE_BUFFER": str(BUFFER),
         "TIPG_TILE_CLIP": "true",
+        # as many connections as gridgeo's pool (tipg's default is 10)
+        "DB_MAX_CONN_SIZE": str(Settings.model_fields["pool_size"].default),
         "TIPG_DB_SPATIAL_EXTENT": "false",
         "TIPG_DB_DATETIME_EXTENT": "false",
         "TIPG_DEBUG": "false",
@@ -506,6 +509,14 @@ def one_pass(
     return asyncio.run(run()), bodies
 
 
+def warm_pool(base: str, clients: int, tipg: bool = False) -> None:
+    """``clients`` concurrent requests of empty tiles (z16, by the North Pole), so that
+    a server opens its pool's connections before it is timed (their status is not
+    looked at)."""
+    paths = [f"/tiles/buildings/16/{x}/0.mvt" for x in range(clients)]
+    one_pass(base, [tipg_path(p) for p in paths] if tipg else paths, clients)
+
+
 def tipg_path(path: str) -> str:
     """tipg's URL of one of gridgeo's building tiles, with the same properties."""
     return path.replace(
@@ -568,6 +579,7 @@ def compare_tipg(
     d_paths = [p for p in d_paths if p not in warm_paths]
     runs: dict[str, list[dict[str, float]]] = {"gridgeo": [], "tipg": []}
     with tipg_server(args.url) as tbase:
+        warm_pool(tbase, args.clients, tipg=True)
         _, theirs = one_pass(tbase, [tipg_path(p) for p in d_paths], args.clients)
         ours: dict[str, bytes] = {}
         for k in range(args.passes):
@@ -581,6 +593,7 @@ def compare_tipg(
                     with httpx.Client(base_url=base, timeout=120) as http:
                         for path in warm_paths:
                             http.get(path).raise_for_status()
+                    warm_pool(base, args.clients)
                     figures_k, bodies = one_pass(base, d_paths, args.clients)
                     runs[side].append(figures_k)
                     ours = ours or bodies
