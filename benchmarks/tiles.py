@@ -99,7 +99,17 @@ def serve_gridgeo(url: str, port: int) -> None:
     # district-wide view), since a token would have to be written into the database
     api.state.open_store = functools.partial(open_store, create=False)  # type: ignore[attr-defined]
     app = api.main.create_app(Settings(database_url=url, auth="off"))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # keep-alive longer than uvicorn's 5 s: the uncached requests go over one kept-alive
+    # connection, which stays idle while the floor runs every tile (longer than 5 s on a
+    # loaded machine: the server would close it under the client)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=300,
+    )
 
 
 def _free_port() -> int:
