@@ -17,9 +17,16 @@ methods compared taking turns, so that the shared machine's load weighs on both 
    (``h3.latlng_to_cell`` per point, then ``value_counts``; no empty cells, no polygons);
 2. Gi* with 999 permutations on 50,000 square cells (queen weights): ``gi_star`` vs
    ``esda.G_Local(transform="B", star=True, keep_simulations=False, n_jobs=1)`` on the
-   same weights and seed, checking that z agrees and, without numba, the pseudo
-   p-values too (with numba installed esda draws its permutations from numba's own
-   random stream: the pseudo-p agreement is then reported as figures, not checked);
+   same weights and seed. Checked: G, z and the analytic p agree (they do not depend on
+   the permutations); the pseudo p-values agree as two permutation estimates of each
+   cell's p must whatever random stream drew them (no cell more than 6 sigma of the
+   binomial apart), on the counts plus a seeded jitter below 1e-3 (no ties); without
+   numba esda draws from NumPy's legacy stream, which gridgeo reproduces, and its
+   pseudo-p must moreover be equal to gridgeo's on the counts too. With numba esda
+   draws the same permutations (numba re-implements that stream: equal on the
+   jittered values) but its fastmath kernels put some of the many exact ties of
+   integer counts on the other side of the observed value, so on the counts the
+   agreement (share equal, significant alike at 0.05, correlation) is reported only;
 3. analytic Gi* on 1,000,000 cells (KNN 8 weights): ``gi_star(permutations=0)`` vs esda's
    ``G_Local(permutations=0)``; esda (about a minute, plus building its ``W``) runs once,
    ``--skip-esda-1m`` leaves it out.
@@ -95,34 +102,82 @@ def alternating(jobs: dict[str, tuple[Callable[[], Any], int]]) -> dict[str, tup
     return out
 
 
-def numba_installed() -> bool:
-    """Whether esda runs its numba engine (which draws another random stream)."""
+def numba_version() -> str | None:
+    """numba's version when it is installed (esda then runs its numba engine, which
+    draws its permutations from numba's own random stream), else None."""
     try:
-        import numba  # noqa: F401
+        import numba
     except ImportError:
-        return False
-    return True
+        return None
+    return str(numba.__version__)
 
 
-def pseudo_p_agreement(ours: np.ndarray, theirs: np.ndarray, numba: bool) -> dict[str, Any]:
-    """How far gridgeo's pseudo p-values are from esda's.
+def engine(numba: str | None) -> str:
+    """Which engine runs esda's conditional permutations."""
+    if numba:
+        return (
+            f"numba {numba} (kernels compiled with fastmath; numba's np.random "
+            "re-implements NumPy's legacy stream)"
+        )
+    return "pure Python (NumPy's legacy RandomState, the stream gridgeo reproduces)"
 
-    Without numba esda draws from NumPy's legacy stream, which gridgeo reproduces: the
-    two must agree to 1e-6 (esda keeps float32). With numba esda draws from numba's own
-    generator, so the permutations differ and only the distribution can agree: the
-    share of cells within 1e-6 and the largest difference are reported, not checked.
+
+#: Two pseudo-p values of one cell from independent permutations differ by more than this
+#: many standard deviations of their difference nowhere (for one cell the chance is
+#: about 2e-9; the cells share their permutations, so the max over them is smaller still).
+MAX_SIGMAS = 6.0
+#: The significance level of the agreement that is reported.
+ALPHA = 0.05
+#: The largest jitter added to the counts for the tie-free comparison.
+JITTER = 1e-3
+
+
+def pseudo_p_agreement(ours: np.ndarray, theirs: np.ndarray, permutations: int) -> dict[str, Any]:
+    """How gridgeo's pseudo p-values compare with esda's, in terms that hold for any stream.
+
+    Each pseudo-p is ``(k + 1) / (P + 1)`` where ``k`` of the ``P`` permutations are at
+    least as extreme: ``k`` is binomial (``P``, ``q``) with the cell's own ``q``, whatever
+    generator drew the permutations. Two independent draws for one cell therefore differ
+    by about ``sigma = sqrt(2 q (1 - q) / P)`` (``q`` estimated from both, at least
+    ``1 / P``; plus one count for the rounding). ``max_sigmas`` is the largest difference
+    in those units (at most :data:`MAX_SIGMAS` when both compute the same statistic,
+    whatever their random streams; far more when they count another tail, another
+    neighbourhood or ties otherwise); also the share of cells beyond 3 sigma, the share
+    significant alike at :data:`ALPHA`, the Pearson correlation, the largest and mean
+    difference and the share equal to 1e-6 (esda keeps float32).
     """
     both = np.isfinite(ours) & np.isfinite(theirs)
-    diff = np.abs(ours[both] - theirs[both])
-    figures = {
-        "same_stream": not numba,
+    a, b = ours[both], theirs[both]
+    diff = np.abs(a - b)
+    q = np.clip((a + b) / 2, 1.0 / permutations, 1 - 1.0 / permutations)
+    sigma = np.sqrt(2 * q * (1 - q) / permutations) + 1.0 / (permutations + 1)
+    sigmas = diff / sigma
+    n = diff.size
+    return {
+        "cells_compared": int(n),
         "max_abs_diff_p_sim": float(diff.max(initial=0.0)),
-        "mean_abs_diff_p_sim": float(diff.mean()) if diff.size else 0.0,
-        "share_within_1e-6": float((diff <= 1e-6).mean()) if diff.size else 1.0,
+        "mean_abs_diff_p_sim": float(diff.mean()) if n else 0.0,
+        "share_within_1e-6": float((diff <= 1e-6).mean()) if n else 1.0,
+        "max_sigmas": float(sigmas.max(initial=0.0)),
+        "share_beyond_3_sigmas": float((sigmas > 3).mean()) if n else 0.0,
+        "share_same_significance": float(((a < ALPHA) == (b < ALPHA)).mean()) if n else 1.0,
+        "alpha": ALPHA,
+        "significant_gridgeo": int((a < ALPHA).sum()),
+        "significant_esda": int((b < ALPHA).sum()),
+        "pearson_r": float(np.corrcoef(a, b)[0, 1]) if n > 1 else 1.0,
     }
-    if not numba:
-        assert figures["max_abs_diff_p_sim"] < 1e-6, figures
-    return figures
+
+
+def describe(agreement: dict[str, Any]) -> str:
+    """One line of a :func:`pseudo_p_agreement`."""
+    return (
+        f"{agreement['share_within_1e-6']:.1%} equal, largest difference"
+        f" {agreement['max_abs_diff_p_sim']:.1e} ({agreement['max_sigmas']:.1f} sigma;"
+        f" {agreement['share_beyond_3_sigmas']:.2%} of cells beyond 3), mean"
+        f" {agreement['mean_abs_diff_p_sim']:.1e}, {agreement['share_same_significance']:.1%}"
+        f" significant alike at {agreement['alpha']} ({agreement['significant_gridgeo']:,} /"
+        f" {agreement['significant_esda']:,} cells), r {agreement['pearson_r']:.4f}"
+    )
 
 
 def city_points(n: int, seed: int) -> tuple[gpd.GeoDataFrame, shapely.Geometry]:
@@ -238,10 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         "h3": h3.__version__,
         "sizes": {"points": n_points, "perm_cells": n_perm, "cells": n_cells},
     }
-    figures["numba"] = numba_installed()
+    numba = numba_version()
+    figures["numba"] = numba
+    figures["esda_engine"] = engine(numba)
     console.print(
-        f"esda {esda.__version__}, numba {'installed' if figures['numba'] else 'not installed'}"
-        f", h3 {h3.__version__}, {args.runs} runs"
+        f"esda {esda.__version__}, numba {numba or 'not installed'}, h3 {h3.__version__}, "
+        f"{args.runs} runs; esda's permutations: {figures['esda_engine']}"
     )
 
     # 1. H3 res-9 aggregation --------------------------------------------------------
@@ -271,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # 2. Gi* with permutations -------------------------------------------------------
-    if figures["numba"]:  # numba compiles esda's engine on its first call: not timed
+    if numba:  # numba compiles esda's engine on its first call: not timed
         small = square_cells(100, args.seed)
         esda_gi(small["count"].to_numpy(float), esda_w(spatial_weights(small)), 9, 7)
     perm_cells = square_cells(n_perm, args.seed)
@@ -289,12 +346,29 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     (t_ours, ours), (t_esda, ref) = timings["gridgeo"], timings["esda"]
+    # what does not depend on the permutations is compared exactly: G, z and analytic p
     dz = float(np.abs(ours["gi_z"].to_numpy() - ref.Zs).max())
-    assert dz < 1e-9, dz  # z does not depend on the permutations
-    agreement = pseudo_p_agreement(
-        ours["gi_p_sim"].to_numpy(), np.asarray(ref.p_sim, float), figures["numba"]
-    )
-    dp = agreement["max_abs_diff_p_sim"]
+    dg = float(np.abs(ours["gi"].to_numpy() - ref.Gs).max())
+    dpn = float(np.abs(ours["gi_p"].to_numpy() - 2 * np.asarray(ref.p_norm, float)).max())
+    assert max(dz, dg, dpn) < 1e-9, (dz, dg, dpn)
+    counts = pseudo_p_agreement(ours["gi_p_sim"].to_numpy(), np.asarray(ref.p_sim, float), p)
+    if not numba:  # esda's pure-Python engine counts ties as gridgeo does: equal
+        assert counts["max_abs_diff_p_sim"] < 1e-6, counts
+    # The counts are small integers: many permuted sums tie the observed one exactly,
+    # and esda's numba kernels (fastmath: a division becomes a multiplication by the
+    # reciprocal) put some ties an ulp to either side of it. On values without ties
+    # (the counts plus a seeded jitter below JITTER) only the permutations can make a
+    # difference: the two must agree as two estimates of the same p, whatever stream
+    # drew them (and are equal when the permutations are the same). Not timed.
+    jitter = np.random.default_rng(args.seed).uniform(0, JITTER, len(perm_cells))
+    free_cells = perm_cells.assign(count=perm_cells["count"] + jitter)
+    free_ours = gi_star(free_cells, weights=other, permutations=p, seed=7)["gi_p_sim"]
+    free_ref = esda_gi(free_cells["count"].to_numpy(float), w, p, 7)
+    tie_free = pseudo_p_agreement(free_ours.to_numpy(), np.asarray(free_ref.p_sim, float), p)
+    assert tie_free["max_sigmas"] <= MAX_SIGMAS, tie_free
+    same_permutations = tie_free["max_abs_diff_p_sim"] < 1e-6
+    if not numba:
+        assert same_permutations, tie_free
     table = new_table(f"Gi* with {p} permutations, {len(perm_cells):,} cells (queen)")
     base = statistics.median(t_ours)
     figures["gi_permutations"] = {
@@ -302,20 +376,23 @@ def main(argv: list[str] | None = None) -> int:
         "esda": row(table, "esda G_Local (n_jobs=1)", t_esda, base),
         "cells": len(perm_cells),
         "max_abs_diff_z": dz,
-        **agreement,
+        "max_abs_diff_g": dg,
+        "max_abs_diff_p_norm": dpn,
+        "pseudo_p_counts": counts,
+        "pseudo_p_tie_free": tie_free,
+        "same_permutations": same_permutations,
     }
     console.print(table)
-    if agreement["same_stream"]:
-        pseudo = f"pseudo-p to {dp:.1e}"
-    else:
-        pseudo = (
-            f"pseudo-p from another random stream (esda with numba): "
-            f"{agreement['share_within_1e-6']:.1%} of cells within 1e-6, "
-            f"mean difference {agreement['mean_abs_diff_p_sim']:.1e}, largest {dp:.1e}"
-        )
     console.print(
         f"ratio esda / gridgeo (median), Gi* {p} permutations: "
-        f"{statistics.median(t_esda) / base:.2f}x; z agree to {dz:.1e}, {pseudo}"
+        f"{statistics.median(t_esda) / base:.2f}x; G, z and analytic p agree to "
+        f"{max(dz, dg, dpn):.1e}"
+    )
+    console.print(f"pseudo-p on the counts: {describe(counts)}")
+    console.print(
+        f"pseudo-p without ties (counts + jitter < {JITTER:g}): {describe(tie_free)}; "
+        f"limit {MAX_SIGMAS:.0f} sigma: ok; esda drew "
+        + ("the same permutations as gridgeo" if same_permutations else "other permutations")
     )
 
     # 3. analytic Gi* at 1M ----------------------------------------------------------

@@ -16,8 +16,18 @@ side in one run, on the benchmark city (1,000,000 buildings in PostGIS):
 3. ``cached``: the same tiles again, now from the tile cache, requested by 32
    concurrent clients: the 95th percentile must be under 50 ms;
 4. ``tipg``: tipg (the FastAPI/PostGIS tile server from PyPI, restricted to
-   ``public.buildings``, no feature limit) serving the same tiles to the same 32
-   clients: gridgeo's throughput must be at least tipg's.
+   ``public.buildings``, no feature limit, extent 4096 and gridgeo's 64-unit buffer)
+   serving the same tiles to the same 32 clients: gridgeo's throughput must be at
+   least tipg's. tipg keeps no tile cache, so this is also compared like with like:
+5. ``uncached`` against tipg: ``--distinct`` tiles per zoom (most buildings first),
+   each asked for once by the 32 clients, from a new gridgeo server and from tipg,
+   ``--passes`` times each in turn; medians of tiles/s, p50 and p95;
+6. ``features``: the two servers' tiles of those passes decoded and compared by
+   building code. tipg selects the buildings that intersect the tile; gridgeo those
+   whose bounding box reaches into the tile or its buffer, so it also sends the
+   buildings that lie only in the buffer (which a map never draws): the counts differ,
+   and the tiles agree when tipg's features are gridgeo's less those, each with the
+   same geometry.
 
 Dense tiles are picked from the buildings themselves: the tiles holding most
 buildings (a 5 % table sample) at each zoom. The load generator is ``wrk`` (with a Lua
@@ -89,7 +99,17 @@ def serve_gridgeo(url: str, port: int) -> None:
     # district-wide view), since a token would have to be written into the database
     api.state.open_store = functools.partial(open_store, create=False)  # type: ignore[attr-defined]
     app = api.main.create_app(Settings(database_url=url, auth="off"))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # keep-alive longer than uvicorn's 5 s: the uncached requests go over one kept-alive
+    # connection, which stays idle while the floor runs every tile (longer than 5 s on a
+    # loaded machine: the server would close it under the client)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=300,
+    )
 
 
 def _free_port() -> int:
@@ -158,13 +178,25 @@ def _libpq_url(url: str) -> str:
 
 
 def tipg_server(url: str, table: str = "public.buildings") -> AbstractContextManager[str]:
-    """tipg on a free port, exposing only ``table``, without a per-tile feature limit."""
+    """tipg on a free port, exposing only ``table``, without a per-tile feature limit.
+
+    Its tiles are made as gridgeo's: extent 4096 and gridgeo's clipping buffer (64 tile
+    units; tipg's default is 256), so that a feature both send has the same geometry.
+    """
+    from gridgeo.settings import Settings
+    from gridgeo.store.tiles import BUFFER, EXTENT
+
     env = {
         **os.environ,
         "DATABASE_URL": _libpq_url(url),
         "TIPG_DB_SCHEMAS": '["public"]',
         "TIPG_DB_TABLES": json.dumps([table]),
         "TIPG_MAX_FEATURES_PER_TILE": "1000000",
+        "TIPG_TILE_RESOLUTION": str(EXTENT),
+        "TIPG_TILE_BUFFER": str(BUFFER),
+        "TIPG_TILE_CLIP": "true",
+        # as many connections as gridgeo's pool (tipg's default is 10)
+        "DB_MAX_CONN_SIZE": str(Settings.model_fields["pool_size"].default),
         "TIPG_DB_SPATIAL_EXTENT": "false",
         "TIPG_DB_DATETIME_EXTENT": "false",
         "TIPG_DEBUG": "false",
@@ -283,6 +315,66 @@ def features(data: bytes) -> int:
     return sum(len(layer["features"]) for layer in decoded.values())
 
 
+def tile_features(data: bytes) -> dict[Any, list[Any]]:
+    """The features of a tile by building code: their geometries in tile units."""
+    import mapbox_vector_tile
+    import shapely.geometry
+
+    out: dict[Any, list[Any]] = {}
+    if not data:
+        return out
+    for layer in mapbox_vector_tile.decode(data).values():
+        for feature in layer["features"]:
+            geometry = shapely.geometry.shape(feature["geometry"])
+            out.setdefault(feature["properties"].get("code"), []).append(geometry)
+    return out
+
+
+def compare_features(ours: bytes, theirs: bytes) -> dict[str, Any]:
+    """gridgeo's tile against tipg's, feature by feature (by building code).
+
+    tipg selects the rows that intersect the tile itself (``ST_Intersects`` with its
+    envelope); gridgeo those whose bounding box reaches into the tile and its buffer
+    (``&&`` with the envelope grown by 64 tile units), which also keeps the buildings
+    that lie only in the buffer. Both clip to the buffer. ``ring`` counts gridgeo's
+    features that tipg does not send and that do not reach into the inside of the tile
+    (all in the buffer: at most touching its edge once rounded to tile units); the two
+    agree when tipg sends no feature gridgeo does not, every other feature of gridgeo's
+    is such a one, and no code comes twice.
+    """
+    import shapely
+
+    ours_f, theirs_f = tile_features(ours), tile_features(theirs)
+    inside = shapely.box(0, 0, 4096, 4096)
+    common = ours_f.keys() & theirs_f.keys()
+    only_ours = ours_f.keys() - theirs_f.keys()
+    ring = sum(
+        all(not g.intersects(inside) or g.touches(inside) for g in ours_f[c]) for c in only_ours
+    )
+    same = sum(
+        len(ours_f[c]) == len(theirs_f[c])
+        and all(a.equals(b) for a, b in zip(ours_f[c], theirs_f[c], strict=True))
+        for c in common
+    )
+    figures = {
+        "gridgeo": sum(map(len, ours_f.values())),
+        "tipg": sum(map(len, theirs_f.values())),
+        "common": len(common),
+        "gridgeo_only": len(only_ours),
+        "gridgeo_only_in_buffer": int(ring),
+        "tipg_only": len(theirs_f.keys() - ours_f.keys()),
+        "same_geometry": int(same),
+        "repeated_codes": sum(len(v) > 1 for v in ours_f.values())
+        + sum(len(v) > 1 for v in theirs_f.values()),
+    }
+    figures["agree"] = (
+        figures["tipg_only"] == 0
+        and figures["gridgeo_only_in_buffer"] == figures["gridgeo_only"]
+        and figures["repeated_codes"] == 0
+    )
+    return figures
+
+
 # -- load generation -------------------------------------------------------------------------
 
 _WRK_LUA = """
@@ -381,6 +473,67 @@ def load_httpx(
     return asyncio.run(run())
 
 
+def one_pass(
+    base: str, paths: Sequence[str], clients: int
+) -> tuple[dict[str, float], dict[str, bytes]]:
+    """Every path requested once, by ``clients`` concurrent clients (an httpx async client).
+
+    For tiles that are new to the server: each is asked for once, so none comes from a
+    cache. Returns the figures (tiles/s, p50, p95, max, errors) and the bodies by path.
+    """
+    import httpx
+
+    bodies: dict[str, bytes] = {}
+
+    async def run() -> dict[str, float]:
+        latencies: list[float] = []
+        errors = 0
+        queue = iter(paths)
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120.0) as client:
+
+            async def worker() -> None:
+                nonlocal errors
+                for path in queue:
+                    start = time.perf_counter()
+                    r = await client.get(path)
+                    latencies.append(time.perf_counter() - start)
+                    errors += r.status_code != 200
+                    bodies[path] = r.content
+
+            began = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(min(clients, len(paths)))))
+            seconds = time.perf_counter() - began
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "seconds": seconds,
+            "rps": len(latencies) / seconds,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+            "max_ms": 1000 * latencies[-1],
+            "errors": errors,
+            "tool": "httpx",
+        }
+
+    return asyncio.run(run()), bodies
+
+
+def warm_pool(base: str, clients: int, tipg: bool = False) -> None:
+    """``clients`` concurrent requests of empty tiles (z16, by the North Pole), so that
+    a server opens its pool's connections before it is timed (their status is not
+    looked at)."""
+    paths = [f"/tiles/buildings/16/{x}/0.mvt" for x in range(clients)]
+    one_pass(base, [tipg_path(p) for p in paths] if tipg else paths, clients)
+
+
+def tipg_path(path: str) -> str:
+    """tipg's URL of one of gridgeo's building tiles, with the same properties."""
+    return path.replace(
+        "/tiles/buildings/", "/collections/public.buildings/tiles/WebMercatorQuad/"
+    ).replace(".mvt", "?properties=code,address,units,households,floors")
+
+
 def load(
     base: str,
     paths: Sequence[str],
@@ -408,6 +561,126 @@ def load_sample(url: str) -> None:
         raise SystemExit(f"loading the sample district failed:\n{result.output}")
 
 
+def compare_tipg(
+    args: argparse.Namespace,
+    tool: str,
+    paths: list[str],
+    tiles: dict[int, list[tuple[int, int, int, int]]],
+    distinct: dict[int, list[tuple[int, int, int, int]]],
+    warm_paths: list[str],
+    cached: dict[str, Any],
+    figures: dict[str, Any],
+) -> None:
+    """gridgeo against tipg: their features tile by tile, uncached tiles, cached tiles.
+
+    1. ``uncached``: the distinct tiles (``--distinct`` per zoom, most buildings first),
+       each asked for once by ``--clients`` clients, from a new gridgeo server (nothing
+       cached) and from tipg (which keeps no tile cache), ``--passes`` times each, in
+       turn (gridgeo first, then tipg first); before the first, an untimed pass of tipg
+       over them brings their pages into PostgreSQL's shared buffers for both.
+    2. ``features``: the two servers' tiles of that first pass, feature by feature
+       (:func:`compare_features`), the measured tiles one by one.
+    3. ``cached``: tipg under the same load as gridgeo's cached tiles (tipg has no cache:
+       every request of it makes the tile).
+    """
+    import httpx
+
+    d_paths = [f"/tiles/buildings/{t[0]}/{t[1]}/{t[2]}.mvt" for z in distinct for t in distinct[z]]
+    d_paths = [p for p in d_paths if p not in warm_paths]
+    runs: dict[str, list[dict[str, float]]] = {"gridgeo": [], "tipg": []}
+    with tipg_server(args.url) as tbase:
+        warm_pool(tbase, args.clients, tipg=True)
+        _, theirs = one_pass(tbase, [tipg_path(p) for p in d_paths], args.clients)
+        ours: dict[str, bytes] = {}
+        for k in range(args.passes):
+            for side in ("gridgeo", "tipg") if k % 2 == 0 else ("tipg", "gridgeo"):
+                if side == "tipg":
+                    runs[side].append(
+                        one_pass(tbase, [tipg_path(p) for p in d_paths], args.clients)[0]
+                    )
+                    continue
+                with gridgeo_server(args.url) as base:
+                    with httpx.Client(base_url=base, timeout=120) as http:
+                        for path in warm_paths:
+                            http.get(path).raise_for_status()
+                    warm_pool(base, args.clients)
+                    figures_k, bodies = one_pass(base, d_paths, args.clients)
+                    runs[side].append(figures_k)
+                    ours = ours or bodies
+        # the same load as gridgeo's cached tiles
+        tpaths = [tipg_path(p) for p in paths]
+        with httpx.Client(base_url=tbase, timeout=120) as http:
+            single = []
+            for p in tpaths:
+                http.get(p).raise_for_status()  # warm: tipg has no tile cache
+                start = time.perf_counter()
+                http.get(p).raise_for_status()
+                single.append(time.perf_counter() - start)
+        tipg_load = load(tbase, tpaths, args.clients, args.duration, tool)
+
+    # features, tile by tile
+    measured = {f"/tiles/buildings/{t[0]}/{t[1]}/{t[2]}.mvt" for z in tiles for t in tiles[z]}
+    per_tile = {p: compare_features(ours[p], theirs[tipg_path(p)]) for p in d_paths}
+    agree = sum(v["agree"] for v in per_tile.values())
+    equal = sum(v["gridgeo"] == v["tipg"] for v in per_tile.values())
+    same_geometry = sum(v["same_geometry"] for v in per_tile.values())
+    common = sum(v["common"] for v in per_tile.values())
+    figures["features"] = {"tiles": per_tile, "agree": agree, "counts_equal": equal,
+                           "same_geometry": same_geometry, "common": common}  # fmt: skip
+    print("\nfeatures of gridgeo's and tipg's tiles (by building code), the measured tiles; "
+          "tipg with extent 4096 and gridgeo's buffer")  # fmt: skip
+    print(f"{'tile':>18} {'gridgeo':>8} {'tipg':>7} {'both':>7} {'buffer':>7} "
+          f"{'tipg only':>9} {'same geometry':>13}  agree")  # fmt: skip
+    for p in d_paths:
+        if p in measured:
+            v = per_tile[p]
+            tile = p.removeprefix("/tiles/buildings/").removesuffix(".mvt")
+            print(f"{tile:>18} {v['gridgeo']:>8,} {v['tipg']:>7,} {v['common']:>7,} "
+                  f"{v['gridgeo_only_in_buffer']:>7,} {v['tipg_only']:>9,} "
+                  f"{v['same_geometry']:>13,}  {'yes' if v['agree'] else 'NO'}")  # fmt: skip
+    print(f"feature counts equal on {equal} of {len(per_tile)} distinct tiles; the same "
+          f"features on {agree} of {len(per_tile)} (tipg's = gridgeo's that reach into "
+          f"the tile; gridgeo also sends the buildings that lie only in its 64-unit "
+          f"buffer); {same_geometry:,} of {common:,} common features with the same geometry")  # fmt: skip
+
+    # uncached against tipg
+    def med(side: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[side])
+
+    figures["uncached_vs_tipg"] = {
+        "tiles": len(d_paths),
+        "passes": runs,
+        **{
+            f"{side}_{key}_median": med(side, key)
+            for side in runs
+            for key in ("rps", "p50_ms", "p95_ms", "max_ms")
+        },
+    }
+    errors = sum(r["errors"] for side in runs for r in runs[side])
+    print(f"\nuncached: {len(d_paths)} distinct tiles, each once, {args.clients} concurrent "
+          f"clients (httpx), a new gridgeo server each pass; medians of {args.passes} "
+          f"pass(es) each, in turn")  # fmt: skip
+    for side in runs:
+        print(f"  {side:>7}: {med(side, 'rps'):,.1f} tiles/s, p50 {med(side, 'p50_ms'):.1f} ms, "
+              f"p95 {med(side, 'p95_ms'):.1f} ms, max {med(side, 'max_ms'):.1f} ms")  # fmt: skip
+    ratio = med("gridgeo", "rps") / med("tipg", "rps")
+    figures["ratio_rps_uncached_gridgeo_tipg"] = ratio
+    print(f"ratio throughput uncached gridgeo / tipg (median): {ratio:.2f}x, errors {errors}")
+
+    tipg_load["single_ms_median"] = 1000 * statistics.median(single)
+    figures["tipg"] = tipg_load
+    print(f"\ntipg, the measured tiles, {args.clients} concurrent clients, "
+          f"{tipg_load['seconds']:.1f} s ({tipg_load['tool']}):")  # fmt: skip
+    print(f"  {tipg_load['requests']:,} requests, {tipg_load['rps']:,.0f} req/s, "
+          f"p50 {tipg_load['p50_ms']:.1f} ms, p95 {tipg_load['p95_ms']:.1f} ms, "
+          f"errors {tipg_load['errors']}; one client, one tile: "
+          f"{tipg_load['single_ms_median']:.1f} ms median")  # fmt: skip
+    ratio = cached["rps"] / tipg_load["rps"] if tipg_load["rps"] else float("inf")
+    figures["ratio_rps_gridgeo_tipg"] = ratio
+    print(f"ratio throughput cached gridgeo / tipg: {ratio:.1f}x  target >= 1: "
+          f"{'ok' if ratio >= 1 else 'MISSED'}")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL, help="PostGIS URL (read only unless --quick)")
@@ -418,6 +691,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tiles", type=int, default=8, help="dense tiles per zoom")
     parser.add_argument(
         "--rounds", type=int, default=4, help="uncached samples per tile (a server each)"
+    )
+    parser.add_argument(
+        "--distinct", type=int, default=40, help="distinct tiles per zoom, uncached vs tipg"
+    )
+    parser.add_argument(
+        "--passes", type=int, default=3, help="passes over the distinct tiles, each side"
     )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per load test")
@@ -441,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.quick:
         args.tiles, args.rounds, args.duration, args.sample = 2, 1, 2.0, 100.0
+        args.distinct, args.passes = 4, 1
         load_sample(args.url)
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
     zooms = [int(z) for z in args.zooms.split(",")]
@@ -452,8 +732,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         have_tipg = False
         print("tipg: not installed (pip install -e '.[bench]'), its comparison is skipped")
 
-    import httpx
-
     sql = floor_sql()
     figures: dict[str, Any] = {"url": sa.make_url(args.url).render_as_string(hide_password=True),
                                "tool": tool, "client": args.client, "clients": args.clients, "zooms": {}}  # fmt: skip
@@ -461,10 +739,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with psycopg.connect(_libpq_url(args.url)) as conn:
         buildings = conn.execute("SELECT count(*) FROM buildings").fetchone()[0]
         # one tile more per zoom than measured: the servers' warm-up tile
-        found = {z: dense_tiles(conn, z, args.tiles + 1, args.sample) for z in zooms}
+        most = max(args.tiles, args.distinct) + 1
+        found = {z: dense_tiles(conn, z, most, args.sample) for z in zooms}
     print(f"{buildings:,} buildings in {figures['url']}; load generator {tool}, "
           f"{args.clients} clients")  # fmt: skip
-    tiles = {z: found[z][:-1] for z in zooms}
+    tiles = {z: found[z][:-1][: args.tiles] for z in zooms}
+    distinct = {z: found[z][:-1][: args.distinct] for z in zooms}
     warm_paths = [f"/tiles/buildings/{z}/{found[z][-1][1]}/{found[z][-1][2]}.mvt" for z in zooms]
     paths = [f"/tiles/buildings/{t[0]}/{t[1]}/{t[2]}.mvt" for z in zooms for t in tiles[z]]
     floor_s: dict[tuple[int, ...], list[float]] = {t: [] for z in zooms for t in tiles[z]}
@@ -541,31 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"target p95 <= {P95_TARGET_MS:.0f} ms: "
           f"{'ok' if cached['p95_ms'] <= P95_TARGET_MS else 'MISSED'}")  # fmt: skip
     if have_tipg:
-        with tipg_server(args.url) as tbase, httpx.Client(base_url=tbase, timeout=120) as http:
-            tpaths = [
-                p.replace("/tiles/buildings/", "/collections/public.buildings/tiles/WebMercatorQuad/")
-                .replace(".mvt", "?properties=code,address,units,households,floors")
-                for p in paths
-            ]  # fmt: skip
-            single = []
-            for p in tpaths:
-                http.get(p).raise_for_status()  # warm: tipg has no tile cache
-                start = time.perf_counter()
-                http.get(p).raise_for_status()
-                single.append(time.perf_counter() - start)
-            tipg_load = load(tbase, tpaths, args.clients, args.duration, tool)
-        tipg_load["single_ms_median"] = 1000 * statistics.median(single)
-        figures["tipg"] = tipg_load
-        print(f"\ntipg, same tiles, {args.clients} concurrent clients, "
-              f"{tipg_load['seconds']:.1f} s ({tipg_load['tool']}):")  # fmt: skip
-        print(f"  {tipg_load['requests']:,} requests, {tipg_load['rps']:,.0f} req/s, "
-              f"p50 {tipg_load['p50_ms']:.1f} ms, p95 {tipg_load['p95_ms']:.1f} ms, "
-              f"errors {tipg_load['errors']}; one client, one tile: "
-              f"{tipg_load['single_ms_median']:.1f} ms median")  # fmt: skip
-        ratio = cached["rps"] / tipg_load["rps"] if tipg_load["rps"] else float("inf")
-        figures["ratio_rps_gridgeo_tipg"] = ratio
-        print(f"ratio throughput gridgeo / tipg: {ratio:.1f}x  target >= 1: "
-              f"{'ok' if ratio >= 1 else 'MISSED'}")  # fmt: skip
+        compare_tipg(args, tool, paths, tiles, distinct, warm_paths, cached, figures)
     summary = ", ".join(f"z{z} {v['ratio_median']:.2f}x" for z, v in figures["zooms"].items())
     print(f"\nratio uncached / ST_AsMVT (median): {summary}")
     if args.json:

@@ -101,6 +101,9 @@ def test_hotspots_benchmark_runs(tmp_path: Path) -> None:
     output = run("hotspots.py", "--scale", "0.01", "--runs", "1", "--json", str(figures))
     assert "ratio loop / gridgeo" in output and "counts agree" in output, output
     assert "ratio esda / gridgeo (median), Gi* 999 permutations" in output, output
+    assert "G, z and analytic p agree" in output, output
+    assert "pseudo-p on the counts:" in output, output
+    assert "limit 6 sigma: ok" in output, output
     assert "ratio esda / gridgeo (median), analytic Gi*" in output, output
     assert figures.is_file()
 
@@ -111,6 +114,10 @@ def test_tiles_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
     assert "ratio uncached / ST_AsMVT (median): z14" in output, output
     assert "cached tiles, 32 concurrent clients" in output, output
     assert "errors 0" in output, output
+    if "tipg: not installed" not in output:  # tipg comes with the bench extra
+        assert "ratio throughput uncached gridgeo / tipg (median)" in output, output
+        same = re.search(r"the same features on (\d+) of (\d+)", output)
+        assert same and same[1] == same[2] != "0", output
     assert figures.is_file()
 
 
