@@ -77,7 +77,10 @@ def gi_star(
     ``esda.G_Local(y, w, transform="B", star=True)`` for the same weights: ``gi_z`` is
     its ``Zs``, ``gi_p`` is two-sided (``2 * p_norm``, as Esri reports it) and
     ``gi_p_sim`` is its ``p_sim`` with the same ``seed`` (esda's default "directed"
-    pseudo-p: the share of permutations at least as extreme in the observed tail).
+    pseudo-p: the share of permutations at least as extreme in the observed tail) when
+    esda runs without numba; with numba esda draws the same permutations, but its
+    kernels are compiled with ``fastmath``, so a permuted sum that exactly ties the
+    observed one may fall on either side, and on tied counts its ``p_sim`` can differ.
     ``gi_bin`` is +3/+2/+1 (hot spot at 99/95/90 % confidence), −3…−1 (cold), 0 (not
     significant), the significance corrected for the false discovery rate
     (Benjamini-Hochberg, ``esda.fdr``) at each level. Cells without neighbours get
