@@ -18,6 +18,7 @@ import datetime as dt
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -26,12 +27,23 @@ from api.cache import Memo, store_cache
 from api.state import settings_of
 from gridgeo.store import Store
 from gridgeo.store.areas import study_area
-from gridgeo.store.versions import data_version_sql, read_data_version
+from gridgeo.store.versions import (
+    DataStamp,
+    data_stamp_sql,
+    data_version_sql,
+    read_data_stamp,
+    stamp_of_row,
+)
 
 __all__ = [
+    "STAMP_SQL",
     "VERSION_SQL",
+    "Checked",
     "area_of",
     "check_results",
+    "checked",
+    "data_stamp",
+    "data_stamp_async",
     "data_version",
     "data_version_async",
     "hotspot_results",
@@ -69,15 +81,15 @@ class _VersionReader:
     concurrent tile requests make a couple of queries instead of 32.
     """
 
-    def __init__(self, read: Callable[[], int]) -> None:
+    def __init__(self, read: Callable[[], DataStamp]) -> None:
         self.read = read
         self.cond = threading.Condition()
         self.started = 0
         self.finished = 0
         self.running = False
-        self.value = 0
+        self.value = DataStamp(0)
 
-    def get(self) -> int:
+    def get(self) -> DataStamp:
         with self.cond:
             need = self.started + 1  # the first read to start from now on
             while self.finished < need:
@@ -109,17 +121,19 @@ _readers: weakref.WeakKeyDictionary[Store, _VersionReader] = weakref.WeakKeyDict
 _version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
 #: One query for a PostGIS store's change counter (the sum of the per-layer counters).
 VERSION_SQL = data_version_sql(postgres=True)
+#: One query for a PostGIS store's change counter and the time of its last change.
+STAMP_SQL = data_stamp_sql(postgres=True)
 
 
-def _version_query(store: Store) -> Callable[[], int]:
-    """How to read the change counter in one round trip.
+def _version_query(store: Store) -> Callable[[], DataStamp]:
+    """How to read the change counter and its time in one round trip.
 
     On PostGIS: an autocommit engine of its own without the store's pre-ping, so a
     read is one query instead of a ping, a BEGIN, the query and a ROLLBACK.
     """
     store_engine = getattr(store, "engine", None)
     if store_engine is None or store_engine.dialect.name != "postgresql":
-        return lambda: int(store.data_version())
+        return lambda: _stamp_of(store)
     import sqlalchemy as sa
 
     with _lock:
@@ -131,11 +145,17 @@ def _version_query(store: Store) -> Callable[[], int]:
             weakref.finalize(store, engine.dispose)
             _version_engines[store] = engine
 
-    def read() -> int:
+    def read() -> DataStamp:
         with engine.connect() as conn:
-            return read_data_version(conn)
+            return read_data_stamp(conn)
 
     return read
+
+
+def _stamp_of(store: Store) -> DataStamp:
+    """The store's own read of its stamp (a store without times: its version alone)."""
+    stamp = getattr(store, "data_stamp", None)
+    return stamp() if callable(stamp) else DataStamp(int(store.data_version()))
 
 
 def data_version(store: Store) -> int:
@@ -143,8 +163,17 @@ def data_version(store: Store) -> int:
 
     Never older than the last write committed before the call (see ``_VersionReader``).
     """
+    return data_stamp(store).version
+
+
+def data_stamp(store: Store) -> DataStamp:
+    """The store's change counter and the time of its last change, read together.
+
+    As :func:`data_version` (shares its reads); ``DataStamp(0)`` for a store that does
+    not count changes.
+    """
     if not callable(getattr(store, "data_version", None)):
-        return 0
+        return DataStamp(0)
     with _lock:
         reader = _readers.get(store)
     if reader is None:
@@ -161,12 +190,12 @@ class _AsyncVersionReader:
     loop (:mod:`api.database`); other stores read in a worker thread.
     """
 
-    def __init__(self, read: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, read: Callable[[], Awaitable[DataStamp]]) -> None:
         self.read = read
-        self.waiting: asyncio.Future[int] | None = None
+        self.waiting: asyncio.Future[DataStamp] | None = None
         self.running = False
 
-    async def get(self) -> int:
+    async def get(self) -> DataStamp:
         loop = asyncio.get_running_loop()
         if self.waiting is None:
             self.waiting = loop.create_future()
@@ -180,7 +209,7 @@ class _AsyncVersionReader:
         assert future is not None
         self.running = True
 
-        def done(task: asyncio.Future[int]) -> None:
+        def done(task: asyncio.Future[DataStamp]) -> None:
             self.running = False
             if task.cancelled():
                 future.cancel()
@@ -199,16 +228,15 @@ _async_readers: weakref.WeakKeyDictionary[Store, dict[Any, _AsyncVersionReader]]
 )
 
 
-def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
-    """How a coroutine reads the change counter: one awaited query on PostGIS."""
+def _async_version_query(store: Store) -> Callable[[], Awaitable[DataStamp]]:
+    """How a coroutine reads the change counter and its time: one awaited query on PostGIS."""
     from api import database
 
     engine = getattr(store, "engine", None)
     if engine is not None and engine.dialect.name == "postgresql":
 
-        async def read() -> int:
-            row = await database.fetch_row(store, VERSION_SQL)
-            return int(row[0]) if row is not None else 0
+        async def read() -> DataStamp:
+            return stamp_of_row(await database.fetch_row(store, STAMP_SQL))
 
         return read
     query = _version_query(store)
@@ -217,8 +245,13 @@ def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
 
 async def data_version_async(store: Store) -> int:
     """:func:`data_version` for coroutines: concurrent callers share reads, hold no thread."""
+    return (await data_stamp_async(store)).version
+
+
+async def data_stamp_async(store: Store) -> DataStamp:
+    """:func:`data_stamp` for coroutines: concurrent callers share reads, hold no thread."""
     if not callable(getattr(store, "data_version", None)):
-        return 0
+        return DataStamp(0)
     loop = asyncio.get_running_loop()
     with _lock:
         reader = _async_readers.get(store, {}).get(loop)
@@ -237,6 +270,30 @@ def resolve_as_of(as_of: dt.date | None) -> dt.date:
     return as_of if as_of is not None else dt.date.today()
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The check's results and the data version (with its time) they were computed at."""
+
+    stamp: DataStamp
+    results: dict[str, pd.DataFrame]
+
+
+def checked(store: Store, as_of: dt.date | None = None) -> Checked:
+    """:func:`check_results` and the stamp whose version is their cache key.
+
+    ``/findings`` answers with this stamp, so the version it reports is the one the
+    findings were keyed on, not a later read.
+    """
+    from gridgeo.check import inputs_from_store, run_check
+
+    day = resolve_as_of(as_of)
+    stamp = data_stamp(store)
+    results = _cache(store, "check").get(
+        (day, stamp.version), lambda: run_check(inputs_from_store(store), as_of=day)
+    )
+    return Checked(stamp, dict(results))
+
+
 def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
     """Every result layer of ``gridgeo check`` on the store, cached per data version.
 
@@ -253,14 +310,7 @@ def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.Da
         As :func:`gridgeo.check.run_check` returns them (findings as GeoDataFrames in
         EPSG:4326). The frames are shared: do not modify them.
     """
-    from gridgeo.check import inputs_from_store, run_check
-
-    day = resolve_as_of(as_of)
-    key = (day, data_version(store))
-    results = _cache(store, "check").get(
-        key, lambda: run_check(inputs_from_store(store), as_of=day)
-    )
-    return dict(results)
+    return checked(store, as_of).results
 
 
 def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:

@@ -24,8 +24,8 @@ from gridgeo.errors import StoreError, ValidationError
 from gridgeo.layers import LAYERS, ROW_COLUMN, Field, LayerSpec, get_layer
 from gridgeo.store.frames import gc_paused, to_frame
 from gridgeo.store.selection import Selection, column_sql
-from gridgeo.store.writes import Progress, WriteResult, Writes
 from gridgeo.store.versions import DataStamp, bump_versions, read_data_stamp, read_data_version
+from gridgeo.store.writes import Progress, WriteResult, Writes
 
 __all__ = ["ROW_COLUMN", "Progress", "Store", "WriteResult", "column_sql", "gc_paused"]
 

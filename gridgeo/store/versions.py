@@ -36,6 +36,21 @@ class DataStamp:
     version: int
     changed_at: dt.datetime | None = None
 
+    def local_time(self, timezone: str) -> dt.datetime | None:
+        """The time of the last change in ``timezone`` (an IANA name), to the second.
+
+        Examples
+        --------
+        >>> at = dt.datetime(2026, 12, 4, 3, 5, 7, 250, tzinfo=dt.UTC)
+        >>> DataStamp(123, at).local_time("Asia/Shanghai").isoformat()
+        '2026-12-04T11:05:07+08:00'
+        """
+        from zoneinfo import ZoneInfo
+
+        if self.changed_at is None:
+            return None
+        return self.changed_at.astimezone(ZoneInfo(timezone)).replace(microsecond=0)
+
 
 def data_version_sql(*, postgres: bool = False, by_layer: bool = False) -> str:
     """The statement that reads the change counter (one row, one column).
