@@ -207,3 +207,24 @@ def test_a_write_shows_in_findings_within_one_second(client, store, people):
     elapsed = time.monotonic() - start
     assert found.headers["X-Data-Version"] == r.headers["X-Data-Version"]
     assert elapsed < 1.0, f"/findings took {elapsed:.2f} s to reflect the write"
+
+
+def _as_of_line(store: Store, lang: str) -> str:
+    stamp = store.data_stamp()
+    at = stamp.changed_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    if lang == "zh":
+        return f"数据截至 {at}（版本 {stamp.version}）"
+    return f"Data as of {at} (version {stamp.version})"
+
+
+@pytest.mark.parametrize("path", ["/maps/coverage", "/maps/hotspots", "/reports/coverage"])
+def test_maps_and_the_report_say_which_data_they_show(client, store, people, path):
+    leader = {"Authorization": f"Bearer {people['tokens']['leader']}"}
+    for lang in ("zh", "en"):
+        page = client.get(f"{path}?lang={lang}", headers=leader)
+        assert page.status_code == 200, page.text
+        assert _as_of_line(store, lang) in page.text
+    visit = {"household": people["own"]["member"]}
+    _written(store, lambda: client.post("/visits", json=visit, headers=_h(people, "member")), 201)
+    page = client.get(path, headers=leader)  # Chinese by default, made anew for the write
+    assert _as_of_line(store, "zh") in page.text

@@ -51,6 +51,19 @@ class DataStamp:
             return None
         return self.changed_at.astimezone(ZoneInfo(timezone)).replace(microsecond=0)
 
+    def describe(self, pattern: str, timezone: str) -> str:
+        """``pattern`` with ``{time}`` (local, to the minute) and ``{version}`` filled in.
+
+        Examples
+        --------
+        >>> at = dt.datetime(2026, 12, 4, 3, 5, tzinfo=dt.UTC)
+        >>> DataStamp(123, at).describe("数据截至 {time}（版本 {version}）", "Asia/Shanghai")
+        '数据截至 2026-12-04 11:05（版本 123）'
+        """
+        at = self.local_time(timezone)
+        time = "–" if at is None else at.strftime("%Y-%m-%d %H:%M")
+        return pattern.format(time=time, version=self.version)
+
 
 def data_version_sql(*, postgres: bool = False, by_layer: bool = False) -> str:
     """The statement that reads the change counter (one row, one column).
