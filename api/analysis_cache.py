@@ -46,6 +46,7 @@ __all__ = [
     "data_stamp_async",
     "data_version",
     "data_version_async",
+    "stamp_of_version",
     "hotspot_results",
     "memo",
     "resolve_as_of",
@@ -158,6 +159,30 @@ def _stamp_of(store: Store) -> DataStamp:
     return stamp() if callable(stamp) else DataStamp(int(store.data_version()))
 
 
+_stamps: weakref.WeakKeyDictionary[Store, dict[int, DataStamp]] = weakref.WeakKeyDictionary()
+
+
+def _seen(store: Store, stamp: DataStamp) -> DataStamp:
+    """Remember the time of a version read (the last few versions of each store)."""
+    with _lock:
+        seen = _stamps.setdefault(store, {})
+        seen[stamp.version] = stamp
+        while len(seen) > 16:
+            del seen[min(seen)]
+    return stamp
+
+
+def stamp_of_version(store: Store, version: int) -> DataStamp:
+    """The stamp of ``version`` as a read of this process saw it (no time if none did).
+
+    For answers whose version came from elsewhere (a tile's own statement reads it,
+    :mod:`api.fastpath` reads it before the route), so they need no read of their own.
+    """
+    with _lock:
+        found = _stamps.get(store, {}).get(version)
+    return found if found is not None else DataStamp(version)
+
+
 def data_version(store: Store) -> int:
     """The store's change counter (0 for a store that does not count changes).
 
@@ -180,7 +205,7 @@ def data_stamp(store: Store) -> DataStamp:
         query = _version_query(store)
         with _lock:
             reader = _readers.setdefault(store, _VersionReader(query))
-    return reader.get()
+    return _seen(store, reader.get())
 
 
 class _AsyncVersionReader:
@@ -262,7 +287,7 @@ async def data_stamp_async(store: Store) -> DataStamp:
             for old in [k for k in per_loop if k.is_closed()]:
                 del per_loop[old]
             reader = per_loop.setdefault(loop, _AsyncVersionReader(query))
-    return await reader.get()
+    return _seen(store, await reader.get())
 
 
 def resolve_as_of(as_of: dt.date | None) -> dt.date:

@@ -228,3 +228,19 @@ def test_maps_and_the_report_say_which_data_they_show(client, store, people, pat
     _written(store, lambda: client.post("/visits", json=visit, headers=_h(people, "member")), 201)
     page = client.get(path, headers=leader)  # Chinese by default, made anew for the write
     assert _as_of_line(store, "zh") in page.text
+
+
+@pytest.mark.parametrize("ext", ["mvt", "png"])
+def test_finding_tiles_carry_the_version_and_time_after_a_write(client, store, people, ext):
+    planner = {"Authorization": f"Bearer {people['tokens']['planner']}"}
+    url = f"/tiles/grid_coverage/0/0/0.{ext}?as_of={AS_OF}"
+    assert client.get(url, headers=planner).status_code == 200  # the old version's tile
+    visit = {"household": people["own"]["member"]}
+    r = _written(
+        store, lambda: client.post("/visits", json=visit, headers=_h(people, "member")), 201
+    )
+    tile = client.get(url, headers=planner)
+    assert tile.status_code == 200
+    assert tile.headers["X-Data-Version"] == r.headers["X-Data-Version"]
+    at = dt.datetime.fromisoformat(tile.headers["X-Data-Time"])
+    assert at == store.data_stamp().changed_at.replace(microsecond=0)
