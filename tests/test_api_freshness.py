@@ -244,3 +244,31 @@ def test_finding_tiles_carry_the_version_and_time_after_a_write(client, store, p
     assert tile.headers["X-Data-Version"] == r.headers["X-Data-Version"]
     at = dt.datetime.fromisoformat(tile.headers["X-Data-Time"])
     assert at == store.data_stamp().changed_at.replace(microsecond=0)
+
+
+def test_concurrent_writes_to_different_layers_each_get_a_version_of_their_own(
+    client, store, people
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> httpx.Response:
+        if i % 3 == 0:
+            body = {"grid": people["grid"], "attendance": 5, "topic": f"议事 {i}"}
+            return client.post("/meetings", json=body, headers=_h(people, "grid_worker"))
+        if i % 3 == 1:
+            body = {
+                "category": "停车",
+                "description": f"c {i}",
+                "household": people["own"]["member"],
+            }
+            return client.post("/problems", json=body, headers=_h(people, "member"))
+        body = {"household": people["own"]["member"], "note": f"c {i}"}
+        return client.post("/visits", json=body, headers=_h(people, "member"))
+
+    before = store.data_version()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(48)))
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
+    versions = sorted(int(r.headers["X-Data-Version"]) for r in answers)
+    assert versions == list(range(before + 1, before + 49))
+    assert store.data_version() == before + 48

@@ -182,7 +182,6 @@ def _write(
             for claim_owner, claim_key, claim_digest in claims:
                 if not _claim(conn, claim_owner, claim_key, claim_digest, operation):
                     raise _Taken  # leaves the transaction, rolled back
-            version = store.bump_version(conn, [layer]).version
             kind, feature = write(conn)
             text = json.dumps(feature, ensure_ascii=False)
             feature = json.loads(text)  # the same JSON a replay returns
@@ -193,6 +192,7 @@ def _write(
                     .where(table.c.owner == claim_owner, table.c.key == claim_key)
                     .values(status_code=_RECORDED[kind], response=text)
                 )
+            version = store.bump_version(conn, [layer]).version  # last: see bump_versions
     except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
         raise _refused(operation, exc) from exc
     except sa.exc.DataError as exc:

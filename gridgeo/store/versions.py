@@ -122,14 +122,23 @@ def stamp_of_row(row: Sequence[Any] | None) -> DataStamp:
     return DataStamp(int(row[0]), changed_at)
 
 
+#: The PostgreSQL advisory lock that makes writers count their changes one at a time.
+_BUMP_LOCK = 0x67726964  # "grid"
+
+
 def bump_versions(conn: sa.Connection, layers: Sequence[str]) -> DataStamp:
     """Count one change of each layer in the caller's transaction; return the new stamp.
 
-    Layers are bumped in one fixed order, so concurrent writers take the row locks in
-    the same order and never deadlock on them. The stamp is read after the bump, on the
-    same transaction, so it is the version this write makes (with no layers: the
-    version the transaction sees).
+    The stamp is read after the bump, on the same transaction, so it is the version
+    this write makes (with no layers: the version the transaction sees). On PostgreSQL
+    the writers that count changes take one transaction lock first, held to their
+    commit, so two writes to different layers never both read the same sum: each
+    write's version is its own. Call this last in the transaction, so the lock is held
+    only for the bump and the commit (and a writer holding it waits for no other lock).
+    Layers are bumped in one fixed order.
     """
+    if layers and conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BUMP_LOCK})
     now = dt.datetime.now(dt.UTC)
     bump = sa.text(
         "INSERT INTO data_versions (layer, version, changed_at) VALUES (:layer, 1, :at) "

@@ -114,13 +114,14 @@ class Writes:
                     with step(progress, f"preparing {name} ({len(frame):,} rows)"):
                         table = self._db_frame(conn, spec, frame, rows, source)
                     results[name] = self._upsert(conn, spec, table, rows, progress)
-                stamp = self.bump_version(conn, [n for n in order if results[n].changed])
-                for done in results.values():
-                    done.data_version = stamp.version
                 for name in order:  # one line of the audit log per layer imported
                     done = results[name]
                     counts = {"source": source, "inserted": done.inserted, "updated": done.updated}
                     record(conn, Actor(), layer=name, code=None, action="import", new=counts)
+                # last in the transaction (see gridgeo.store.versions.bump_versions)
+                stamp = self.bump_version(conn, [n for n in order if results[n].changed])
+                for done in results.values():
+                    done.data_version = stamp.version
         except (
             sa.exc.IntegrityError,
             sa.exc.DataError,
