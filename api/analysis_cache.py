@@ -46,10 +46,10 @@ __all__ = [
     "data_stamp_async",
     "data_version",
     "data_version_async",
-    "stamp_of_version",
     "hotspot_results",
     "memo",
     "resolve_as_of",
+    "stamp_of_version",
 ]
 
 _lock = threading.Lock()
@@ -164,6 +164,8 @@ _stamps: weakref.WeakKeyDictionary[Store, dict[int, DataStamp]] = weakref.WeakKe
 
 def _seen(store: Store, stamp: DataStamp) -> DataStamp:
     """Remember the time of a version read (the last few versions of each store)."""
+    if stamp.version in _stamps.get(store, {}):  # the usual case: seen already
+        return stamp
     with _lock:
         seen = _stamps.setdefault(store, {})
         seen[stamp.version] = stamp

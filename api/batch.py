@@ -213,12 +213,11 @@ def post_batch(
             )
         )
     out: list[ItemOut] = []
-    versions = []
+    known: list[int] = []  # the versions the items made (or, replayed, saw)
     for index, item in enumerate(batch.items):
         status, replayed, body, version = apply_item(store, user, item)
         out.append(ItemOut(index=index, status=status, replayed=replayed, body=body))
-        versions.append(version)
-    known = [v for v in versions if v is not None]
+        known += [] if version is None else [version]
     response.headers.update(version_headers(max(known) if known else int(store.data_version())))
     return BatchOut(
         items=out,
