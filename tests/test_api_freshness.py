@@ -123,18 +123,19 @@ def test_a_refused_write_changes_no_version(client, store, people):
 
 
 def _finding_rows(frames: dict[str, pd.DataFrame]) -> list[tuple[str, ...]]:
-    """(layer, rule, severity, entity, code) of every finding row of a check's layers."""
+    """(layer, rule, severity, entity, code, explanation) of every finding row of a check."""
     rows = []
     for name, frame in frames.items():
         if "rule" not in frame.columns:
             continue
-        for values in frame[["rule", "severity", "entity", "code"]].astype(str).itertuples(False):
+        columns = ["rule", "severity", "entity", "code", "explanation_en"]
+        for values in frame[columns].astype(str).itertuples(False):
             rows.append((name, *values))
     return sorted(rows)
 
 
 def _served_rows(body: dict) -> list[tuple[str, ...]]:
-    keys = ("layer", "rule", "severity", "entity", "code")
+    keys = ("layer", "rule", "severity", "entity", "code", "explanation_en")
     return sorted(tuple(str(f["properties"][k]) for k in keys) for f in body["features"])
 
 
@@ -175,8 +176,14 @@ def test_findings_equal_gridgeo_check_of_the_same_store(client, store, people, t
     import pyogrio
 
     planner = {"Authorization": f"Bearer {people['tokens']['planner']}"}
+    earlier = client.get(f"/findings?as_of={AS_OF}&limit=10000", headers=planner).json()
+    last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # a month it missed
+    meeting = {"grid": people["grid"], "held_on": last_month.isoformat(), "topic": "补开议事会"}
+    worker = _h(people, "grid_worker")
+    _written(store, lambda: client.post("/meetings", json=meeting, headers=worker), 201)
     found = client.get(f"/findings?as_of={AS_OF}&limit=10000", headers=planner)
     assert int(found.headers["X-Data-Version"]) == store.data_version()
+    assert _served_rows(found.json()) != _served_rows(earlier)
     out = tmp_path / "check.gpkg"
     cmd = [sys.executable, "-m", "gridgeo", "check", "--db", people["url"], "--as-of", AS_OF]
     done = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, timeout=300)
