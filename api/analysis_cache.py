@@ -18,6 +18,7 @@ import datetime as dt
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -27,18 +28,30 @@ from api.cache import Memo, store_cache
 from api.state import settings_of
 from gridgeo.store import Store
 from gridgeo.store.areas import study_area
-from gridgeo.store.notify import read_then
-from gridgeo.store.versions import data_version_sql, read_data_version
+from gridgeo.store.notify import VersionListener
+from gridgeo.store.versions import (
+    DataStamp,
+    data_stamp_sql,
+    data_version_sql,
+    read_data_stamp,
+    stamp_of_row,
+)
 
 __all__ = [
+    "STAMP_SQL",
     "VERSION_SQL",
+    "Checked",
     "area_of",
     "check_results",
+    "checked",
+    "data_stamp",
+    "data_stamp_async",
     "data_version",
     "data_version_async",
     "hotspot_results",
     "memo",
     "resolve_as_of",
+    "stamp_of_version",
     "version_reads",
 ]
 
@@ -72,15 +85,15 @@ class _VersionReader:
     concurrent tile requests make a couple of queries instead of 32.
     """
 
-    def __init__(self, read: Callable[[], int]) -> None:
+    def __init__(self, read: Callable[[], DataStamp]) -> None:
         self.read = read
         self.cond = threading.Condition()
         self.started = 0
         self.finished = 0
         self.running = False
-        self.value = 0
+        self.value = DataStamp(0)
 
-    def get(self) -> int:
+    def get(self) -> DataStamp:
         with self.cond:
             need = self.started + 1  # the first read to start from now on
             while self.finished < need:
@@ -133,8 +146,8 @@ def version_reads() -> int:
     return _reads.value
 
 
-def _counted(read: Callable[[], int]) -> Callable[[], int]:
-    def counted() -> int:
+def _counted(read: Callable[[], DataStamp]) -> Callable[[], DataStamp]:
+    def counted() -> DataStamp:
         _reads.add()
         return read()
 
@@ -144,17 +157,19 @@ def _counted(read: Callable[[], int]) -> Callable[[], int]:
 _version_engines: weakref.WeakKeyDictionary[Store, Any] = weakref.WeakKeyDictionary()
 #: One query for a PostGIS store's change counter (the sum of the per-layer counters).
 VERSION_SQL = data_version_sql(postgres=True)
+#: One query for a PostGIS store's change counter and the time of its last change.
+STAMP_SQL = data_stamp_sql(postgres=True)
 
 
-def _version_query(store: Store) -> Callable[[], int]:
-    """How to read the change counter in one round trip.
+def _version_query(store: Store) -> Callable[[], DataStamp]:
+    """How to read the change counter and its time in one round trip.
 
     On PostGIS: an autocommit engine of its own without the store's pre-ping, so a
     read is one query instead of a ping, a BEGIN, the query and a ROLLBACK.
     """
     store_engine = getattr(store, "engine", None)
     if store_engine is None or store_engine.dialect.name != "postgresql":
-        return lambda: int(store.data_version())
+        return lambda: _stamp_of(store)
     import sqlalchemy as sa
 
     with _lock:
@@ -166,11 +181,68 @@ def _version_query(store: Store) -> Callable[[], int]:
             weakref.finalize(store, engine.dispose)
             _version_engines[store] = engine
 
-    def read() -> int:
+    def read() -> DataStamp:
         with engine.connect() as conn:
-            return read_data_version(conn)
+            return read_data_stamp(conn)
 
     return read
+
+
+def _stamp_of(store: Store) -> DataStamp:
+    """The store's own read of its stamp (a store without times: its version alone)."""
+    stamp = getattr(store, "data_stamp", None)
+    return stamp() if callable(stamp) else DataStamp(int(store.data_version()))
+
+
+_stamps: weakref.WeakKeyDictionary[Store, dict[int, DataStamp]] = weakref.WeakKeyDictionary()
+
+
+def _seen(store: Store, stamp: DataStamp) -> DataStamp:
+    """Remember the time of a version read (the last few versions of each store)."""
+    if stamp.version in _stamps.get(store, {}):  # the usual case: seen already
+        return stamp
+    with _lock:
+        seen = _stamps.setdefault(store, {})
+        seen[stamp.version] = stamp
+        while len(seen) > 16:
+            del seen[min(seen)]
+    return stamp
+
+
+def stamp_of_version(store: Store, version: int) -> DataStamp:
+    """The stamp of ``version`` as a read of this process saw it (no time if none did).
+
+    For answers whose version came from elsewhere (a tile's own statement reads it,
+    :mod:`api.fastpath` reads it before the route), so they need no read of their own.
+    """
+    with _lock:
+        found = _stamps.get(store, {}).get(version)
+    return found if found is not None else DataStamp(version)
+
+
+def _known(store: Store, listener: VersionListener | None) -> DataStamp | None:
+    """The listener's version with its time, when it vouches for one a read has stamped.
+
+    A version only notified (no read of this process saw its time) is read once, so an
+    answer always has the time of the version it states.
+    """
+    if listener is None:
+        return None
+    known = listener.known()
+    if known is None:
+        return None
+    stamp = stamp_of_version(store, known)
+    return stamp if stamp.changed_at is not None or known == 0 else None
+
+
+def _observed(listener: VersionListener | None, read: Callable[[], DataStamp]) -> DataStamp:
+    """``read()`` the store's stamp, telling ``listener`` what was read (and after what)."""
+    if listener is None:
+        return read()
+    before = listener.local_writes()
+    stamp = read()
+    listener.observe(stamp.version, before)
+    return stamp
 
 
 def data_version(store: Store) -> int:
@@ -182,20 +254,28 @@ def data_version(store: Store) -> int:
     writes are seen at once). Otherwise read from the store, and then never older
     than the last write committed before the call (see ``_VersionReader``).
     """
+    return data_stamp(store).version
+
+
+def data_stamp(store: Store) -> DataStamp:
+    """The store's change counter and the time of its last change, read together.
+
+    As :func:`data_version` (shares its reads); ``DataStamp(0)`` for a store that does
+    not count changes.
+    """
     if not callable(getattr(store, "data_version", None)):
-        return 0
+        return DataStamp(0)
     listener = versions.listener_of(store)
-    if listener is not None:
-        known = listener.known()
-        if known is not None:
-            return known
+    known = _known(store, listener)
+    if known is not None:
+        return known
     with _lock:
         reader = _readers.get(store)
     if reader is None:
         query = _counted(_version_query(store))
         with _lock:
             reader = _readers.setdefault(store, _VersionReader(query))
-    return read_then(listener, reader.get)
+    return _seen(store, _observed(listener, reader.get))
 
 
 class _AsyncVersionReader:
@@ -205,12 +285,12 @@ class _AsyncVersionReader:
     loop (:mod:`api.database`); other stores read in a worker thread.
     """
 
-    def __init__(self, read: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, read: Callable[[], Awaitable[DataStamp]]) -> None:
         self.read = read
-        self.waiting: asyncio.Future[int] | None = None
+        self.waiting: asyncio.Future[DataStamp] | None = None
         self.running = False
 
-    async def get(self) -> int:
+    async def get(self) -> DataStamp:
         loop = asyncio.get_running_loop()
         if self.waiting is None:
             self.waiting = loop.create_future()
@@ -224,7 +304,7 @@ class _AsyncVersionReader:
         assert future is not None
         self.running = True
 
-        def done(task: asyncio.Future[int]) -> None:
+        def done(task: asyncio.Future[DataStamp]) -> None:
             self.running = False
             if task.cancelled():
                 future.cancel()
@@ -243,17 +323,16 @@ _async_readers: weakref.WeakKeyDictionary[Store, dict[Any, _AsyncVersionReader]]
 )
 
 
-def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
-    """How a coroutine reads the change counter: one awaited query on PostGIS."""
+def _async_version_query(store: Store) -> Callable[[], Awaitable[DataStamp]]:
+    """How a coroutine reads the change counter and its time: one awaited query on PostGIS."""
     from api import database
 
     engine = getattr(store, "engine", None)
     if engine is not None and engine.dialect.name == "postgresql":
 
-        async def read() -> int:
+        async def read() -> DataStamp:
             _reads.add()
-            row = await database.fetch_row(store, VERSION_SQL)
-            return int(row[0]) if row is not None else 0
+            return stamp_of_row(await database.fetch_row(store, STAMP_SQL))
 
         return read
     query = _counted(_version_query(store))
@@ -262,13 +341,17 @@ def _async_version_query(store: Store) -> Callable[[], Awaitable[int]]:
 
 async def data_version_async(store: Store) -> int:
     """:func:`data_version` for coroutines: concurrent callers share reads, hold no thread."""
+    return (await data_stamp_async(store)).version
+
+
+async def data_stamp_async(store: Store) -> DataStamp:
+    """:func:`data_stamp` for coroutines: concurrent callers share reads, hold no thread."""
     if not callable(getattr(store, "data_version", None)):
-        return 0
+        return DataStamp(0)
     listener = versions.listener_of(store)
-    if listener is not None:
-        known = listener.known()
-        if known is not None:
-            return known
+    known = _known(store, listener)
+    if known is not None:
+        return known
     loop = asyncio.get_running_loop()
     with _lock:
         reader = _async_readers.get(store, {}).get(loop)
@@ -280,16 +363,40 @@ async def data_version_async(store: Store) -> int:
                 del per_loop[old]
             reader = per_loop.setdefault(loop, _AsyncVersionReader(query))
     if listener is None:
-        return await reader.get()
+        return _seen(store, await reader.get())
     before = listener.local_writes()
-    value = await reader.get()
-    listener.observe(value, before)
-    return value
+    stamp = await reader.get()
+    listener.observe(stamp.version, before)
+    return _seen(store, stamp)
 
 
 def resolve_as_of(as_of: dt.date | None) -> dt.date:
     """The date a check is made for: ``as_of``, or today."""
     return as_of if as_of is not None else dt.date.today()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The check's results and the data version (with its time) they were computed at."""
+
+    stamp: DataStamp
+    results: dict[str, pd.DataFrame]
+
+
+def checked(store: Store, as_of: dt.date | None = None) -> Checked:
+    """:func:`check_results` and the stamp whose version is their cache key.
+
+    ``/findings`` answers with this stamp, so the version it reports is the one the
+    findings were keyed on, not a later read.
+    """
+    from gridgeo.check import inputs_from_store, run_check
+
+    day = resolve_as_of(as_of)
+    stamp = data_stamp(store)
+    results = _cache(store, "check").get(
+        (day, stamp.version), lambda: run_check(inputs_from_store(store), as_of=day)
+    )
+    return Checked(stamp, dict(results))
 
 
 def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
@@ -308,14 +415,7 @@ def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.Da
         As :func:`gridgeo.check.run_check` returns them (findings as GeoDataFrames in
         EPSG:4326). The frames are shared: do not modify them.
     """
-    from gridgeo.check import inputs_from_store, run_check
-
-    day = resolve_as_of(as_of)
-    key = (day, data_version(store))
-    results = _cache(store, "check").get(
-        key, lambda: run_check(inputs_from_store(store), as_of=day)
-    )
-    return dict(results)
+    return checked(store, as_of).results
 
 
 def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:

@@ -22,11 +22,12 @@ from typing import Annotated, Any, Literal
 import psycopg
 import pydantic
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import REFUSALS
+from api.freshness import version_headers
 from api.refusals import refusal, validation_refusal
 from api.state import get_store
 from api.write_bodies import (
@@ -108,8 +109,13 @@ class BatchOut(BaseModel):
     refused: int
 
 
-def apply_item(store: Store, user: Principal, item: BatchItem) -> tuple[int, bool, dict[str, Any]]:
-    """Apply one item as its single route would; return its status, replay and body."""
+def apply_item(
+    store: Store, user: Principal, item: BatchItem
+) -> tuple[int, bool, dict[str, Any], int | None]:
+    """Apply one item as its single route would; its status, replay, body and data version.
+
+    The version is the one the write made (a replay: the one when it came; a refusal: None).
+    """
     try:
         body = _body(item)
         outcome = _write(store, user, item, body)
@@ -124,11 +130,11 @@ def apply_item(store: Store, user: Principal, item: BatchItem) -> tuple[int, boo
         return _refused(
             refusal(StoreError(f"the database does not answer: {database_reason(exc)}"))
         )
-    return STATUS_OF[outcome.first], outcome.replayed, outcome.feature
+    return STATUS_OF[outcome.first], outcome.replayed, outcome.feature, outcome.data_version
 
 
-def _refused(response: Any) -> tuple[int, bool, dict[str, Any]]:
-    return int(response.status_code), False, json.loads(bytes(response.body))
+def _refused(response: Any) -> tuple[int, bool, dict[str, Any], None]:
+    return int(response.status_code), False, json.loads(bytes(response.body)), None
 
 
 def _body(item: BatchItem) -> BaseModel:
@@ -185,13 +191,16 @@ def _write(store: Store, user: Principal, item: BatchItem, body: Any) -> fieldwo
     },
     openapi_extra=write_roles(*sorted(WRITER_ROLES)),
 )
-def post_batch(batch: BatchIn, request: Request, user: WriterDep, store: StoreDep) -> BatchOut:
+def post_batch(
+    batch: BatchIn, request: Request, response: Response, user: WriterDep, store: StoreDep
+) -> BatchOut:
     """Apply a field app's writes in order, each all or nothing; a status per item.
 
     An item is ``{op, key | uuid, body, problem?}``: ``op`` one of ``visit``,
     ``meeting``, ``problem``, ``resolve``, ``escalate``, ``close``; ``body`` what the
     single route takes; ``problem`` the code a step moves. Items that fail leave the
-    store as it was and do not stop the items after them.
+    store as it was and do not stop the items after them. ``X-Data-Version`` is the
+    data version after the last item applied (none applied: the version now).
     """
     limit = request.app.state.settings.batch_max_items
     if len(batch.items) > limit:
@@ -204,9 +213,12 @@ def post_batch(batch: BatchIn, request: Request, user: WriterDep, store: StoreDe
             )
         )
     out: list[ItemOut] = []
+    known: list[int] = []  # the versions the items made (or, replayed, saw)
     for index, item in enumerate(batch.items):
-        status, replayed, body = apply_item(store, user, item)
+        status, replayed, body, version = apply_item(store, user, item)
         out.append(ItemOut(index=index, status=status, replayed=replayed, body=body))
+        known += [] if version is None else [version]
+    response.headers.update(version_headers(max(known) if known else int(store.data_version())))
     return BatchOut(
         items=out,
         created=sum(1 for o in out if o.status == 201 and not o.replayed),

@@ -8,6 +8,8 @@ Reads (every role, within its area):
   links as OGC API Features has them);
 - ``GET /findings`` (every finding row), ``GET /findings/{name}`` (one result layer of
   ``gridgeo check``), with ``as_of`` and ``community``; ``GET /findings.{csv,xlsx,gpkg}``.
+  Each answers with ``X-Data-Version``, the data version its findings were computed at,
+  and ``X-Data-Time``, when that version's data last changed (:mod:`api.freshness`).
 
 The field writes are in :mod:`api.writes`; GeoJSON pages in :mod:`api.geojson`, the
 query's filters in :mod:`api.filters`.
@@ -27,16 +29,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
+from api import analysis_cache
 from api.auth import REFUSALS, UserDep, read_area
 from api.filters import apply_filters, column_filters, parse_bbox, store_selection
+from api.freshness import stamp_headers, stamped
 from api.geojson import frame_page, geojson_page, geojson_response
-from api.state import get_store
+from api.state import get_store, settings_of
 from api.write_bodies import Day
 from gridgeo.areas import Area, area_for, geography
 from gridgeo.errors import NotFound, PermissionDenied
 from gridgeo.layers import LAYER_ORDER, LAYERS, get_layer
 from gridgeo.principal import check_personal
 from gridgeo.store import Store
+from gridgeo.store.versions import DataStamp
 
 __all__ = ["router"]
 
@@ -159,19 +164,10 @@ def layerfeatures(
 # -- findings ------------------------------------------------------------------------------
 
 
-def _check_results(store: Store, as_of: dt.date | None) -> dict[str, pd.DataFrame]:
-    try:
-        from api.analysis_cache import check_results
-    except ImportError:  # pragma: no cover - the cache module is optional
-        from gridgeo.check import inputs_from_store, run_check
-
-        return run_check(inputs_from_store(store), as_of=as_of)
-    return check_results(store, as_of)
-
-
 def _findings_for(
     store: Store, user: Any, as_of: dt.date | None, community: str | None
-) -> dict[str, pd.DataFrame]:
+) -> tuple[DataStamp, dict[str, pd.DataFrame]]:
+    """The caller's findings, and the data version (with its time) they were computed at."""
     area = area_for(store, user)
     scope: Area | None = None
     if community is not None:
@@ -183,16 +179,16 @@ def _findings_for(
                 raise PermissionDenied(f"community {community!r} is not in your area")
             raise NotFound(f"no community {community!r}")
         scope = geo.area((community,), ())
-    results = _check_results(store, as_of)
+    done = analysis_cache.checked(store, as_of)
     out = {}
-    for name, frame in results.items():
+    for name, frame in done.results.items():
         if name in ("summary_district",) and (area is not None or scope is not None):
             continue
         for restrict in (area, scope):
             if restrict is not None:
                 frame = restrict.keep_findings(name, frame)
         out[name] = frame
-    return out
+    return done.stamp, out
 
 
 def _result_names(store: Store, *, personal: bool) -> dict[str, dict[str, str]]:
@@ -235,7 +231,7 @@ def all_findings(
     """The finding rows (those with a rule) of every check layer, with a ``layer`` column."""
     columns = ["layer", "rule", "severity", "entity", "code", "explanation_zh", "explanation_en"]
     filters = column_filters(request, columns)
-    results = _findings_for(store, user, as_of, community)
+    at, results = _findings_for(store, user, as_of, community)
     frames = [
         frame.assign(layer=name)
         for name, frame in results.items()
@@ -256,7 +252,7 @@ def all_findings(
     else:
         frame = pd.DataFrame(columns=columns)
     frame = apply_filters(frame, filters, request.app.state.settings.timezone)
-    return geojson_response(frame_page(request, frame, limit, offset))
+    return stamped(geojson_response(frame_page(request, frame, limit, offset)), store, at)
 
 
 @router.get(
@@ -288,7 +284,7 @@ def download_findings(
     """
     from gridgeo.check import write_results
 
-    results = _findings_for(store, user, as_of, community)
+    at, results = _findings_for(store, user, as_of, community)
     names = _result_names(store, personal=getattr(user, "may_see_personal", False))
     stamp = (as_of or dt.date.today()).isoformat()
     if fmt == "csv":
@@ -320,7 +316,10 @@ def download_findings(
     return Response(
         content=content,
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="findings-{stamp}.{fmt}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="findings-{stamp}.{fmt}"',
+            **stamp_headers(at, settings_of(store).timezone),
+        },
     )
 
 
@@ -340,10 +339,10 @@ def findings_layer(
     offset: Offset = 0,
 ) -> JSONResponse:
     """One layer of ``gridgeo check`` (``gaps``, ``unassigned_buildings``, ...)."""
-    results = _findings_for(store, user, as_of, community)
+    at, results = _findings_for(store, user, as_of, community)
     if name not in results:
         raise NotFound(f"no finding layer {name!r}; the layers are {', '.join(results)}")
     frame = results[name]
     filters = column_filters(request, [str(c) for c in frame.columns])
     frame = apply_filters(frame, filters, request.app.state.settings.timezone)
-    return geojson_response(frame_page(request, frame, limit, offset))
+    return stamped(geojson_response(frame_page(request, frame, limit, offset)), store, at)

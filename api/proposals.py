@@ -46,6 +46,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.auth import REFUSALS, require
 from api.cache import BoundedCache, store_cache
 from api.dependencies import StoreDep
+from api.freshness import version_headers
 from api.geojson import frame_page, geojson_response
 from api.state import settings_of
 from api.tiles import AsOf
@@ -312,4 +313,8 @@ def _apply(store: Store, kept: Proposal, body: bytes, content_type: str | None) 
                 path.unlink(missing_ok=True)
     kept.applied = {"kind": applied.kind, "added": applied.added, "ended": applied.ended,
                     "changed": applied.changed}  # fmt: skip
-    return {"id": kept.id, "applied": kept.applied, "data_version": int(store.data_version())}
+    version = now if applied.data_version is None else applied.data_version
+    return JSONResponse(
+        {"id": kept.id, "applied": kept.applied, "data_version": version},
+        headers=version_headers(version),
+    )

@@ -47,10 +47,10 @@ router = APIRouter(tags=["maps and reports"], responses=REFUSALS)
 def _report_html(store: Store, lang: str, day: dt.date, area: Area | None = None) -> bytes:
     from gridgeo.report import coverage_report
 
-    version = analysis_cache.data_version(store)
+    done = analysis_cache.checked(store, day)  # the results and the version they are of
 
     def make() -> bytes:
-        results = area_results(store, area, day)
+        results = area_results(store, area, day, done)
         if area is not None:
             results = area_summary(results)
         view = view_of(store, area)
@@ -59,9 +59,10 @@ def _report_html(store: Store, lang: str, day: dt.date, area: Area | None = None
             results=results,
             as_of=day,
             lang=lang,
+            stamp=done.stamp,
         ).encode("utf-8")
 
-    key = ("html", lang, day, version, area)
+    key = ("html", lang, day, done.stamp.version, area)
     kept = settings_of(store).documents_kept
     return analysis_cache.memo(store, "report-html", key, make, size=kept)
 

@@ -20,7 +20,9 @@ The principal that :class:`~api.write_route.WriteRoute` found is the one the rou
 (:data:`~api.write_route.WriterDep`): the token is looked up once per request. The bodies
 are the models of :mod:`api.write_bodies`. A write's :class:`gridgeo.fieldwork.WriteOutcome`
 becomes its status here: 201 for a created row, 200 for a moved problem, and on a retry
-the status of the first answer with ``Idempotent-Replayed: true``.
+the status of the first answer with ``Idempotent-Replayed: true``. Every answer of a
+write carries ``X-Data-Version``, the store's change counter the write made (a replay:
+the counter when the retry came).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.auth import REFUSALS
+from api.freshness import version_headers
 from api.state import get_store
 from api.write_bodies import (
     CloseIn,
@@ -119,8 +122,13 @@ def version_of(body_version: int | None, if_match: str | None) -> int | None:
 
 
 def answer(outcome: fieldwork.WriteOutcome) -> JSONResponse:
-    """A write's outcome as its HTTP answer."""
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    """A write's outcome as its HTTP answer, with the data version it made.
+
+    A replay carries the version when the retry came (:class:`~gridgeo.fieldwork.WriteOutcome`).
+    """
+    headers = version_headers(outcome.data_version)
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
     return JSONResponse(
         status_code=STATUS_OF[outcome.first], content=outcome.feature, headers=headers
     )

@@ -171,6 +171,11 @@ def test_apply_refuses_bad_rows_then_applies_then_refuses_a_stale_proposal(
         and applied["ended"] == made["summary"]["ended"]
     )
     assert r.json()["data_version"] > made["data_version"] and fingerprint(url) != before
+    store = open_store(url)
+    try:  # the version the apply made, in its header too
+        assert int(r.headers["X-Data-Version"]) == r.json()["data_version"] == store.data_version()
+    finally:
+        store.close()
     # both were made before that write: neither applies now
     for kind in ("assignments", "grids"):
         r = c.post(proposals[kind]["links"]["apply"], headers=auth(world))

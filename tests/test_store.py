@@ -274,6 +274,26 @@ def test_migrations_go_down_and_up_again(fresh_postgis: str, tmp_path) -> None:
 
 
 @pytest.mark.postgis
+def test_an_upgrade_gives_the_versions_counted_before_a_time(fresh_postgis: str, tmp_path) -> None:
+    for url in (fresh_postgis, f"sqlite:///{tmp_path / 'v.sqlite'}"):
+        store = open_store(url)
+        store.write_layers({"communities": district()["communities"]})
+        store.downgrade("0004")
+        with store.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("data_versions")}
+        assert "changed_at" not in columns
+        before = dt.datetime.now(dt.UTC)
+        store.upgrade()
+        stamp = store.data_stamp()
+        assert stamp.version == 1
+        assert before <= stamp.changed_at <= dt.datetime.now(dt.UTC)
+        store.write_layers({"grids": district()["grids"]})
+        assert store.data_stamp().version == 2
+        assert store.data_stamp().changed_at > stamp.changed_at
+        store.close()
+
+
+@pytest.mark.postgis
 def test_postgis_store_at_an_older_revision_is_not_touched(fresh_postgis: str) -> None:
     store = open_store(fresh_postgis)
     with store.engine.begin() as conn:

@@ -90,7 +90,7 @@ def test_the_notification_carries_the_version_the_bump_produced(
 
 
 def test_the_trigger_is_dropped_by_the_downgrade(fresh_postgis: str, empty_store: Store) -> None:
-    empty_store.downgrade("0004")
+    empty_store.downgrade("0005")
     listening = _listen(fresh_postgis)
     try:
         with empty_store.engine.begin() as conn:

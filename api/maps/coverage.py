@@ -66,8 +66,9 @@ def coverage_page(
     """
     day = analysis_cache.resolve_as_of(as_of)
     mine = check_place(store, user, community=community, grid=grid) if user else None
-    results = tiles.area_results(store, mine, day)
-    version = analysis_cache.data_version(store)
+    done = analysis_cache.checked(store, day)  # the results and the version they are of
+    results = tiles.area_results(store, mine, day, done)
+    version = done.stamp.version
     area = analysis_cache.area_of(results, community=community, grid=grid)
     grids = results["summary_grids"]
     if area is not None:
@@ -79,7 +80,7 @@ def coverage_page(
     names = community_names(store, version)
     title = _title(results, names, mine, user, community, grid, lang)
     tile_key = tile_key_for(request, user)
-    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
+    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key, stamp=done.stamp)
     page.add_basemaps()
     selection = tiles.Selection(as_of=day, community=community, grid=grid)
     for layer in coverage_layers():

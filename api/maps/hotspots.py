@@ -102,7 +102,8 @@ def hotspot_page(
     selection = tiles.Selection(category=category, start=start, end=end, cells=cells)
     mine = check_place(store, user) if user else None
     layers = tiles.area_hotspots(store, mine, **selection.hotspot_params())
-    version = analysis_cache.data_version(store)
+    stamp = analysis_cache.data_stamp(store)
+    version = stamp.version
     cells_frame = layers.get("cells")
     bounds = None
     if cells_frame is not None and len(cells_frame):
@@ -110,7 +111,7 @@ def hotspot_page(
     period = " – ".join(str(d) for d in (start, end) if d is not None)
     title = " · ".join(x for x in (t["hotspots_title"], category or t["all"], period) if x)
     tile_key = tile_key_for(request, user)
-    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
+    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key, stamp=stamp)
     page.add_basemaps()
     where = None if bounds is None else ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
     used = str(cells_frame.attrs.get("cells", cells)) if cells_frame is not None else cells

@@ -20,6 +20,7 @@ from api.maps.assets import CSS, JS, offline, static_url
 from api.maps.layers import LayerDef, Legend
 from api.maps.text import TEXT, Lang
 from gridgeo.render.templates import render_template, template_source
+from gridgeo.store.versions import DataStamp
 
 __all__ = ["POPUP_UNITS", "MapPage", "external_basemap", "overlay_class"]
 
@@ -77,10 +78,19 @@ class MapPage:
     #: popup row name → options of the row in map.js (``values``, ``text``, ``small``, ``title``)
     popup_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     panel_label: str = ""
+    #: the data version the page shows, with its time: the "as of" line under the title
+    stamp: DataStamp | None = None
 
     @property
     def t(self) -> dict[str, str]:
         return TEXT[self.lang]
+
+    def as_of_line(self) -> str:
+        """``数据截至 2026-12-04 11:05（版本 123）`` in the page's language ("" without a stamp)."""
+        if self.stamp is None:
+            return ""
+        timezone = self.request.app.state.settings.timezone
+        return self.stamp.describe(self.t["data_as_of"], timezone)
 
     def base(self) -> str:
         """The app's root path, for the service's own URLs."""
@@ -220,6 +230,7 @@ class MapPage:
             filters=self.filters,
             form=self.form,
             panel_label=self.panel_label or self.t["filters"],
+            as_of_line=self.as_of_line(),
         )
         root.html.add_child(Element(panels), name="gridgeo_panels")
         html = root.render()

@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import analysis_cache, database
 from api.auth import check_place, scope_key
+from api.freshness import stamp_headers
+from api.state import settings_of
 from api.tiles.caching import byte_cache, cache_headers, etag_of, not_modified
 from api.tiles.catalogue import TILESETS, FindingTileset, Selection, store_parts
 from api.tiles.layers import finding_layer, store_memory_layer
@@ -176,6 +178,9 @@ async def tile_response(
     assert version is not None
     etag = etag_of((layer, z, x, y, version, *params, scope_key(user)))
     headers = cache_headers(etag, version, v)
+    if isinstance(ts, FindingTileset):  # which data the findings are of
+        stamp = analysis_cache.stamp_of_version(store, version)
+        headers.update(stamp_headers(stamp, settings_of(store).timezone))
     if not_modified(if_none_match, etag):
         return Response(status_code=304, headers=headers), version
     return Response(content=data, media_type=MVT_MEDIA_TYPE, headers=headers), version

@@ -117,15 +117,19 @@ def _own_hotspots(store: Store, area: Area, **params: Any) -> dict[str, pd.DataF
     return hotspot_layers(problems, area=region, timezone=get_settings().timezone, **params)
 
 
-def area_results(store: Store, area: Area | None, as_of: Any) -> dict[str, pd.DataFrame]:
+def area_results(
+    store: Store, area: Area | None, as_of: Any, checked: analysis_cache.Checked | None = None
+) -> dict[str, pd.DataFrame]:
     """The check's results (:func:`api.analysis_cache.check_results`) within ``area``.
 
-    District totals (``summary_district``) are left out for an area.
+    District totals (``summary_district``) are left out for an area. ``checked``: the
+    results of :func:`api.analysis_cache.checked` to restrict (default: read them now).
     """
-    results = analysis_cache.check_results(store, as_of=as_of)
+    done = checked if checked is not None else analysis_cache.checked(store, as_of=as_of)
+    results = done.results
     if area is None:
         return results
-    version = analysis_cache.data_version(store)
+    version = done.stamp.version
 
     def compute() -> dict[str, pd.DataFrame]:
         return {

@@ -19,6 +19,7 @@ from fastapi import Request, Response
 
 from api import analysis_cache
 from api.cache import BytesCache, store_cache
+from api.freshness import stamp_headers
 from api.state import settings_of
 from gridgeo import render
 from gridgeo.store import Store
@@ -79,7 +80,11 @@ def cached_response(
     version = analysis_cache.data_version(store)
     full_key = (*key, version, render.STYLE_VERSION)
     etag = etag_of(full_key)
-    headers = {**cache_headers(etag, version, v), "X-Data-Version": str(version)}
+    stamp = analysis_cache.stamp_of_version(store, version)
+    headers = {
+        **cache_headers(etag, version, v),
+        **stamp_headers(stamp, settings_of(store).timezone),
+    }
     headers["Vary"] = headers.pop("Vary")  # in the order the headers always had
     if not user_scoped and not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

@@ -42,6 +42,8 @@ class Applied:
     added: int
     ended: int
     changed: int
+    #: the store's data version the write made (None: nothing was written)
+    data_version: int | None = None
 
 
 def read_proposal(path: Path) -> tuple[str, pd.DataFrame]:
@@ -259,10 +261,14 @@ def apply_file(store: Store, path: Path, *, as_of: dt.date) -> Applied:
     kind, frame = read_proposal(path)
     if kind == "assignments":
         rows, added, ended = _assignment_rows(store, frame, as_of, path.name)
-        if len(rows):
-            store.write_layer("assignments", rows, source=path.name)
-        return Applied(kind, added, ended, 0)
+        version = _written(store, "assignments", rows, path.name)
+        return Applied(kind, added, ended, 0, version)
     rows = _grid_rows(store, frame, path.name)
-    if len(rows):
-        store.write_layer("grids", rows, source=path.name)
-    return Applied(kind, 0, 0, len(rows))
+    return Applied(kind, 0, 0, len(rows), _written(store, "grids", rows, path.name))
+
+
+def _written(store: Store, layer: str, rows: pd.DataFrame, source: str) -> int | None:
+    """Write ``rows`` (if any) to ``layer``; the data version the write made."""
+    if not len(rows):
+        return None
+    return store.write_layer(layer, rows, source=source).data_version

@@ -24,6 +24,7 @@ from gridgeo.report.pages import COMMUNITY_MAP_LAYERS, GRID_COLUMNS, community_p
 
 if TYPE_CHECKING:
     from gridgeo.store import Store
+    from gridgeo.store.versions import DataStamp
 
 __all__ = ["COLUMNS", "COMMUNITY_MAP_LAYERS", "DISTRICT_MAP_LAYERS", "coverage_report"]
 
@@ -59,6 +60,7 @@ def coverage_report(
     max_community_maps: int = 12,
     map_size: tuple[int, int] = (1100, 700),
     maps: dict[str, bytes] | None = None,
+    stamp: DataStamp | None = None,
 ) -> str:
     """Build the coverage report as one self-contained HTML document.
 
@@ -80,6 +82,9 @@ def coverage_report(
     maps
         When a dict is given, the PNG of each map is put in it too (``district``,
         then community codes), e.g. to write them as files.
+    stamp
+        The data version ``results`` are of, with its time, for the "as of" line
+        (default: the store's now).
 
     Returns
     -------
@@ -123,7 +128,7 @@ def coverage_report(
         district=district,
         as_of=as_of.isoformat(),
         generated=local_now(get_settings().timezone).strftime("%Y-%m-%d %H:%M"),
-        data_version=_data_version(store),
+        data_as_of=_as_of_line(store, stamp, t["data_as_of"], get_settings().timezone),
         summary=results["summary_district"].iloc[0],
         columns=COLUMNS,
         district_map=_data(district_png),
@@ -173,9 +178,14 @@ def _data(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def _data_version(store: Store) -> int | str:
-    version = getattr(store, "data_version", None)
-    return version() if callable(version) else "-"
+def _as_of_line(store: Store, stamp: DataStamp | None, pattern: str, timezone: str) -> str:
+    """``数据截至 2026-12-04 11:05（版本 123）``: the data version the report is of."""
+    if stamp is None:
+        read = getattr(store, "data_stamp", None)
+        if not callable(read):
+            return pattern.format(time="–", version="–")
+        stamp = read()
+    return stamp.describe(pattern, timezone)
 
 
 def _fmt_int(value: Any, missing: str = "–") -> str:

@@ -29,6 +29,8 @@ class DataVersion(Base):
     __tablename__ = "data_versions"
     layer: Mapped[str] = mapped_column(String(50), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    #: when the layer last changed (the latest of these is the time of the store's version)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 #: Roles of API tokens: who may read which area and write what (see ``api.auth``).

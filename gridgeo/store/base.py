@@ -25,6 +25,7 @@ from gridgeo.layers import LAYERS, ROW_COLUMN, Field, LayerSpec, get_layer
 from gridgeo.store.frames import gc_paused, to_frame
 from gridgeo.store.notify import BUMPED
 from gridgeo.store.selection import Selection, column_sql
+from gridgeo.store.versions import DataStamp, bump_versions, read_data_stamp, read_data_version
 from gridgeo.store.writes import Progress, WriteResult, Writes
 
 __all__ = ["ROW_COLUMN", "Progress", "Store", "WriteResult", "column_sql", "gc_paused"]
@@ -146,34 +147,28 @@ class Store(Writes):
         The number only grows, so caches of tiles, maps and findings key on it:
         a write that commits makes new entries rather than serving stale ones.
         """
-        sql = "SELECT coalesce(sum(version), 0) FROM data_versions"
-        params: dict[str, Any] = {}
         if layer is not None:
             get_layer(layer)
-            sql += " WHERE layer = :layer"
-            params["layer"] = layer
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.text(sql), params).scalar_one())
+            return read_data_version(conn, layer)
+
+    def data_stamp(self) -> DataStamp:
+        """The store's change counter and the time (UTC) of its last change, in one read."""
+        with self.engine.connect() as conn:
+            return read_data_stamp(conn)
 
     @staticmethod
-    def bump_version(conn: sa.Connection, layers: Sequence[str]) -> None:
+    def bump_version(conn: sa.Connection, layers: Sequence[str]) -> DataStamp:
         """Count one change of each layer, inside the caller's transaction.
 
-        Layers are bumped in one fixed order, so concurrent writers take the row
-        locks in the same order and never deadlock on them. On PostGIS the commit
-        notifies the services listening for the new total (:mod:`gridgeo.store.notify`);
-        the connection is marked so the process's own listener counts the write.
+        Returns the stamp the write makes, read in that transaction after the bump
+        (:func:`gridgeo.store.versions.bump_versions`). On PostGIS the commit notifies
+        the services listening for the new total (:mod:`gridgeo.store.notify`); the
+        connection is marked so the process's own listener counts the write.
         """
         if layers:
             conn.info[BUMPED] = True
-        for layer in sorted(set(layers)):
-            conn.execute(
-                sa.text(
-                    "INSERT INTO data_versions (layer, version) VALUES (:layer, 1) "
-                    "ON CONFLICT (layer) DO UPDATE SET version = data_versions.version + 1"
-                ),
-                {"layer": layer},
-            )
+        return bump_versions(conn, layers)
 
     # -- reading ----------------------------------------------------------------
     def counts(self) -> dict[str, int]:

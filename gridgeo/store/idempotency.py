@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from gridgeo.errors import Conflict, Issue, ValidationError, database_reason
 from gridgeo.schema import IdempotencyKey
 from gridgeo.store import Store
+from gridgeo.store.versions import read_data_version
 
 __all__ = ["UUID_OWNER", "WriteKind", "WriteOutcome", "write_once"]
 
@@ -47,12 +48,14 @@ class WriteOutcome:
 
     ``kind`` is ``created`` or ``updated``, or ``replayed`` when a retry got the first
     result back; ``first`` is what the write under the key did (``kind`` itself unless
-    replayed).
+    replayed). ``data_version`` is the store's change counter the write made, read in its
+    transaction after the bump; for a replay, the counter when the retry came.
     """
 
     kind: Literal["created", "updated", "replayed"]
     feature: dict[str, Any]
     first: WriteKind
+    data_version: int | None = None
 
     @property
     def replayed(self) -> bool:
@@ -150,15 +153,16 @@ def _earlier(
     with store.engine.connect() as conn:
         by_key = _stored(conn, owner, key) if key is not None else None
         by_uuid = _stored(conn, UUID_OWNER, uuid) if uuid is not None else None
+        now = read_data_version(conn) if by_key or by_uuid else None
     if by_key is not None:
-        return _replay(by_key, digest, key)
+        return _replay(by_key, digest, key, now)
     if by_uuid is not None:
         if by_uuid.request_hash != uuid_digest:
             raise Conflict(
                 f"uuid {uuid} was used before for another write; a retry must repeat "
                 "the first write exactly, and a new write needs a new uuid"
             )
-        return _replay(by_uuid, uuid_digest, uuid)
+        return _replay(by_uuid, uuid_digest, uuid, now)
     return None
 
 
@@ -178,7 +182,6 @@ def _write(
             for claim_owner, claim_key, claim_digest in claims:
                 if not _claim(conn, claim_owner, claim_key, claim_digest, operation):
                     raise _Taken  # leaves the transaction, rolled back
-            store.bump_version(conn, [layer])
             kind, feature = write(conn)
             text = json.dumps(feature, ensure_ascii=False)
             feature = json.loads(text)  # the same JSON a replay returns
@@ -189,6 +192,7 @@ def _write(
                     .where(table.c.owner == claim_owner, table.c.key == claim_key)
                     .values(status_code=_RECORDED[kind], response=text)
                 )
+            version = store.bump_version(conn, [layer]).version  # last: see bump_versions
     except (sa.exc.IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
         raise _refused(operation, exc) from exc
     except sa.exc.DataError as exc:
@@ -196,7 +200,7 @@ def _write(
         raise ValidationError(
             Issue(f"the database refused a value: {reason}", hint="nothing was written")
         ) from exc
-    return WriteOutcome(kind, feature, kind)
+    return WriteOutcome(kind, feature, kind, version)
 
 
 def _claim(conn: sa.Connection, owner: str, key: str, digest: str, operation: str) -> bool:
@@ -242,7 +246,7 @@ def _stored(conn: sa.Connection, owner: str, key: str) -> sa.Row[Any] | None:
     ).first()
 
 
-def _replay(stored: sa.Row[Any], digest: str, key: str) -> WriteOutcome:
+def _replay(stored: sa.Row[Any], digest: str, key: str, now: int | None) -> WriteOutcome:
     if stored.request_hash != digest:
         raise ValidationError(
             Issue(
@@ -253,4 +257,4 @@ def _replay(stored: sa.Row[Any], digest: str, key: str) -> WriteOutcome:
             )
         )
     first: WriteKind = _KIND_OF[int(stored.status_code)]  # type: ignore[assignment]
-    return WriteOutcome("replayed", json.loads(stored.response), first)
+    return WriteOutcome("replayed", json.loads(stored.response), first, now)

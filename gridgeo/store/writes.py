@@ -42,6 +42,8 @@ class WriteResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: the store's data version the write made (:meth:`~gridgeo.store.Store.bump_version`)
+    data_version: int | None = None
 
     @property
     def rows(self) -> int:
@@ -61,7 +63,7 @@ class Writes:
     def codes(self, layer: str, conn: sa.Connection | None = None) -> pd.Series:
         raise NotImplementedError
 
-    def bump_version(self, conn: sa.Connection, layers: list[str]) -> None:
+    def bump_version(self, conn: sa.Connection, layers: list[str]) -> Any:
         raise NotImplementedError
 
     def write_layer(self, layer: str, frame: pd.DataFrame, **kwargs: Any) -> WriteResult:
@@ -112,11 +114,14 @@ class Writes:
                     with step(progress, f"preparing {name} ({len(frame):,} rows)"):
                         table = self._db_frame(conn, spec, frame, rows, source)
                     results[name] = self._upsert(conn, spec, table, rows, progress)
-                self.bump_version(conn, [name for name in order if results[name].changed])
                 for name in order:  # one line of the audit log per layer imported
                     done = results[name]
                     counts = {"source": source, "inserted": done.inserted, "updated": done.updated}
                     record(conn, Actor(), layer=name, code=None, action="import", new=counts)
+                # last in the transaction (see gridgeo.store.versions.bump_versions)
+                stamp = self.bump_version(conn, [n for n in order if results[n].changed])
+                for done in results.values():
+                    done.data_version = stamp.version
         except (
             sa.exc.IntegrityError,
             sa.exc.DataError,

@@ -1,7 +1,7 @@
 """data versions: a NOTIFY on the change counter's channel when a bump commits
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 On PostgreSQL a deferred constraint trigger on ``data_versions`` calls ``pg_notify`` at
 commit with the new total (the sum of the per-layer counters), so every client that
@@ -13,7 +13,7 @@ PostgreSQL folds identical payloads of one transaction. SQLite has no notificati
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
