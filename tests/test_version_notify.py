@@ -134,10 +134,19 @@ def test_the_listener_follows_commits_and_never_runs_ahead(
 def test_concurrent_bumps_of_two_layers_end_at_the_true_total(
     fresh_postgis: str, empty_store: Store
 ) -> None:
-    """Each transaction notifies the total it saw (3 and 3): the listener still says 4."""
+    """Each transaction notifies the total it saw (3 and 3): the listener still says 4.
+
+    gridgeo's own writers take a transaction lock before they bump, so they never both
+    see the same sum; another client updating ``data_versions`` takes none, and that is
+    the case here (bumping through :meth:`Store.bump_version` on both connections would
+    wait for the first commit, from this one thread, forever).
+    """
     with empty_store.engine.begin() as conn:
         Store.bump_version(conn, ["visits", "meetings"])
     listening = _listen(fresh_postgis)
+    unlocked_bump = sa.text(
+        "UPDATE data_versions SET version = version + 1 WHERE layer = :layer"
+    )
     try:
         with _listener(fresh_postgis) as listener:
             assert listener.known() == 2
@@ -146,7 +155,8 @@ def test_concurrent_bumps_of_two_layers_end_at_the_true_total(
             second.begin()
             # both triggers run before either commit (as at two simultaneous commits)
             for conn, layer in ((first, "visits"), (second, "meetings")):
-                Store.bump_version(conn, [layer])
+                conn.execute(sa.text("SET lock_timeout = '5s'"))
+                conn.execute(unlocked_bump, {"layer": layer})
                 conn.execute(sa.text("SET CONSTRAINTS gridgeo_data_version_notify IMMEDIATE"))
             first.commit()
             second.commit()
@@ -157,6 +167,33 @@ def test_concurrent_bumps_of_two_layers_end_at_the_true_total(
             _wait(lambda: listener.known() == 4, WITHIN_S, "the listener's read after both")
     finally:
         listening.close()
+
+
+def test_two_gridgeo_writes_at_once_each_get_a_version_of_their_own(
+    fresh_postgis: str, empty_store: Store
+) -> None:
+    """The second writer waits for the first one's commit, then counts on top of it."""
+    first = empty_store.engine.connect()
+    first.begin()
+    mine = Store.bump_version(first, ["visits"])
+    theirs: list[int] = []
+
+    def other_writer() -> None:
+        with empty_store.engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+            theirs.append(Store.bump_version(conn, ["meetings"]).version)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        assert theirs == []  # waiting for the first writer's commit
+    finally:
+        first.commit()
+        first.close()
+        thread.join(15)
+    assert not thread.is_alive()
+    assert (mine.version, theirs) == (1, [2]) and empty_store.data_version() == 2
 
 
 def test_a_lost_connection_is_not_trusted_until_read_again(
