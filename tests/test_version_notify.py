@@ -144,9 +144,7 @@ def test_concurrent_bumps_of_two_layers_end_at_the_true_total(
     with empty_store.engine.begin() as conn:
         Store.bump_version(conn, ["visits", "meetings"])
     listening = _listen(fresh_postgis)
-    unlocked_bump = sa.text(
-        "UPDATE data_versions SET version = version + 1 WHERE layer = :layer"
-    )
+    unlocked_bump = sa.text("UPDATE data_versions SET version = version + 1 WHERE layer = :layer")
     try:
         with _listener(fresh_postgis) as listener:
             assert listener.known() == 2
