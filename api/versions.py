@@ -5,7 +5,7 @@ On PostGIS each service process runs one :class:`gridgeo.store.notify.VersionLis
 While it is healthy, the version a request keys its caches on is the listener's
 number, taken without a query; at start-up, after a lost connection and until the
 next read, and after a write this process committed until a read after it, requests
-read the version from the store (:func:`api.analysis_cache.data_version`). SQLite has
+read the version from the store (:func:`api.data_stamps.data_version`). SQLite has
 no notifications: there every request reads the version (shared between concurrent
 requests, as before).
 

@@ -30,7 +30,6 @@ import dataclasses
 import json
 import math
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
@@ -56,6 +54,7 @@ from gridgeo.io.partitions import (
 from gridgeo.layers import LAYER_ORDER, LAYERS, LayerSpec
 from gridgeo.synth.district import _generate
 from gridgeo.synth.parameters import DEFAULTS, METRIC_CRS, SCALES, Progress, resolve_parameters
+from gridgeo.synth.province_parts import FOLLOWS, building_parts, following, grid_parts
 from gridgeo.synth.vocabulary import load_vocabulary
 from gridgeo.synth.writing import arrow_table
 
@@ -77,21 +76,6 @@ __all__ = [
 DEFAULT_CITIES = 10
 #: Metres between the extents of two neighbouring cities.
 CITY_MARGIN_M = 2000.0
-#: What a row of each partitioned layer follows, first match wins: (column, layer). A
-#: visit or a problem that references none of them goes where its point is: to the
-#: partition of the nearest grid (metres in UTM 51N; 0 inside a grid).
-FOLLOWS: dict[str, tuple[tuple[str, str], ...]] = {
-    "households": (("building", "buildings"),),
-    "assignments": (
-        ("grid", "grids"),
-        ("building", "buildings"),
-        ("household", "households"),
-        ("community", "communities"),
-    ),
-    "visits": (("household", "households"), ("building", "buildings")),
-    "meetings": (("grid", "grids"),),
-    "problems": (("building", "buildings"), ("household", "households"), ("visit", "visits")),
-}
 #: Shanghai's districts: the names of the first cities (then numbered).
 CITY_NAMES = (
     "长宁区", "徐汇区", "静安区", "普陀区", "虹口区", "杨浦区", "黄浦区", "闵行区",
@@ -345,11 +329,11 @@ class _CityWriter:
             self.codes[name] = pa.array(frame["code"], type=pa.string())
         if name == "grids":
             self.grids = frame[["code", "geometry"]]
-            self.parts[name] = _grid_parts(frame, self.communities, self.codes["communities"])
+            self.parts[name] = grid_parts(frame, self.communities, self.codes["communities"])
         elif name == "buildings":
-            self.parts[name] = _building_parts(frame, self.grids, self.parts["grids"])
+            self.parts[name] = building_parts(frame, self.grids, self.parts["grids"])
         elif name in FOLLOWS:
-            self.parts[name] = _following(name, frame, self.codes, self.parts, self._located)
+            self.parts[name] = following(name, frame, self.codes, self.parts, self._located)
         if name in PARTITIONED:
             communities = self.codes["communities"].to_numpy(zero_copy_only=False)
             parts = self.parts[name]
@@ -365,72 +349,6 @@ class _CityWriter:
             self.parts.pop(name, None)
         del frame
         pa.default_memory_pool().release_unused()
-
-
-def _grid_parts(
-    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, codes: pa.Array
-) -> np.ndarray:
-    """Partition of each grid: its community, else the community nearest its inside point."""
-    found, parts = _positions(pa.array(grids["community"], type=pa.string()), codes)
-    lost = np.flatnonzero(~found)
-    if len(lost):
-        inside = shapely.point_on_surface(np.asarray(grids.geometry.array)[lost])
-        parts[lost] = shapely.STRtree(np.asarray(communities.geometry.array)).nearest(inside)
-    return parts
-
-
-def _building_parts(
-    buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, grid_parts: np.ndarray
-) -> np.ndarray:
-    """Partition of each building: its grid's (the check's building→grid), else the nearest grid's."""
-    from gridgeo.analysis.coverage.buildings import building_grid
-
-    assigned = building_grid(buildings[["code", "geometry"]], grids[["code", "geometry"]])
-    grid_of = np.full(len(buildings), -1, dtype=np.int64)
-    position = buildings.index.get_indexer(assigned.index)
-    grid_of[position] = pd.Index(grids["code"]).get_indexer(assigned["grid_id"])
-    lost = np.flatnonzero(grid_of < 0)
-    if len(lost):  # nearest in metres (UTM 51N), not in degrees
-        tree = shapely.STRtree(np.asarray(grids.geometry.to_crs(METRIC_CRS).array))
-        grid_of[lost] = tree.nearest(
-            np.asarray(buildings.geometry.iloc[lost].to_crs(METRIC_CRS).array)
-        )
-    return grid_parts[grid_of]
-
-
-def _following(
-    name: str,
-    frame: pd.DataFrame,
-    codes: dict[str, pa.Array],
-    parts: dict[str, np.ndarray],
-    located: Callable[[gpd.GeoSeries], np.ndarray],
-) -> np.ndarray:
-    """Partition of each row of ``name``: the first object it references, else its point's."""
-    result = np.full(len(frame), -1, dtype=np.int64)
-    for column, target in FOLLOWS[name]:
-        todo = np.flatnonzero(result < 0)
-        if not len(todo):
-            break
-        values = pa.array(frame[column].iloc[todo], type=pa.string())
-        found, at = _positions(values, codes[target])
-        result[todo[found]] = at[found] if target == "communities" else parts[target][at[found]]
-    lost = np.flatnonzero(result < 0)
-    if len(lost) and isinstance(frame, gpd.GeoDataFrame):
-        result[lost] = located(frame.geometry.iloc[lost])
-        lost = np.flatnonzero(result < 0)
-    if len(lost):
-        raise ValidationError(
-            f"{name}: {len(lost):,} rows reference nothing a partition follows "
-            f"(first: {frame['code'].iloc[lost[0]]!r})"
-        )
-    return result
-
-
-def _positions(values: pa.Array, codes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Which values are among ``codes``, and where (0 where not)."""
-    at = pc.index_in(values, value_set=codes)
-    found = pc.is_valid(at).to_numpy(zero_copy_only=False)
-    return found, pc.fill_null(at, 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _typed(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:

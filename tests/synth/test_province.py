@@ -232,7 +232,8 @@ def test_a_visit_that_references_nothing_goes_to_the_grid_nearest_its_point() ->
     import pyarrow as pa
 
     from gridgeo.errors import ValidationError
-    from gridgeo.synth.province import _CityWriter, _following
+    from gridgeo.synth.province import _CityWriter
+    from gridgeo.synth.province_parts import following
 
     grids = gpd.GeoDataFrame(
         {"code": ["G1", "G2"]},
@@ -252,11 +253,11 @@ def test_a_visit_that_references_nothing_goes_to_the_grid_nearest_its_point() ->
         geometry=points,
         crs=32651,
     ).to_crs(4326)
-    found = _following("visits", visits, codes, parts, writer._located)
+    found = following("visits", visits, codes, parts, writer._located)
     assert found.tolist() == [3, 7, 5, 6]  # inside G1, nearest G2, its household, its building
     lost = visits.iloc[[0, 3]].assign(building=[None, None])
     with pytest.raises(ValidationError, match=r"visits: 1 rows reference nothing .*'V4'"):
-        _following("visits", lost, codes, parts, writer._located)
+        following("visits", lost, codes, parts, writer._located)
 
 
 def test_the_importer_reads_a_province_and_puts_every_row_where_the_generator_did(
