@@ -212,6 +212,13 @@ Community = Annotated[
     str | None,
     Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$", description="A code."),
 ]
+Lang = Annotated[
+    Literal["zh", "en"],
+    Query(
+        description="The language of the XLSX's sheet names and headings and of the "
+        "GeoPackage's field titles (as `gridgeo check --lang`); layer and column names stay."
+    ),
+]
 
 
 @router.get(
@@ -276,11 +283,12 @@ def download_findings(
     fmt: Literal["csv", "xlsx", "gpkg"],
     as_of: AsOf = None,
     community: Community = None,
+    lang: Lang = "zh",
 ) -> Response:
     """Every result layer as a file.
 
     CSV: the finding rows of all layers, with the lon/lat of a point of each; XLSX: one
-    sheet per layer, as ``gridgeo check`` writes it; GeoPackage: one layer per result.
+    sheet per layer, as ``gridgeo check`` writes it (in Chinese unless ``lang=en``); GeoPackage: one layer per result.
     """
     from gridgeo.check import write_results
 
@@ -306,7 +314,9 @@ def download_findings(
         media = "text/csv; charset=utf-8"
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            gpkg, xlsx = write_results(results, Path(tmp) / "findings.gpkg", names=names)
+            gpkg, xlsx = write_results(
+                results, Path(tmp) / "findings.gpkg", lang=lang, names=names
+            )
             content = (gpkg if fmt == "gpkg" else xlsx).read_bytes()
         media = (
             "application/geopackage+sqlite3"

@@ -195,7 +195,11 @@ def test_findings_downloads(client, planner, tmp_path):
     assert "unassigned_buildings" in text
     xlsx = client.get("/findings.xlsx?as_of=2025-06-01", headers=planner)
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert {"汇总", "网格缝隙", "无人负责楼栋"} <= set(book.sheetnames)  # Chinese by default
+    xlsx = client.get("/findings.xlsx?as_of=2025-06-01&lang=en", headers=planner)
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
     assert {"summary", "gaps", "unassigned_buildings"} <= set(book.sheetnames)
+    assert client.get("/findings.xlsx?lang=fr", headers=planner).status_code == 422
     gpkg = client.get("/findings.gpkg?as_of=2025-06-01", headers=planner)
     path = tmp_path / f"{uuid.uuid4().hex}.gpkg"
     path.write_bytes(gpkg.content)
@@ -364,7 +368,7 @@ def test_the_store_selects_ranges_on_both_stores(people, night_visits):
 def test_findings_files_name_members_only_for_roles_entitled_to_them(client, people):
     def sheets(role: str) -> dict[str, pd.DataFrame]:
         headers = {"Authorization": f"Bearer {people['tokens'][role]}"}
-        r = client.get("/findings.xlsx?as_of=2025-06-01", headers=headers)
+        r = client.get("/findings.xlsx?as_of=2025-06-01&lang=en", headers=headers)
         assert r.status_code == 200, r.text
         return pd.read_excel(io.BytesIO(r.content), sheet_name=None, dtype=str)
 
