@@ -314,9 +314,7 @@ def download_findings(
         media = "text/csv; charset=utf-8"
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            gpkg, xlsx = write_results(
-                results, Path(tmp) / "findings.gpkg", lang=lang, names=names
-            )
+            gpkg, xlsx = write_results(results, Path(tmp) / "findings.gpkg", lang=lang, names=names)
             content = (gpkg if fmt == "gpkg" else xlsx).read_bytes()
         media = (
             "application/geopackage+sqlite3"
