@@ -126,6 +126,15 @@ def test_the_proposal_map_shows_it_beside_the_current_grids(world: dict, proposa
     assert "新增结对" in assignments and "由社区党员干部包干的楼栋" in assignments
     en = c.get(proposals["grids"]["links"]["map"] + "?lang=en", headers=auth(world)).text
     assert "Grid repair proposal" in en and "Current grids" in en
+    store = open_store(world["url"])  # the as-of line: the current grids' data version
+    try:
+        stamp = store.data_stamp()
+    finally:
+        store.close()
+    assert stamp.changed_at is not None
+    at = stamp.local_time("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+    assert f"数据截至 {at}（版本 {stamp.version}）" in grids
+    assert f"Data as of {at} (version {stamp.version})" in en
     token = world["tokens"]["planner"]
     bookmarked = c.get(f"{proposals['grids']['links']['map']}?token={token}")
     assert bookmarked.status_code == 200 and token not in bookmarked.text

@@ -159,7 +159,8 @@ def proposal_page(request: Request, store: Store, kept: Proposal, *, lang: Lang 
                   user: Principal | None = None) -> str:  # fmt: skip
     """The page's HTML: the current grids, then the proposal's layers."""
     t = TEXT[lang]
-    version = analysis_cache.data_version(store)
+    stamp = analysis_cache.data_stamp(store)  # the current grids' version and its time
+    version = stamp.version
     grids = store.read_layer("grids", columns=["name"])
     frames = _frames(kept, lang)
     shown = [f for f in frames.values() if len(f)]
@@ -169,7 +170,7 @@ def proposal_page(request: Request, store: Store, kept: Proposal, *, lang: Lang 
     if version != kept.version:
         title += f" · {t['proposal_stale']}"
     tile_key = tile_key_for(request, user)
-    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key)
+    page = MapPage(request, lang, title, bounds, version, tile_key=tile_key, stamp=stamp)
     page.add_basemaps()
     current = LayerDef("grids", {"base": {"color": "#333333", "weight": 1.2, "dashArray": "4 3",
                                           "fillOpacity": 0.0}}, ["code", "name"])  # fmt: skip
