@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.cache import Memo, store_cache
+from api.cache import Memo, Newest, store_cache
 from api.data_stamps import (
     STAMP_SQL,
     VERSION_SQL,
@@ -64,6 +64,16 @@ def _cache(store: Store, kind: str, size: int | None = None) -> Memo:
     return store_cache(store, f"memo:{kind}", lambda: Memo(kept))
 
 
+def newest(store: Store, key: Hashable) -> Newest:
+    """The store's :class:`~api.cache.Newest` of one computation (the check of a day...)."""
+    with _lock:
+        per_store = store_cache(store, "newest", dict)
+        found = per_store.get(key)
+        if found is None:
+            found = per_store[key] = Newest()
+        return found  # type: ignore[no-any-return]
+
+
 def memo(
     store: Store, kind: str, key: Hashable, compute: Callable[[], Any], *, size: int | None = None
 ) -> Any:
@@ -99,10 +109,19 @@ def checked(store: Store, as_of: dt.date | None = None) -> Checked:
 
     day = resolve_as_of(as_of)
     stamp = data_stamp(store)
-    results = _cache(store, "check").get(
-        (day, stamp.version), lambda: run_check(inputs_from_store(store), as_of=day)
-    )
-    return Checked(stamp, dict(results))
+    memo = _cache(store, "check")
+    kept = memo.values.get((day, stamp.version))
+    if kept is not None:  # the usual case: this version's results are made
+        return kept  # type: ignore[no-any-return]
+
+    def compute() -> tuple[int, Checked]:
+        now = data_stamp(store)  # the version when the computation starts
+        results = run_check(inputs_from_store(store), as_of=day)
+        done = Checked(now, dict(results))
+        memo.values.put((day, now.version), done)
+        return now.version, done
+
+    return newest(store, ("check", day)).get(stamp.version, compute)[1]
 
 
 def check_results(store: Store, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
@@ -143,14 +162,22 @@ def hotspot_results(store: Store, **params: Any) -> dict[str, pd.DataFrame]:
     from gridgeo.analysis.hotspots import hotspot_layers
     from gridgeo.settings import get_settings
 
-    key = (tuple(sorted(params.items())), data_version(store))
+    options = tuple(sorted(params.items()))
+    version = data_version(store)
+    memo = _cache(store, "hotspots")
+    kept = memo.values.get((options, version))
+    if kept is not None:
+        return dict(kept)
 
-    def compute() -> dict[str, pd.DataFrame]:
+    def compute() -> tuple[int, dict[str, pd.DataFrame]]:
+        now = data_version(store)  # the version when the computation starts
         problems = store.read_layer("problems")
         area = study_area(store, columns=["name"])
-        return hotspot_layers(problems, area=area, timezone=get_settings().timezone, **params)
+        layers = hotspot_layers(problems, area=area, timezone=get_settings().timezone, **params)
+        memo.values.put((options, now), layers)
+        return now, layers
 
-    return dict(_cache(store, "hotspots").get(key, compute))
+    return dict(newest(store, ("hotspots", options)).get(version, compute)[1])
 
 
 def area_of(

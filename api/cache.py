@@ -7,6 +7,8 @@ lock), bounded in entries or, with a ``sizeof``, in bytes:
   made at (:mod:`api.tiles.caching`);
 - :class:`Memo`: computed values (the check's results, the hotspot layers, layers in
   memory, reports), each computed once at a time per key (:mod:`api.analysis_cache`);
+- :class:`Newest`: the newest result of a computation made per data version (the
+  check, the hotspots), at most one computation running at a time;
 - the finished tile responses of :mod:`api.fastpath`.
 
 Caches belong to a store (:func:`store_cache`): they go with it, and two stores never
@@ -24,7 +26,7 @@ import cachetools
 
 from gridgeo.store import Store
 
-__all__ = ["BoundedCache", "BytesCache", "Memo", "store_cache"]
+__all__ = ["BoundedCache", "BytesCache", "Memo", "Newest", "store_cache"]
 
 T = TypeVar("T")
 
@@ -139,6 +141,63 @@ class Memo:
                 self.values.put(key, value)
                 self.pending.pop(key, None)
             return value
+
+
+class Newest:
+    """The newest result of a computation made per data version, one computation at a time.
+
+    While field writes arrive, every request may see a new data version; computing
+    each version's results side by side would start as many checks of the whole store
+    as there are requests (each the size of the check in memory). Here a caller that
+    finds no result of the version it saw waits for the computation running now; when
+    that one is of its version or newer it takes its result, otherwise the first
+    waiter computes the version then current, and the others share it. So at most one
+    computation runs per key, a caller never gets results older than the version it saw,
+    and under a stream of writes a caller waits at most for two computations.
+
+    ``compute()`` returns ``(version, value)``: it reads the version itself, so a
+    computation that starts after a caller's read is of that version or a newer one.
+
+    Examples
+    --------
+    >>> newest = Newest()
+    >>> newest.get(3, lambda: (4, "results of version 4"))
+    (4, 'results of version 4')
+    >>> newest.get(4, lambda: (5, "not computed: version 4 is there"))
+    (4, 'results of version 4')
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.running = False
+        self.latest: tuple[int, Any] | None = None
+        #: computations made (for the tests and benchmarks)
+        self.computations = 0
+
+    def get(self, version: int, compute: Callable[[], tuple[int, T]]) -> tuple[int, T]:
+        """A result of ``version`` or newer: the newest kept, else one computed now."""
+        with self.cond:
+            while True:
+                if self.latest is not None and self.latest[0] >= version:
+                    return self.latest  # type: ignore[return-value]
+                if not self.running:
+                    break
+                self.cond.wait()
+            self.running = True
+            self.computations += 1
+        try:
+            made = compute()
+        except BaseException:
+            with self.cond:
+                self.running = False
+                self.cond.notify_all()
+            raise
+        with self.cond:
+            self.running = False
+            if self.latest is None or made[0] >= self.latest[0]:
+                self.latest = made
+            self.cond.notify_all()
+        return made
 
 
 _caches: weakref.WeakKeyDictionary[Store, dict[str, Any]] = weakref.WeakKeyDictionary()

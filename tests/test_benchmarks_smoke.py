@@ -191,3 +191,19 @@ def test_version_notify_benchmark_runs(postgis_url: str, tmp_path: Path) -> None
     assert "commit → another connection's listener" in output, output
     assert re.search(r"listener\s+[\d.]+ ms .* 0\s+\d+\s+40", output), output
     assert figures.is_file()
+
+
+def test_live_benchmark_runs(postgis_url: str, tmp_path: Path) -> None:
+    """Visits written while leaders read: none lost, all shown, the same as a batch check."""
+    figures_file = tmp_path / "live.json"
+    output = run("live.py", "--smoke", "--admin-url", postgis_url, "--json", str(figures_file))
+    figures = json.loads(figures_file.read_text())
+    writes = figures["writes"]
+    assert writes["sent"] > 0 and writes["stored"] == writes["sent"], output
+    for kind in ("findings", "tile"):
+        assert figures[kind]["errors"] == 0 and figures[kind]["never_shown"] == 0, output
+        assert figures[kind]["commit_to_visible_s"]["n"] == writes["stored"], output
+    counts = figures["finding_rows_served_vs_batch"]
+    assert counts and all(served == batch for served, batch in counts.values()), counts
+    assert "served findings equal a batch check" in output
+    assert re.search(r"cleaned up: [\d,]+ visits deleted", output), output
