@@ -174,12 +174,12 @@ def test_two_gridgeo_writes_at_once_each_get_a_version_of_their_own(
     first = empty_store.engine.connect()
     first.begin()
     mine = Store.bump_version(first, ["visits"])
-    theirs: list[int] = []
+    theirs: list = []
 
     def other_writer() -> None:
         with empty_store.engine.begin() as conn:
             conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
-            theirs.append(Store.bump_version(conn, ["meetings"]).version)
+            theirs.append(Store.bump_version(conn, ["meetings"]))
 
     thread = threading.Thread(target=other_writer)
     thread.start()
@@ -191,7 +191,10 @@ def test_two_gridgeo_writes_at_once_each_get_a_version_of_their_own(
         first.close()
         thread.join(15)
     assert not thread.is_alive()
-    assert (mine.version, theirs) == (1, [2]) and empty_store.data_version() == 2
+    assert (mine.version, [t.version for t in theirs]) == (1, [2])
+    assert empty_store.data_version() == 2
+    # the server's clock, read after the lock: the later version has the later time
+    assert mine.changed_at is not None and theirs[0].changed_at > mine.changed_at
 
 
 def test_a_lost_connection_is_not_trusted_until_read_again(

@@ -137,14 +137,20 @@ def bump_versions(conn: sa.Connection, layers: Sequence[str]) -> DataStamp:
     only for the bump and the commit (and a writer holding it waits for no other lock).
     Layers are bumped in one fixed order.
     """
-    if layers and conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    if layers and postgres:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BUMP_LOCK})
-    now = dt.datetime.now(dt.UTC)
+    # the server's clock on PostgreSQL, read after the lock: the times of successive
+    # versions follow each other whichever host the writing process runs on
+    at = "clock_timestamp()" if postgres else ":at"
     bump = sa.text(
-        "INSERT INTO data_versions (layer, version, changed_at) VALUES (:layer, 1, :at) "
+        f"INSERT INTO data_versions (layer, version, changed_at) VALUES (:layer, 1, {at}) "
         "ON CONFLICT (layer) DO UPDATE SET version = data_versions.version + 1, "
         "changed_at = excluded.changed_at"
-    ).bindparams(sa.bindparam("at", type_=UTCDateTime()))
+    )
+    if not postgres:
+        bump = bump.bindparams(sa.bindparam("at", type_=UTCDateTime()))
+    now = dt.datetime.now(dt.UTC)
     for layer in sorted(set(layers)):
-        conn.execute(bump, {"layer": layer, "at": now})
+        conn.execute(bump, {"layer": layer} if postgres else {"layer": layer, "at": now})
     return read_data_stamp(conn)
