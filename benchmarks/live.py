@@ -28,15 +28,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from load_layers import scratch_database  # noqa: E402  (this folder's scratch database)
-from version_notify import SAMPLE, free_port, percentile, tile_of  # noqa: E402
+from version_notify import SAMPLE, percentile, tile_of, uvicorn_server  # noqa: E402
 
 LABEL = "benchmarks/live.py"
 
@@ -114,35 +111,6 @@ def make_plan(url: str, writers: int, community: str | None) -> Plan:
         return plan
     finally:
         store.close()
-
-
-@contextmanager
-def server(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``uvicorn api.main:app`` on ``url`` with authentication; its base URL and process."""
-    port = free_port()
-    env = {**os.environ, "GRIDGEO_DATABASE_URL": url, "GRIDGEO_AUTH": "on",
-           "GRIDGEO_VERSION_LISTENER": "1"}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-         "--log-level", "warning", "--limit-concurrency", "1000"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-        yield base, proc
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 def peak_memory_mib(pid: int) -> tuple[float, float]:
@@ -368,7 +336,7 @@ def main() -> int:
         plan.token_ids.append(int(who.token_id))
         store.close()
         stack.callback(lambda: print(f"cleaned up: {clean_up(url, plan, tag):,} visits deleted"))
-        base, proc = stack.enter_context(server(url))
+        base, proc = stack.enter_context(uvicorn_server(url, auth=True))
         print(f"community {plan.community}, {len(plan.households)} writers, "
               f"{args.readers} readers, {args.rate:g} writes/s for {args.seconds:g} s", flush=True)  # fmt: skip
         warm = time.perf_counter()

@@ -60,13 +60,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_process(url: str, listener: bool) -> Iterator[str]:
-    """``uvicorn api.main:app`` in a process of its own; its base URL."""
+def uvicorn_server(
+    url: str, *, listener: bool = True, auth: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``uvicorn api.main:app`` on ``url`` in a process of its own; its base URL and process."""
     port = free_port()
     env = {
         **os.environ,
         "GRIDGEO_DATABASE_URL": url,
-        "GRIDGEO_AUTH": "off",
+        "GRIDGEO_AUTH": "on" if auth else "off",
         "GRIDGEO_VERSION_LISTENER": "1" if listener else "0",
     }
     proc = subprocess.Popen(
@@ -76,20 +78,27 @@ def uvicorn_process(url: str, listener: bool) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("uvicorn did not start")
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextmanager
+def uvicorn_process(url: str, listener: bool) -> Iterator[str]:
+    """``uvicorn api.main:app`` without authentication; its base URL."""
+    with uvicorn_server(url, listener=listener) as (base, _):
+        yield base
 
 
 def served_version(client: httpx.Client, base: str) -> int:
