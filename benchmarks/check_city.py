@@ -1,21 +1,25 @@
-"""The whole `gridgeo check` on the benchmark city: load floor, check, and PostGIS SQL.
+"""The whole `gridgeo check` on the benchmark city: the wire's floor, load, check, and SQL.
 
 The targets, measured on the generated benchmark city (10,000 grids, 1,000,000
 buildings, 5,000,000 households, 10,000,000 visits), for one run that measures
 
+0. ``floor``: what PostgreSQL itself costs to hand over the check's inputs, a
+   server-side ``COPY <table> TO '/dev/null' (FORMAT binary)`` of every table the check
+   reads (no client, no network, no conversion), printed first;
 1. ``load``: reading every layer from the store (``inputs_from_store``), the floor any
    check on the store pays; timed per layer as well;
 2. ``check``: ``run_check`` on the loaded inputs, timed per step by the step names its
    progress callback is given, and ``end-to-end`` = load + check;
-3. ``SQL``: the building → grid (largest overlap, ``DISTINCT ON`` + ``ST_Intersection``)
-   and unassigned-building queries a GIS analyst would write in PostGIS, results fetched
+3. ``SQL``: the building → grid (largest overlap, ``DISTINCT ON`` + ``ST_Intersection``,
+   with the ``ST_CoveredBy`` short-cut an analyst adds: a building inside a grid overlaps
+   it by its own area) and unassigned-building queries a GIS analyst would write in PostGIS, results fetched
    to the client, in a fresh connection and a transaction that is rolled back;
 4. ``pair``: gridgeo's way to the same two results only (read grids, buildings,
    households, assignments and members; ``building_grid`` + ``unassigned_buildings``),
    the like-for-like comparison with the SQL;
 
-with the targets: check within 2x the load time, end-to-end at least 3x faster than the
-SQL, peak memory under 8 GB. The SQL runs first in each run, so the peak RSS it reports
+with the targets: end-to-end within 2.5x the floor, gridgeo's way to the SQL's two
+results at least 3x faster than the SQL, peak memory under 4 GB. The SQL runs first in each run, so the peak RSS it reports
 is that of the load and the check (the SQL's memory is in the server).
 
 Run it::
@@ -51,16 +55,17 @@ from gridgeo.store import open_store
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/gridgeo_city"
 DEFAULT_AS_OF = "2025-03-03"  # the benchmark city's period start
-CHECK_TARGET = 2.0  # check / load at most
-SQL_TARGET = 3.0  # SQL / end-to-end at least
-RSS_TARGET_MB = 8 * 1024
+FLOOR_TARGET = 2.5  # end-to-end / floor at most
+SQL_TARGET = 3.0  # SQL / gridgeo's same two results at least
+RSS_TARGET_MB = 4 * 1024
 
 # The analyst's building -> grid: every intersecting pair's overlap, the largest kept.
 BUILDING_GRID_SQL = """
 CREATE TEMP TABLE bench_building_grid AS
 SELECT DISTINCT ON (b.id)
        b.id AS building_id, g.id AS grid_id,
-       ST_Area(ST_Intersection(b.geom, g.geom)) AS area
+       CASE WHEN ST_CoveredBy(b.geom, g.geom) THEN ST_Area(b.geom)
+            ELSE ST_Area(ST_Intersection(b.geom, g.geom)) END AS area
 FROM buildings b
 JOIN grids g ON ST_Intersects(b.geom, g.geom)
 ORDER BY b.id, area DESC
@@ -114,6 +119,23 @@ def current_rss_mb() -> float:
             return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
     except OSError:
         return 0.0
+
+
+def run_floor(url: str) -> dict[str, float]:
+    """Seconds of a server-side binary COPY of each input table to ``/dev/null``.
+
+    Needs a superuser (or ``pg_write_server_files``): the server writes the file.
+    """
+    from gridgeo.layers import LAYERS
+
+    seconds: dict[str, float] = {}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for name in LAYER_ORDER:
+            table = LAYERS[name].table
+            t = time.perf_counter()
+            conn.execute(f"COPY \"{table}\" TO '/dev/null' (FORMAT binary)")
+            seconds[name] = time.perf_counter() - t
+    return seconds
 
 
 def run_sql(url: str, as_of: dt.date) -> dict[str, float | int]:
@@ -237,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
     }
     times: dict[str, list[float]] = {
+        "floor": [],
         "load": [],
         "check": [],
         "end_to_end": [],
@@ -248,7 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     sql_runs: list[dict[str, float | int]] = []
     result_rows: dict[str, int] = {}
     rss_after: dict[str, float] = {}
+    floor_layers: dict[str, list[float]] = {name: [] for name in LAYER_ORDER}
     for run in range(args.runs):
+        floor = run_floor(args.db)
+        for name, secs in floor.items():
+            floor_layers[name].append(secs)
+        times["floor"].append(sum(floor.values()))
+        console.print(
+            f"run {run + 1}/{args.runs}: floor (server-side binary COPY of the inputs to "
+            f"/dev/null) {times['floor'][-1]:.2f} s"
+        )
         if not args.skip_sql:
             sql = run_sql(args.db, args.as_of)
             sql_runs.append(sql)
@@ -296,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(
         title=f"gridgeo check on the benchmark city, {args.runs} run(s), as of {args.as_of}"
     )
-    for col in ("measure", "median s", "min s", "max s", "vs load"):
+    for col in ("measure", "median s", "min s", "max s", "vs floor"):
         table.add_column(col, justify="left" if col == "measure" else "right")
     labels = {
+        "floor": "floor (server-side COPY of the inputs to /dev/null)",
         "load": "load (inputs_from_store)",
         "check": "check (run_check)",
         "end_to_end": "end-to-end (load + check)",
@@ -312,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{medians[name]:.2f}",
                 f"{min(ts):.2f}",
                 f"{max(ts):.2f}",
-                f"{medians[name] / medians['load']:.2f}x",
+                f"{medians[name] / medians['floor']:.2f}x",
             )
     console.print(table)
 
@@ -320,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     detail.add_column("part")
     detail.add_column("median s", justify="right")
     detail.add_column("rows", justify="right")
+    for name, ts in floor_layers.items():
+        detail.add_row(f"floor {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
     for name, ts in layer_times.items():
         detail.add_row(f"read {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
     declared = {step.name: step for step in STEPS}
@@ -342,29 +377,34 @@ def main(argv: list[str] | None = None) -> int:
     console.print(detail)
 
     missed: list[str] = []
-    check_ratio = medians["check"] / medians["load"]
+    floor_ratio = medians["end_to_end"] / medians["floor"]
     console.print(
-        f"ratio check / load (median): {check_ratio:.2f}x (target: <= {CHECK_TARGET:g}x)"
-        + ("" if check_ratio <= CHECK_TARGET else "  MISSED")
+        f"ratio end-to-end / floor (median): {floor_ratio:.2f}x (target: <= {FLOOR_TARGET:g}x)"
+        + ("" if floor_ratio <= FLOOR_TARGET else "  MISSED")
     )
-    if check_ratio > CHECK_TARGET:
-        missed.append(f"check / load is {check_ratio:.2f}x, above {CHECK_TARGET:g}x")
+    if floor_ratio > FLOOR_TARGET:
+        missed.append(f"end-to-end / floor is {floor_ratio:.2f}x, above {FLOOR_TARGET:g}x")
+    console.print(
+        f"ratio check / load (median): {medians['check'] / medians['load']:.2f}x (not a target)"
+    )
     sql_ratio = None
     if "sql" in medians:
-        sql_ratio = medians["sql"] / medians["end_to_end"]
+        sql_ratio = medians["sql"] / medians["pair"]
         console.print(
-            f"ratio SQL / end-to-end (median): {sql_ratio:.2f}x (target: >= {SQL_TARGET:g}x)"
+            f"ratio SQL / gridgeo on the same two results, read included (median): "
+            f"{sql_ratio:.2f}x (target: >= {SQL_TARGET:g}x)"
             + ("" if sql_ratio >= SQL_TARGET else "  MISSED")
         )
         if sql_ratio < SQL_TARGET:
-            missed.append(f"SQL / end-to-end is {sql_ratio:.2f}x, below {SQL_TARGET:g}x")
-        pair_ratio = medians["sql"] / medians["pair"]
+            missed.append(
+                f"SQL / gridgeo's same two results is {sql_ratio:.2f}x, below {SQL_TARGET:g}x"
+            )
         console.print(
-            f"ratio SQL / gridgeo on the same two results (median): {pair_ratio:.2f}x"
-            " (the like-for-like comparison; not a target)"
+            f"ratio SQL / end-to-end (median): {medians['sql'] / medians['end_to_end']:.2f}x"
+            " (the SQL answers two of the check's questions; not a target)"
         )
     else:
-        console.print("ratio SQL / end-to-end: not measured (--skip-sql)")
+        console.print("ratio SQL / gridgeo: not measured (--skip-sql)")
     console.print(
         f"peak RSS: {peak:,.0f} MiB (target: < {RSS_TARGET_MB:,} MiB)"
         + ("" if peak < RSS_TARGET_MB else "  MISSED")
@@ -386,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
             "step_seconds": step_times,
             "sql": sql_runs,
             "result_rows": result_rows,
-            "ratio_check_over_load": check_ratio,
-            "ratio_sql_over_end_to_end": sql_ratio,
+            "floor_layer_seconds": floor_layers,
+            "ratio_end_to_end_over_floor": floor_ratio,
+            "ratio_sql_over_pair": sql_ratio,
             "peak_rss_mb": peak,
             "rss_mb": rss_after,
             "targets_missed": missed,

@@ -90,9 +90,14 @@ def test_check_city_benchmark_runs(fresh_postgis: str, tmp_path: Path) -> None:
         "--json",
         str(figures),
     )
-    assert "ratio check / load" in output, output
-    assert "ratio SQL / end-to-end" in output, output
+    assert re.search(
+        r"floor \(server-side binary COPY of the inputs to /dev/null\) [\d.]+ s", output
+    )
+    assert "ratio end-to-end / floor" in output, output
+    assert "ratio SQL / gridgeo on the same two results" in output, output
     assert "peak RSS" in output, output
+    floor = json.loads(figures.read_text())["floor_layer_seconds"]
+    assert set(floor) >= {"grids", "buildings", "visits"} and all(floor.values()), floor
     assert figures.is_file()
 
 
