@@ -4,8 +4,9 @@ The targets, measured on the generated benchmark city (10,000 grids, 1,000,000
 buildings, 5,000,000 households, 10,000,000 visits), for one run that measures
 
 0. ``floor``: what PostgreSQL itself costs to hand over the check's inputs, a
-   server-side ``COPY <table> TO '/dev/null' (FORMAT binary)`` of every table the check
-   reads (no client, no network, no conversion), printed first;
+   server-side ``COPY (SELECT …) TO '/dev/null' (FORMAT binary)`` of the columns the
+   check reads of each table (references as their integer keys; no client, no network,
+   no conversion), printed first;
 1. ``load``: reading every layer from the store (``inputs_from_store``), the floor any
    check on the store pays; timed per layer as well;
 2. ``check``: ``run_check`` on the loaded inputs, timed per step by the step names its
@@ -50,6 +51,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridgeo.check import STEPS, Inputs, inputs_from_store, run_check
+from gridgeo.check.inputs import CHECK_READS
 from gridgeo.layers import LAYER_ORDER
 from gridgeo.store import open_store
 
@@ -121,19 +123,40 @@ def current_rss_mb() -> float:
         return 0.0
 
 
-def run_floor(url: str) -> dict[str, float]:
-    """Seconds of a server-side binary COPY of each input table to ``/dev/null``.
+def floor_queries() -> dict[str, str]:
+    """The SELECT of each table the check reads, of the columns it reads.
 
-    Needs a superuser (or ``pg_write_server_files``): the server writes the file.
+    The columns of :data:`gridgeo.check.CHECK_READS` (each layer's, or all but personal
+    ones), references as the integer keys they are stored as, the geometry where the
+    check reads it, and the row's key.
     """
     from gridgeo.layers import LAYERS
 
+    queries = {}
+    for name, (columns, geometry) in CHECK_READS.items():
+        spec = LAYERS[name]
+        wanted = [
+            f for f in spec.fields
+            if (columns is None and not f.personal) or f.name == "code" or f.name in (columns or ())
+        ]  # fmt: skip
+        names = ["id"] + [f"{f.name}_id" if f.ref else (f.column or f.name) for f in wanted]
+        if geometry and spec.geometry:
+            names.append("geom")
+        listed = ", ".join(f'"{c}"' for c in names)
+        queries[name] = f'SELECT {listed} FROM "{spec.table}"'
+    return queries
+
+
+def run_floor(url: str) -> dict[str, float]:
+    """Seconds of a server-side binary COPY of each input to ``/dev/null``.
+
+    Needs a superuser (or ``pg_write_server_files``): the server writes the file.
+    """
     seconds: dict[str, float] = {}
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        for name in LAYER_ORDER:
-            table = LAYERS[name].table
+        for name, query in floor_queries().items():
             t = time.perf_counter()
-            conn.execute(f"COPY \"{table}\" TO '/dev/null' (FORMAT binary)")
+            conn.execute(f"COPY ({query}) TO '/dev/null' (FORMAT binary)")
             seconds[name] = time.perf_counter() - t
     return seconds
 
@@ -271,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     sql_runs: list[dict[str, float | int]] = []
     result_rows: dict[str, int] = {}
     rss_after: dict[str, float] = {}
-    floor_layers: dict[str, list[float]] = {name: [] for name in LAYER_ORDER}
+    floor_layers: dict[str, list[float]] = {name: [] for name in CHECK_READS}
     for run in range(args.runs):
         floor = run_floor(args.db)
         for name, secs in floor.items():
