@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             sql = run_sql(args.db, args.as_of)
             sql_runs.append(sql)
             times["sql"].append(float(sql["seconds"]))
-            rss_after["sql"] = peak_rss_mb()
+            rss_after["sql"] = max(rss_after.get("sql", 0.0), current_rss_mb())
             gc.collect()
             pair = run_pair(store, args.as_of)
             times["pair"].append(float(pair["seconds"]))
@@ -379,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, ts in floor_layers.items():
         detail.add_row(f"floor {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
     for name, ts in layer_times.items():
-        detail.add_row(f"read {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
+        if ts:  # the layers the check reads
+            detail.add_row(f"read {name}", f"{_median(ts):.2f}", f"{counts.get(name, 0):,}")
     declared = {step.name: step for step in STEPS}
     for name, ts in sorted(step_times.items(), key=lambda kv: -_median(kv[1])):
         step = declared.get(name)
