@@ -112,6 +112,16 @@ def test_a_grid_repair_is_summarised_and_served(world: dict, proposals: dict) ->
     assert c.get("/proposals/0000000000000000", headers=auth(world)).status_code == 404
 
 
+def test_an_assignment_proposal_on_a_day_before_any_cadre_is_in_force(world: dict) -> None:
+    """No cadre in force: the households that no member can take name no cadre, no 500."""
+    c = world["client"]
+    r = c.post("/proposals/assignments?as_of=2000-01-01", headers=auth(world))
+    assert r.status_code == 201, r.text
+    summary = r.json()["summary"]
+    assert summary["ended"] == 0 and summary["added"] > 0  # nothing was in force to end
+    assert summary["cadres"]["buildings"] >= 1
+
+
 def test_the_proposal_map_shows_it_beside_the_current_grids(world: dict, proposals: dict) -> None:
     c = world["client"]
     for kind, title in (("grids", "网格修复方案"), ("assignments", "结对联系方案")):

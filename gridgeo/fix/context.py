@@ -78,7 +78,7 @@ class Context:
         pairs = pairs.dropna().drop_duplicates().sort_values(["c", "m"])
         info = self.members.drop_duplicates("code")
         names = pd.Series(info["name"].to_numpy(), index=info["code"]) if "name" in info else None
-        name = pairs["m"].map(names).fillna("") if names is not None else ""
+        name = pairs["m"].map(names).astype(object).fillna("") if names is not None else ""
         pairs["who"] = np.where(name != "", pairs["m"] + "（" + name + "）", pairs["m"])
         grouped = pairs.groupby("c")
         return pd.DataFrame(

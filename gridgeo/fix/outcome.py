@@ -61,8 +61,8 @@ def cadre_frame(ctx: Context, got: pd.DataFrame, unplaced: np.ndarray) -> gpd.Ge
     grid = np.append(ctx.where.grid, -1)[ids]
     community = np.append(ctx.building_community, None)[ids]
     found = pd.Series(community, dtype=object)
-    cadres = found.map(ctx.cadres["codes"]).fillna("").to_numpy(dtype=object)
-    who = found.map(ctx.cadres["who"]).fillna("").to_numpy(dtype=object)
+    cadres = found.map(ctx.cadres["codes"]).astype(object).fillna("").to_numpy(dtype=object)
+    who = found.map(ctx.cadres["who"]).astype(object).fillna("").to_numpy(dtype=object)
     bcode = np.append(held.buildings.to_numpy(), None)[ids]
     n = per["size"].to_numpy(dtype=np.int64)
     zh, en = [], []

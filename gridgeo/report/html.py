@@ -147,7 +147,7 @@ def _community_table(results: Mapping[str, pd.DataFrame], name_of: dict[str, str
     """The communities' summary rows with their names and score colours, by code."""
     communities = results["summary_communities"].copy()
     communities["code"] = communities["community"].astype(str)
-    communities["name"] = communities["code"].map(name_of).fillna("")
+    communities["name"] = communities["code"].map(name_of).astype(object).fillna("")
     communities["color"] = communities["coverage_score"].map(coverage_color)
     return communities.sort_values("code")
 

@@ -131,7 +131,7 @@ def _repeated(problems: pd.DataFrame, life: pd.DataFrame) -> gpd.GeoDataFrame:
         first.reindex(rows["previous"].to_numpy()).to_numpy(dtype="datetime64[ns]"),
         index=rows.index,
     )
-    previous = rows["previous"].fillna("").to_numpy(dtype=object)
+    previous = rows["previous"].astype(object).fillna("").to_numpy(dtype=object)
     extra = base.assign(
         previous=rows["previous"],
         previous_reported_on=prev_on,
