@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from gridgeo.errors import ValidationError
+from gridgeo.errors import Issue, ValidationError
 from gridgeo.store.areas import study_area
 from gridgeo.store.base import Progress
 
@@ -84,8 +84,15 @@ class HotspotRun:
         return int(self.layers["cells"].attrs.get("outside", 0))
 
 
-def hotspot_inputs(source: HotspotSource, *, timezone: str) -> HotspotInputs:
+def hotspot_inputs(
+    source: HotspotSource, *, timezone: str, points_too: bool = True
+) -> HotspotInputs:
     """Read what ``source`` names: problem points, study area and grids as cells.
+
+    ``source.problems`` may be a partitioned exchange folder
+    (:mod:`gridgeo.hotspot_partitions`): its problems, and its communities (else grids)
+    as the area. ``points_too=False`` reads the area and cells only (the problems of a
+    folder are then read per partition).
 
     A study area read from a store is :func:`~gridgeo.store.areas.study_area`, unless grids are the cells
     (their extent is then the area). Grids without a ``code`` column are numbered by
@@ -97,10 +104,12 @@ def hotspot_inputs(source: HotspotSource, *, timezone: str) -> HotspotInputs:
         ``cells="grids"`` with a problems file (name the grids' file: ``grids:FILE``).
     """
     from gridgeo.hotspot_inputs import read_problems
+    from gridgeo.hotspot_partitions import folder_area, is_exchange_folder
     from gridgeo.io import read_file
 
     cells = source.cells.lower()
-    if cells == "grids" and source.problems is not None:
+    folder = is_exchange_folder(source.problems)
+    if cells == "grids" and source.problems is not None and not folder:
         raise ValidationError("--cells grids: give grids:FILE with --problems")
     crs = source.crs
     area = read_file(source.area, target="communities", crs=crs).frame if source.area else None
@@ -108,7 +117,21 @@ def hotspot_inputs(source: HotspotSource, *, timezone: str) -> HotspotInputs:
     if cells.startswith("grids:"):
         grids = read_file(Path(source.cells[6:]), target="grids", crs=crs).frame
     notes: list[str] = []
-    if source.problems is not None:
+    if folder:
+        from gridgeo.io.geoparquet import read_geoparquet
+
+        assert source.problems is not None
+        if points_too:
+            points = read_geoparquet(source.problems, layers=("problems",)).frames.get("problems")
+        else:
+            points = None
+        if points is None:
+            points = gpd.GeoDataFrame({"reported_at": []}, geometry=gpd.GeoSeries([], crs=4326))
+        if cells == "grids":
+            grids = folder_area(source.problems, grids_as_cells=True)[1]
+        if area is None and grids is None:
+            area = folder_area(source.problems, grids_as_cells=False)[0]
+    elif source.problems is not None:
         points, notes = read_problems(
             source.problems,
             layer=source.layer,
@@ -151,6 +174,8 @@ def run_hotspots(
     bandwidth: float | str = "silverman",
     interval: str = "month",
     timezone: str | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> HotspotRun:
     """Read the inputs, compute every hotspot layer and write them to a GeoPackage.
@@ -167,6 +192,11 @@ def run_hotspots(
         As :func:`~gridgeo.analysis.hotspots.hotspot_layers` takes them.
     timezone
         The district's time zone; default the ``GRIDGEO_TIMEZONE`` setting.
+    engine, scheduler
+        ``"local"`` (one process) or ``"dask"``: the problems of a partitioned exchange
+        folder are read and selected one task per partition on the Dask cluster at
+        ``scheduler`` (None: a local cluster), the statistics then run over the whole
+        area (:mod:`gridgeo.hotspot_partitions`); the layers are the same.
     progress
         ``progress(description, done, total)``.
 
@@ -176,6 +206,7 @@ def run_hotspots(
         The layers, notes about the inputs, and ``out``.
     """
     from gridgeo.analysis.hotspots import hotspot_layers
+    from gridgeo.hotspot_partitions import is_exchange_folder
     from gridgeo.io import write_file
 
     if timezone is None:
@@ -183,17 +214,27 @@ def run_hotspots(
 
         timezone = get_settings().timezone
     report = progress or _quiet
+    selection = {"category": category, "status": status, "start": start, "end": end}
+    dask = _check_engine(engine, source)
     report("reading inputs", 0, 1)
-    inputs = hotspot_inputs(source, timezone=timezone)
+    inputs = hotspot_inputs(source, timezone=timezone, points_too=not dask)
     report("reading inputs", 1, 1)
+    if dask:
+        from gridgeo.cluster import dask_client
+        from gridgeo.hotspot_partitions import selected_problems
+
+        assert source.problems is not None
+        report("starting the Dask cluster" if scheduler is None else "connecting to Dask", 0, 1)
+        with dask_client(scheduler) as client:
+            report("starting the Dask cluster" if scheduler is None else "connecting to Dask", 1, 1)
+            inputs.points = selected_problems(
+                source.problems, client, selection, timezone=timezone, progress=progress
+            )
     layers = hotspot_layers(
         inputs.points,
         area=inputs.area,
         cells=inputs.grids if inputs.grids is not None else source.cells,
-        category=category or None,
-        status=status or None,
-        start=start,
-        end=end,
+        **({} if dask else {k: v or None for k, v in selection.items()}),  # Dask: selected
         permutations=permutations,
         seed=seed,
         weights=weights,
@@ -203,8 +244,7 @@ def run_hotspots(
         progress=progress,
     )
     written = dict(layers)
-    if source.problems is not None:
-        selection = {"category": category, "status": status, "start": start, "end": end}
+    if source.problems is not None and not is_exchange_folder(source.problems):
         written["problems"] = counted_problems(inputs.points, selection, timezone)
     out = Path(out)
     out.unlink(missing_ok=True)
@@ -213,6 +253,24 @@ def run_hotspots(
         write_file(frame, out, layer=name)
     report("writing", len(written), len(written))
     return HotspotRun(layers, inputs.notes, out)
+
+
+def _check_engine(engine: str, source: HotspotSource) -> bool:
+    """Whether the run is on Dask; refuse an unknown engine, or Dask without a folder."""
+    from gridgeo.cluster import ENGINES
+    from gridgeo.hotspot_partitions import is_exchange_folder
+
+    if engine not in ENGINES:
+        raise ValidationError(f"--engine {engine!r}: give one of {', '.join(ENGINES)}")
+    if engine == "dask" and not is_exchange_folder(source.problems):
+        raise ValidationError(
+            Issue(
+                "--engine dask reads the problems of a partitioned folder",
+                hint="give --problems DIR, a folder written by gridgeo export --format "
+                "geoparquet DIR (or gridgeo synth --scale province)",
+            )
+        )
+    return engine == "dask"
 
 
 def counted_problems(

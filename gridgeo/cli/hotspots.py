@@ -67,6 +67,8 @@ def hotspots(
         str,
         typer.Option("--bandwidth"),
     ] = "silverman",
+    engine: Annotated[str, typer.Option("--engine")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler")] = None,
     db: DbOption = None,
 ) -> None:
     """Problem hotspots: Gi* hot and cold spots, LISA clusters, density and emerging hot spots."""
@@ -74,8 +76,15 @@ def hotspots(
 
     for name, value in (("--from", date_from), ("--to", date_to)):
         date_option(value, name)
-    if cells.lower() == "grids" and problems is not None:
+    from gridgeo.cluster import ENGINES
+    from gridgeo.hotspot_partitions import is_exchange_folder
+
+    if cells.lower() == "grids" and problems is not None and not is_exchange_folder(problems):
         raise typer.BadParameter("give grids:FILE with --problems", param_hint="--cells")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}: give {' or '.join(ENGINES)}", param_hint="--engine")
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("only with --engine dask", param_hint="--scheduler")
     source = HotspotSource(
         db=db,
         problems=problems,
@@ -101,6 +110,8 @@ def hotspots(
             weights=weights,
             bandwidth=_bandwidth(bandwidth),
             interval=interval,
+            engine=engine,
+            scheduler=scheduler,
             progress=progress,
         )
     for line in [*run.notes, *_cells_note(run.layers["cells"])]:
@@ -110,7 +121,8 @@ def hotspots(
         out.print(
             f"{run.outside:,} problems outside the study area were not counted", highlight=False
         )
-    names = "cells, lisa, density, emerging" + (", problems" if problems is not None else "")
+    counted = problems is not None and not is_exchange_folder(problems)
+    names = "cells, lisa, density, emerging" + (", problems" if counted else "")
     out.print(f"written to {out_file} (layers {names})", highlight=False)
 
 

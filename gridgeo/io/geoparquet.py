@@ -62,6 +62,8 @@ __all__ = [
     "VERSION",
     "ParquetRead",
     "folder_name",
+    "layer_files",
+    "read_layer_file",
     "read_manifest",
     "partition_keys",
     "read_geoparquet",
@@ -251,6 +253,30 @@ def _files(folder: Path, name: str, partitioned: bool) -> list[tuple[str | None,
     return found
 
 
+def layer_files(folder: Path, manifest: dict[str, Any], name: str) -> list[tuple[str | None, Path]]:
+    """(partition, file) of each file of layer ``name``, in the order :func:`read_geoparquet` reads.
+
+    Raises
+    ------
+    FileFormatError
+        A partition that the manifest does not list.
+    """
+    info = manifest["layers"].get(name)
+    if info is None:
+        return []
+    partitions = set(map(str, manifest.get("partitions") or []))
+    files = _files(folder, name, info["partitioned"])
+    for code, path in files:
+        if code is not None and partitions and code not in partitions:
+            raise _refuse(f"partition {code!r} is not in the manifest", path.parent)
+    return files
+
+
+def read_layer_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
+    """One file of layer ``name`` of the exchange folder ``folder``, checked (see :func:`_read_file`)."""
+    return _read_file(Path(path), Path(folder), name)
+
+
 def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
     """One Parquet file as a frame (a GeoDataFrame when it is GeoParquet)."""
     import pyarrow.parquet as pq
@@ -280,8 +306,13 @@ def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
     return frame
 
 
-def read_geoparquet(folder: str | Path, *, progress: Progress | None = None) -> ParquetRead:
-    """Read an exchange folder: every layer of its manifest, checked against it.
+def read_geoparquet(
+    folder: str | Path,
+    *,
+    layers: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
+) -> ParquetRead:
+    """Read an exchange folder: every layer of its manifest (or ``layers``), checked against it.
 
     Raises
     ------
@@ -292,12 +323,11 @@ def read_geoparquet(folder: str | Path, *, progress: Progress | None = None) -> 
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    partitions = set(map(str, manifest.get("partitions") or []))
     out = ParquetRead(manifest)
-    layers = manifest["layers"]
-    for name in [n for n in LAYER_ORDER if n in layers]:
-        info = layers[name]
-        files = _files(folder, name, info["partitioned"])
+    listed = manifest["layers"]
+    for name in [n for n in LAYER_ORDER if n in listed and (layers is None or n in layers)]:
+        info = listed[name]
+        files = layer_files(folder, manifest, name)
         if info["rows"] and not files:
             raise _refuse(
                 f"the manifest gives layer {name!r} {info['rows']:,} rows, but it has no files",
@@ -306,11 +336,9 @@ def read_geoparquet(folder: str | Path, *, progress: Progress | None = None) -> 
             )
         parts = []
         description = f"reading {name}"
-        for i, (code, path) in enumerate(files):
+        for i, (_, path) in enumerate(files):
             if progress:
                 progress(description, i, len(files))
-            if code is not None and partitions and code not in partitions:
-                raise _refuse(f"partition {code!r} is not in the manifest", path.parent)
             parts.append(_read_file(path, folder, name))
         if progress:
             progress(description, len(files), len(files))
