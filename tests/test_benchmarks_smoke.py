@@ -212,3 +212,16 @@ def test_live_benchmark_runs(postgis_url: str, tmp_path: Path) -> None:
     assert counts and all(served == batch for served, batch in counts.values()), counts
     assert "served findings equal a batch check" in output
     assert re.search(r"cleaned up: [\d,]+ visits deleted", output), output
+
+
+def test_scaleout_benchmark_runs(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    figures = tmp_path / "figures.json"
+    output = run(
+        "scaleout.py", "--cities", "2", "--city-scale", "tiny", "--workers", "2", "--runs", "1",
+        "--permutations", "99", "--cells", "h3:10", "--json", str(figures),
+    )  # fmt: skip
+    assert "floor: pyarrow reads the problems files" in output, output
+    assert re.search(r"dask 2 +median +[\d.]+ s +ratio local / this", output), output
+    assert "layers of dask 2 equal to local: yes" in output, output
+    assert json.loads(figures.read_text())["engines"]["dask 2"]["equal"] is True
