@@ -1,4 +1,4 @@
-"""The check's inputs: what they are, from a store, and the stand-ins for missing layers.
+"""The check's inputs: what they are, from a store or a folder, and the stand-ins for missing layers.
 
 Files are read by :mod:`gridgeo.check.files`; a duplicate code or an invalid polygon
 there is not a reason to refuse the check, it is one of the things the check
@@ -8,17 +8,21 @@ reports (:attr:`Inputs.input_findings`, built with :func:`input_issue`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridgeo.analysis.findings import findings
+from gridgeo.errors import Issue, ValidationError
+from gridgeo.progress import Progress
 from gridgeo.store import Store
 
 __all__ = [
     "CHECK_READS",
     "Inputs",
+    "inputs_from_folder",
     "inputs_from_store",
     "members_named_by",
     "organisations_named_by",
@@ -105,6 +109,49 @@ def inputs_from_store(store: Store) -> Inputs:
     }
     inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
     inputs.sources = {"store": store.url}
+    return inputs
+
+
+def inputs_from_folder(folder: Path, *, progress: Progress | None = None) -> Inputs:
+    """The layers of a partitioned exchange folder that the check uses, as its inputs.
+
+    The folder of ``gridgeo export --format geoparquet`` (or ``gridgeo synth --scale
+    province``) holds the layers as ``Store.read_layer`` gives them, so the check reads
+    the same columns as from a store (:data:`CHECK_READS`) and finds what it finds in
+    the store the folder was exported from. A layer without rows has no files and is
+    left out, as a store's empty layer is.
+
+    Raises
+    ------
+    FileFormatError
+        A broken folder (:func:`gridgeo.io.geoparquet.read_geoparquet`).
+    ValidationError
+        The folder has no grids or no buildings.
+    """
+    from gridgeo.io.geoparquet import read_geoparquet
+
+    read = read_geoparquet(folder, layers=tuple(CHECK_READS), progress=progress)
+    layers: dict[str, pd.DataFrame] = {}
+    for name, (columns, geometry) in CHECK_READS.items():
+        frame = read.frames.get(name)
+        if frame is None:
+            continue
+        if columns is not None:
+            keep = ["code", *[c for c in columns if c in frame.columns and c != "code"]]
+            frame = frame[keep + (["geometry"] if geometry and "geometry" in frame else [])]
+        if not geometry and isinstance(frame, gpd.GeoDataFrame):
+            frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        layers[name] = frame
+    missing = [name for name in ("grids", "buildings") if name not in layers]
+    if missing:
+        raise ValidationError(
+            Issue(
+                f"the folder has no {' and no '.join(missing)}: nothing to check",
+                file=str(folder),
+            )
+        )
+    inputs = Inputs(layers.pop("grids"), layers.pop("buildings"), layers=layers)
+    inputs.sources = {"folder": str(folder)}
     return inputs
 
 

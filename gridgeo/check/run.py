@@ -94,8 +94,9 @@ def check_inputs(
     crs: str | None = None,
     extra: Mapping[str, Path | None] | None = None,
     options: Mapping[str, FileOptions] | None = None,
+    folder: Path | None = None,
 ) -> Inputs:
-    """What ``gridgeo check`` runs on: the files when grids and buildings are given, else a store.
+    """What ``gridgeo check`` runs on: a folder, the files when grids and buildings are given, else a store.
 
     Parameters
     ----------
@@ -106,6 +107,9 @@ def check_inputs(
     grid_id, building_id, crs, extra, options
         As :func:`~gridgeo.check.read_inputs` takes them (``extra``: the other
         layers' files by layer name, None where not given).
+    folder
+        A partitioned exchange folder (:func:`~gridgeo.check.inputs.inputs_from_folder`),
+        read instead of files or a store.
 
     Returns
     -------
@@ -115,11 +119,21 @@ def check_inputs(
     Raises
     ------
     ValidationError
-        Only one of ``grids`` and ``buildings`` was given, or other files without them.
+        Only one of ``grids`` and ``buildings`` was given, or other files without them,
+        or a folder with files or a store.
     NotFound
         No files and no store: the default store's file does not exist (it is not
         created).
     """
+    given = [name for name, path in (extra or {}).items() if path is not None]
+    if folder is not None:
+        if grids is not None or buildings is not None or given or db is not None:
+            raise ValidationError(
+                "--folder holds every layer: give it without --db and without input files"
+            )
+        from gridgeo.check.inputs import inputs_from_folder
+
+        return inputs_from_folder(folder)
     if grids is not None and buildings is not None:
         return read_inputs(
             grids=grids,
@@ -132,7 +146,6 @@ def check_inputs(
         )
     if grids is not None or buildings is not None:
         raise ValidationError("give both the grids and the buildings files, or neither")
-    given = [name for name, path in (extra or {}).items() if path is not None]
     if given:
         raise ValidationError(
             f"--{given[0]} is read with the grids and buildings files: give --grids and "

@@ -62,6 +62,7 @@ def check(
     generate_ids: GenerateIdsOption = None,
     lang: Annotated[str, typer.Option("--lang")] = "zh",
     policy: PolicyOption = None,
+    folder: Annotated[Path | None, typer.Option("--folder")] = None,
     db: DbOption = None,
 ) -> None:
     """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
@@ -100,6 +101,7 @@ def check(
                 crs=crs,
                 extra=extra,
                 options=options,
+                folder=folder,
             )
         for o in options.values():
             for line in o.notes:
