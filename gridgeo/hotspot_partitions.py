@@ -53,14 +53,12 @@ def folder_area(folder: Path, *, grids_as_cells: bool) -> tuple[Any, Any]:
     """
     from gridgeo.io.geoparquet import read_geoparquet
 
-    read = read_geoparquet(folder, layers=("communities", "grids"))
-    grids = read.frames.get("grids")
-    if grids_as_cells:
-        return None, grids
-    communities = read.frames.get("communities")
-    if isinstance(communities, gpd.GeoDataFrame) and communities.geometry.notna().any():
-        return communities[communities.geometry.notna()].reset_index(drop=True), None
-    return grids, None
+    if not grids_as_cells:
+        communities = read_geoparquet(folder, layers=("communities",)).frames.get("communities")
+        if isinstance(communities, gpd.GeoDataFrame) and communities.geometry.notna().any():
+            return communities[communities.geometry.notna()].reset_index(drop=True), None
+    grids = read_geoparquet(folder, layers=("grids",)).frames.get("grids")
+    return (None, grids) if grids_as_cells else (grids, None)
 
 
 def _select_file(

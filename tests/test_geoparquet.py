@@ -19,10 +19,19 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from roundtrip_helpers import gridgeo, store_frames
 
 from gridgeo.analysis.coverage import building_grid, metric_crs
-from gridgeo.io.geoparquet import MANIFEST, NONE, PARTITIONED, RULE, folder_name, partition_keys
+from gridgeo.io.geoparquet import (
+    MANIFEST,
+    NONE,
+    PARTITIONED,
+    RULE,
+    folder_name,
+    partition_keys,
+    read_layer_file,
+)
 from gridgeo.layers import LAYER_ORDER
 from gridgeo.store import open_store
 from gridgeo.synth import generate
@@ -356,3 +365,18 @@ def test_a_folder_another_writer_made_reads_back(exported, tmp_path: Path) -> No
     assert set(lines) == set(LAYER_ORDER), out
     for name in LAYER_ORDER:
         assert " 0 inserted, 0 updated," in lines[name], lines[name]
+
+
+def test_files_read_as_geopandas_reads_them(exported) -> None:
+    """The folder's reader decodes each GeoParquet file as ``geopandas.read_parquet`` does."""
+    folder = exported[0]
+    files = sorted(folder.glob("*/part=*/*.parquet")) + sorted(folder.glob("*/*.parquet"))
+    geo = [p for p in files if b"geo" in (pq.read_schema(p).metadata or {})]
+    assert len(geo) >= 10
+    for path in geo:
+        layer = path.relative_to(folder).parts[0]
+        ours = read_layer_file(path, folder, layer)
+        theirs = gpd.read_parquet(path)
+        theirs = theirs.drop(columns=[c for c in ("part",) if c in theirs.columns])
+        assert ours.crs == theirs.crs, path
+        assert_geodataframe_equal(ours, theirs, check_less_precise=False)

@@ -24,6 +24,7 @@ gap or an overlap on a community border never duplicates a row.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyproj
 
@@ -277,15 +279,75 @@ def read_layer_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
     return _read_file(Path(path), Path(folder), name)
 
 
+@functools.lru_cache(maxsize=64)
+def _crs(text: str) -> pyproj.CRS:
+    """The CRS of a GeoParquet column's ``crs`` (JSON text), parsed once per distinct value.
+
+    Parsing PROJJSON costs about 6 ms; a province's folder has thousands of files with
+    the same CRS.
+    """
+    value = json.loads(text)
+    if isinstance(value, dict):
+        _drop_member_ids(value)
+    return pyproj.CRS.from_user_input(value)
+
+
+def _drop_member_ids(projjson: dict[str, Any]) -> None:
+    """Datum ensemble members without ``id`` (older PROJ databases lack some; as geopandas)."""
+    for key, value in projjson.items():
+        if isinstance(value, dict):
+            _drop_member_ids(value)
+        elif key == "members" and isinstance(value, list):
+            for member in value:
+                if isinstance(member, dict):
+                    member.pop("id", None)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_wgs84(crs: pyproj.CRS) -> bool:
+    return crs.equals(pyproj.CRS(CRS), ignore_axis_order=True)
+
+
+def _read_geoparquet(path: Path, schema: Any) -> gpd.GeoDataFrame:
+    """A GeoParquet file as ``geopandas.read_parquet`` reads it, the CRS parsed once per value.
+
+    Files of one WKB geometry column (what gridgeo writes) are decoded here; any other
+    (several geometry columns, GeoArrow encodings) by geopandas.
+    """
+    import pyarrow.parquet as pq
+
+    metadata = schema.metadata
+    geo = json.loads(metadata[b"geo"])
+    columns = geo.get("columns") or {}
+    primary = geo.get("primary_column")
+    if len(columns) != 1 or primary not in columns or columns[primary].get("encoding") != "WKB":
+        return gpd.read_parquet(path)
+    covering = (columns[primary].get("covering") or {}).get("bbox") or {}
+    boxes = {v[0] for v in covering.values() if isinstance(v, list) and v}
+    wanted = [n for n in schema.names if n not in boxes]  # as geopandas reads
+    if primary not in wanted:
+        return gpd.read_parquet(path)
+    table = pq.read_table(path, columns=wanted)
+    crs = _crs(json.dumps(columns[primary].get("crs", "OGC:CRS84"), sort_keys=True))
+    names = list(table.slice(0, 0).to_pandas().columns)
+    frame = table.drop([primary]).to_pandas()
+    geometry = gpd.array.from_wkb(np.array(table[primary]), crs=crs)
+    frame.insert(names.index(primary), primary, geometry)
+    out = gpd.GeoDataFrame(frame, geometry=primary)
+    if b"PANDAS_ATTRS" in metadata:
+        out.attrs = json.loads(metadata[b"PANDAS_ATTRS"])
+    return out
+
+
 def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
     """One Parquet file as a frame (a GeoDataFrame when it is GeoParquet)."""
     import pyarrow.parquet as pq
 
     shown = path.relative_to(folder.parent)
     try:
-        metadata = pq.read_schema(path).metadata or {}
-        if b"geo" in metadata:
-            frame: pd.DataFrame = gpd.read_parquet(path)
+        schema = pq.read_schema(path)
+        if b"geo" in (schema.metadata or {}):
+            frame: pd.DataFrame = _read_geoparquet(path, schema)
         else:
             frame = pq.read_table(path).to_pandas()
     except Exception as exc:  # pyarrow's and geopandas' errors are many and unnamed
@@ -298,7 +360,7 @@ def _read_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
         frame = frame.drop(columns=PARTITION_KEY)
     if isinstance(frame, gpd.GeoDataFrame):
         crs = frame.crs
-        if crs is not None and not pyproj.CRS(crs).equals(pyproj.CRS(CRS), ignore_axis_order=True):
+        if crs is not None and not _is_wgs84(crs):
             raise _refuse(f"its geometries are in {crs.to_string()}, not {CRS}", shown)
         frame = frame.set_crs(CRS, allow_override=True)
     elif LAYERS[name].geometry and "geometry" in frame.columns:
