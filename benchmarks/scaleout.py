@@ -10,8 +10,8 @@ scratch directory unless ``--folder`` names one), ``gridgeo hotspots`` runs
 
 Each run is its own ``gridgeo`` process; the engines take turns, ``--runs`` times, and
 the medians are printed with the ratio to ``local``. Peak memory is the calling
-process's (``ru_maxrss``) and each worker's (asked of the workers, which are restarted
-before each run). The cluster's start is timed apart (the engine's overhead, paid once
+process's (``ru_maxrss``) and the largest worker's resident set, sampled every 50 ms
+during the run. The cluster's start is timed apart (the engine's overhead, paid once
 per cluster). First printed, the floor: pyarrow reading the problems files' columns
 (geometry as WKB, undecoded) in this process. At the end every engine's layers are
 compared with ``local``'s (same rows, values and geometries).
@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,33 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("cells", "lisa", "density", "emerging")
 
 
-def _worker_peak_mb() -> float:
-    import resource
+class PeakSampler:
+    """The largest resident set of some processes, sampled every 50 ms in a thread."""
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def __init__(self, pids: list[int]) -> None:
+        import psutil
+
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for p in self.processes:
+                try:
+                    self.peak = max(self.peak, p.memory_info().rss)
+                except Exception:  # a worker that is gone has no memory to report
+                    pass
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def make_province(out: Path, cities: int, city_scale: str) -> None:
@@ -150,13 +174,13 @@ def main() -> None:
                 scheduler = None
                 if engine != "local":
                     cluster, client = clusters[int(engine.split()[1])]
-                    client.restart()
                     scheduler = cluster.scheduler_address
                 out = scratch / f"{engine.replace(' ', '-')}.gpkg"
-                got = run_cli(folder, out, args.cells, args.permutations, scheduler)
+                pids = list(client.run(os.getpid).values()) if scheduler else []
+                with PeakSampler(pids) as sampler:
+                    got = run_cli(folder, out, args.cells, args.permutations, scheduler)
                 if scheduler:
-                    peaks = client.run(_worker_peak_mb)
-                    got["worker_peak_mb"] = max(peaks.values())
+                    got["worker_peak_mb"] = sampler.peak / 2**20
                 runs[engine].append(got)
         base = statistics.median(x["seconds"] for x in runs["local"])
         for engine in engines:
