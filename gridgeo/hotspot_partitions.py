@@ -30,7 +30,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from gridgeo.errors import FileFormatError, Issue
 from gridgeo.io.partitions import CRS, MANIFEST
 from gridgeo.progress import Progress
 
@@ -111,12 +110,11 @@ def selected_problems(
     """
     from distributed import as_completed
 
-    from gridgeo.io.geoparquet import layer_files, read_manifest
+    from gridgeo.io.geoparquet import check_rows, layer_files, read_manifest
 
     folder = Path(folder)
     manifest = read_manifest(folder)
     files = layer_files(folder, manifest, "problems")
-    expected = int(manifest["layers"].get("problems", {}).get("rows", 0))
     report = progress or (lambda *_: None)
     report(_STEP, 0, len(files))
     futures = [
@@ -126,15 +124,7 @@ def selected_problems(
     for done, _ in enumerate(as_completed(futures), start=1):
         report(_STEP, done, len(files))
     results = client.gather(futures)
-    rows = sum(n for n, _ in results)
-    if rows != expected:
-        raise FileFormatError(
-            Issue(
-                f"layer 'problems' holds {rows:,} rows, the manifest says {expected:,}",
-                file=str(folder / "problems"),
-                hint="the folder is incomplete or was changed: export it again",
-            )
-        )
+    check_rows(folder, manifest, "problems", sum(n for n, _ in results))
     parts = [frame for _, frame in results]
     if not parts:
         return gpd.GeoDataFrame({"reported_at": []}, geometry=gpd.GeoSeries([], crs=CRS))

@@ -63,6 +63,7 @@ __all__ = [
     "RULE",
     "VERSION",
     "ParquetRead",
+    "check_rows",
     "folder_name",
     "layer_files",
     "read_layer_file",
@@ -274,6 +275,23 @@ def layer_files(folder: Path, manifest: dict[str, Any], name: str) -> list[tuple
     return files
 
 
+def check_rows(folder: Path, manifest: dict[str, Any], name: str, rows: int) -> None:
+    """Refuse a layer whose files hold another number of rows than the manifest says.
+
+    Raises
+    ------
+    FileFormatError
+        ``rows`` is not the manifest's count of layer ``name``.
+    """
+    expected = int(manifest["layers"].get(name, {}).get("rows", 0))
+    if rows != expected:
+        raise _refuse(
+            f"layer {name!r} holds {rows:,} rows, the manifest says {expected:,}",
+            folder / name,
+            "the folder is incomplete or was changed: export it again",
+        )
+
+
 def read_layer_file(path: Path, folder: Path, name: str) -> pd.DataFrame:
     """One file of layer ``name`` of the exchange folder ``folder``, checked (see :func:`_read_file`)."""
     return _read_file(Path(path), Path(folder), name)
@@ -407,12 +425,7 @@ def read_geoparquet(
         if not parts:
             continue
         frame = _concat(parts)
-        if len(frame) != info["rows"]:
-            raise _refuse(
-                f"layer {name!r} holds {len(frame):,} rows, the manifest says {info['rows']:,}",
-                folder / name,
-                "the folder is incomplete or was changed: export it again",
-            )
+        check_rows(folder, manifest, name, len(frame))
         out.frames[name] = frame
         out.sources[name] = f"{folder.name}/{name}"
     return out
