@@ -1,23 +1,25 @@
-"""Hotspots of a partitioned province on Dask workers against one process, side by side.
+"""The hotspots and the check of a partitioned province on Dask workers against one process.
 
 On a province folder (``gridgeo synth --scale province``; one is generated into a
-scratch directory unless ``--folder`` names one), ``gridgeo hotspots`` runs
+scratch directory unless ``--folder`` names one), each job of ``--jobs`` runs
 
-* ``local``: one process reads the whole folder and computes the four layers;
+* ``local``: one process reads the whole folder and computes the layers;
 * ``dask N``: ``--engine dask --scheduler`` on a cluster of N worker processes (one
-  thread each, ``--memory-limit`` each): each partition's problems read and selected in
-  a task of its own, the statistics over the whole area in the calling process.
+  thread each, ``--memory-limit`` each). ``hotspots``: each partition's problems read
+  and selected in a task of its own, the statistics over the whole area in the calling
+  process. ``check``: a task per partition, one for the grids' borders and one per
+  bucket of members (:mod:`gridgeo.check.partitioned`).
 
 Each run is its own ``gridgeo`` process; the engines take turns, ``--runs`` times, and
 the medians are printed with the ratio to ``local``. Peak memory is the calling
 process's (``ru_maxrss``) and the largest worker's resident set, sampled every 50 ms
 during the run. The cluster's start is timed apart (the engine's overhead, paid once
-per cluster). First printed, the floor: pyarrow reading the problems files' columns
-(geometry as WKB, undecoded) in this process. At the end every engine's layers are
-compared with ``local``'s (same rows, values and geometries).
+per cluster). First printed for each job, the floor: pyarrow reading the files the job
+reads (geometry as WKB, undecoded) in this process. At the end every engine's layers
+are compared with ``local``'s (same rows, values and geometries).
 
     python benchmarks/scaleout.py --cities 30 --city-scale sample --workers 1,2 --runs 3
-    python benchmarks/scaleout.py --folder /province/p10 --cells h3:9
+    python benchmarks/scaleout.py --folder /province/p10 --cells h3:9 --jobs check
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("cells", "lisa", "density", "emerging")
+JOBS = ("hotspots", "check")
+#: the layers each job reads, for its floor
+READS = {
+    "hotspots": ("problems",),
+    "check": ("grids", "buildings", "households", "assignments", "visits", "meetings"),
+}
+#: the check's date: the end of the generated period (gridgeo.synth.parameters)
+AS_OF = "2025-06-01"
 
 
 class PeakSampler:
@@ -75,19 +85,32 @@ def make_province(out: Path, cities: int, city_scale: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
-def floor_seconds(folder: Path) -> tuple[float, int]:
-    """pyarrow reading every problems file, geometry as WKB bytes: (seconds, rows)."""
+def floor_seconds(folder: Path, job: str = "hotspots") -> tuple[float, int]:
+    """pyarrow reading every file of the job's layers, geometry as WKB bytes: (seconds, rows)."""
     import pyarrow.dataset as ds
 
-    start = time.perf_counter()
-    table = ds.dataset(folder / "problems", format="parquet", partitioning="hive").to_table()
-    return time.perf_counter() - start, table.num_rows
+    start, rows = time.perf_counter(), 0
+    for layer in READS[job]:
+        if (folder / layer).is_dir():
+            rows += (
+                ds.dataset(folder / layer, format="parquet", partitioning="hive")
+                .to_table()
+                .num_rows
+            )
+    return time.perf_counter() - start, rows
 
 
-def run_cli(folder: Path, out: Path, cells: str, permutations: int, scheduler: str | None) -> dict:
-    """One ``gridgeo hotspots`` process: wall seconds and its peak RSS (MiB)."""
-    cmd = [str(Path(sys.executable).parent / "gridgeo"), "hotspots", "--problems", str(folder),
-           "--cells", cells, "--permutations", str(permutations), "--out", str(out)]  # fmt: skip
+def job_command(job: str, folder: Path, out: Path, args: argparse.Namespace) -> list[str]:
+    """The ``gridgeo`` command of one local run of ``job``."""
+    gridgeo = str(Path(sys.executable).parent / "gridgeo")
+    if job == "check":
+        return [gridgeo, "check", "--folder", str(folder), "--as-of", args.as_of, "--out", str(out)]
+    return [gridgeo, "hotspots", "--problems", str(folder), "--cells", args.cells,
+            "--permutations", str(args.permutations), "--out", str(out)]  # fmt: skip
+
+
+def run_cli(cmd: list[str], scheduler: str | None) -> dict:
+    """One ``gridgeo`` process: wall seconds and its peak RSS (MiB)."""
     if scheduler:
         cmd += ["--engine", "dask", "--scheduler", scheduler]
     start = time.perf_counter()
@@ -98,20 +121,144 @@ def run_cli(folder: Path, out: Path, cells: str, permutations: int, scheduler: s
         seconds = time.perf_counter() - start
         if proc.returncode:
             err.seek(0)
-            raise SystemExit(f"gridgeo hotspots failed ({proc.returncode}):\n{err.read()}")
+            raise SystemExit(f"{' '.join(cmd[1:3])} failed ({proc.returncode}):\n{err.read()}")
     return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
 
 
 def same_layers(a: Path, b: Path) -> bool:
+    """Every layer of GeoPackage ``a`` equal to ``b``'s (and the workbooks beside them)."""
     import geopandas as gpd
+    import pandas as pd
+    import pyogrio
     from geopandas.testing import assert_geodataframe_equal
 
-    for layer in LAYERS:
+    layers = [str(name) for name, _ in pyogrio.list_layers(a)]
+    if layers != [str(name) for name, _ in pyogrio.list_layers(b)]:
+        return False
+    for layer in layers:
+        one, two = gpd.read_file(a, layer=layer), gpd.read_file(b, layer=layer)
         try:
-            assert_geodataframe_equal(gpd.read_file(a, layer=layer), gpd.read_file(b, layer=layer))
+            if isinstance(one, gpd.GeoDataFrame):
+                assert_geodataframe_equal(one, two)
+            else:
+                pd.testing.assert_frame_equal(one, two)
+        except AssertionError:
+            return False
+    xa, xb = a.with_suffix(".xlsx"), b.with_suffix(".xlsx")
+    if xa.exists() or xb.exists():
+        sheets_a, sheets_b = pd.read_excel(xa, sheet_name=None), pd.read_excel(xb, sheet_name=None)
+        if sheets_a.keys() != sheets_b.keys():
+            return False
+        try:
+            for sheet in sheets_a:
+                pd.testing.assert_frame_equal(sheets_a[sheet], sheets_b[sheet])
         except AssertionError:
             return False
     return True
+
+
+def run_job(
+    job: str, folder: Path, scratch: Path, args: argparse.Namespace, sizes: list[int],
+    clusters: dict[int, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """One job, every engine in turn: its floor, medians, peaks and the layers compared."""
+    floor = [floor_seconds(folder, job)[0] for _ in range(args.runs)]
+    names = " and ".join(READS[job])
+    print(f"{job}: floor: pyarrow reads the {names} files (WKB undecoded), median "
+          f"{statistics.median(floor):.2f} s")  # fmt: skip
+    figures: dict[str, Any] = {"floor_s": statistics.median(floor), "engines": {}}
+    engines = ["local", *[f"dask {n}" for n in sizes]]
+    runs: dict[str, list[dict]] = {e: [] for e in engines}
+    for r in range(args.runs):
+        for engine in engines if r % 2 == 0 else engines[::-1]:
+            scheduler = None
+            if engine != "local":
+                cluster, client = clusters[int(engine.split()[1])]
+                scheduler = cluster.scheduler_address
+            out = scratch / f"{job}-{engine.replace(' ', '-')}.gpkg"
+            pids = list(client.run(os.getpid).values()) if scheduler else []
+            with PeakSampler(pids) as sampler:
+                got = run_cli(job_command(job, folder, out, args), scheduler)
+            if scheduler:
+                got["worker_peak_mb"] = sampler.peak / 2**20
+            runs[engine].append(got)
+    base = statistics.median(x["seconds"] for x in runs["local"])
+    for engine in engines:
+        t = statistics.median(x["seconds"] for x in runs[engine])
+        line = f"{job} {engine:<8} median {t:7.2f} s  ratio local / this {base / t:5.2f}"
+        entry = {"median_s": t, "runs_s": [x["seconds"] for x in runs[engine]]}
+        if engine != "local":
+            peak = max(x["worker_peak_mb"] for x in runs[engine])
+            line += f"  worker peak {peak:,.0f} MiB"
+            entry["worker_peak_mb"] = peak
+        print(line)
+        figures["engines"][engine] = entry
+    peak = max(x["peak_mb"] for r in runs.values() for x in r)
+    print(f"{job}: peak RSS of the gridgeo processes (largest of all runs): {peak:,.0f} MiB")
+    figures["process_peak_mb"] = peak
+    for engine in engines[1:]:
+        equal = same_layers(
+            scratch / f"{job}-local.gpkg", scratch / f"{job}-{engine.replace(' ', '-')}.gpkg"
+        )
+        print(f"{job}: layers of {engine} equal to local: {'yes' if equal else 'NO'}")
+        figures["engines"][engine]["equal"] = equal
+        if not equal:
+            raise SystemExit(f"{job} {engine}: the layers differ from the local run")
+    return figures
+
+
+def task_profile(folder: Path, client: Any, as_of: str) -> dict[str, Any]:
+    """One in-process Dask check on ``client``: its wall time and its tasks' compute seconds by kind."""
+    import datetime as dt
+
+    from dask.utils import key_split
+    from distributed import get_task_stream
+
+    from gridgeo.check.partitioned import check_folder
+
+    start = time.perf_counter()
+    with get_task_stream(client) as stream:
+        check_folder(folder, client, as_of=dt.date.fromisoformat(as_of))
+    wall = time.perf_counter() - start
+    kinds: dict[str, list[float]] = {}
+    spans: list[tuple[float, float]] = []
+    for task in stream.data:
+        computes = [s for s in task["startstops"] if s["action"] == "compute"]
+        kinds.setdefault(key_split(task["key"]), []).append(
+            sum(s["stop"] - s["start"] for s in computes)
+        )
+        spans += [(s["start"], s["stop"]) for s in computes]
+    makespan = max(b for _, b in spans) - min(a for a, _ in spans) if spans else 0.0
+    return {"wall_s": wall, "tasks_makespan_s": makespan, "task_s": kinds}
+
+
+def projection(profile: dict[str, Any], buildings: int, target: int, workers: int) -> float:
+    """Hours for ``target`` buildings on ``workers`` workers, from a profile of ``buildings``.
+
+    The tasks' compute seconds scale with the buildings and divide among the workers; the
+    border task (all the grids, one task) and the caller's own time (the wall time outside
+    the tasks' span: reading the manifest and the small layers, the replay and the summary)
+    scale with the buildings but do not divide.
+    """
+    scale = target / max(buildings, 1)
+    tasks = sum(sum(v) for k, v in profile["task_s"].items() if k != "_border")
+    border = sum(profile["task_s"].get("_border", []))
+    caller = max(profile["wall_s"] - profile["tasks_makespan_s"], 0.0)
+    return (tasks * scale / workers + (border + caller) * scale) / 3600
+
+
+def print_profile(profile: dict[str, Any], buildings: int, target: int) -> dict[str, float]:
+    print(f"check profile (in process, on the largest cluster): wall {profile['wall_s']:.2f} s, "
+          f"tasks' span {profile['tasks_makespan_s']:.2f} s")  # fmt: skip
+    for kind, secs in sorted(profile["task_s"].items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {kind:<12} {len(secs):5d} tasks  {sum(secs):8.2f} s in all  "
+              f"median {statistics.median(secs):6.3f} s  max {max(secs):6.3f} s")  # fmt: skip
+    hours = {}
+    for workers in (2, 8, 32, 128):
+        hours[str(workers)] = projection(profile, buildings, target, workers)
+        print(f"  projection: {target:,} buildings on {workers:3d} workers: "
+              f"{hours[str(workers)]:.2f} h")  # fmt: skip
+    return hours
 
 
 def main() -> None:
@@ -124,8 +271,16 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated cluster sizes")
     parser.add_argument("--memory-limit", default="4GB", help="each worker's")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", default=",".join(JOBS), help="comma-separated: hotspots,check")
+    parser.add_argument("--as-of", default=AS_OF, help="the check's date")
+    parser.add_argument(
+        "--project", type=int, default=30_000_000, help="buildings of the projected province"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
+    jobs = [j for j in args.jobs.split(",") if j]
+    if unknown := [j for j in jobs if j not in JOBS]:
+        parser.error(f"unknown job(s) {', '.join(unknown)}: give {', '.join(JOBS)}")
 
     from distributed import Client, LocalCluster
 
@@ -147,12 +302,9 @@ def main() -> None:
         print(f"{len(manifest['partitions'])} partitions, {rows.get('buildings', 0):,} "
               f"buildings, {rows.get('problems', 0):,} problems; cells {args.cells}, "
               f"{args.permutations} permutations")  # fmt: skip
-        floor = [floor_seconds(folder)[0] for _ in range(args.runs)]
-        print(f"floor: pyarrow reads the problems files (WKB undecoded), median "
-              f"{statistics.median(floor):.2f} s")  # fmt: skip
         sizes = [int(n) for n in args.workers.split(",") if n]
         clusters: dict[int, Any] = {}
-        figures: dict[str, Any] = {"floor_s": statistics.median(floor), "engines": {}}
+        figures: dict[str, Any] = {"rows": rows, "jobs": {}}
         for n in sizes:
             start = time.perf_counter()
             cluster = LocalCluster(
@@ -167,43 +319,15 @@ def main() -> None:
             figures[f"cluster_start_{n}_s"] = time.perf_counter() - start
             print(f"cluster of {n} worker(s), {args.memory_limit} each, started in "
                   f"{figures[f'cluster_start_{n}_s']:.1f} s")  # fmt: skip
-        engines = ["local", *[f"dask {n}" for n in sizes]]
-        runs: dict[str, list[dict]] = {e: [] for e in engines}
-        for r in range(args.runs):
-            for engine in engines if r % 2 == 0 else engines[::-1]:
-                scheduler = None
-                if engine != "local":
-                    cluster, client = clusters[int(engine.split()[1])]
-                    scheduler = cluster.scheduler_address
-                out = scratch / f"{engine.replace(' ', '-')}.gpkg"
-                pids = list(client.run(os.getpid).values()) if scheduler else []
-                with PeakSampler(pids) as sampler:
-                    got = run_cli(folder, out, args.cells, args.permutations, scheduler)
-                if scheduler:
-                    got["worker_peak_mb"] = sampler.peak / 2**20
-                runs[engine].append(got)
-        base = statistics.median(x["seconds"] for x in runs["local"])
-        for engine in engines:
-            t = statistics.median(x["seconds"] for x in runs[engine])
-            line = f"{engine:<8} median {t:7.2f} s  ratio local / this {base / t:5.2f}"
-            entry = {"median_s": t, "runs_s": [x["seconds"] for x in runs[engine]]}
-            if engine != "local":
-                peak = max(x["worker_peak_mb"] for x in runs[engine])
-                line += f"  worker peak {peak:,.0f} MiB"
-                entry["worker_peak_mb"] = peak
-            print(line)
-            figures["engines"][engine] = entry
-        peak = max(x["peak_mb"] for r in runs.values() for x in r)
-        print(f"peak RSS of the gridgeo processes (largest of all runs): {peak:,.0f} MiB")
-        figures["process_peak_mb"] = peak
-        for engine in engines[1:]:
-            equal = same_layers(
-                scratch / "local.gpkg", scratch / f"{engine.replace(' ', '-')}.gpkg"
+        for job in jobs:
+            figures["jobs"][job] = run_job(job, folder, scratch, args, sizes, clusters)
+        if "check" in jobs and sizes:
+            _, client = clusters[max(sizes)]
+            profile = task_profile(folder, client, args.as_of)
+            figures["check_profile"] = profile
+            figures["check_projection_h"] = print_profile(
+                profile, rows.get("buildings", 0), args.project
             )
-            print(f"layers of {engine} equal to local: {'yes' if equal else 'NO'}")
-            figures["engines"][engine]["equal"] = equal
-            if not equal:
-                raise SystemExit(f"{engine}: the layers differ from the local run")
         for cluster, client in clusters.values():
             client.close()
             cluster.close()

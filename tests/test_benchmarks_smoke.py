@@ -221,7 +221,11 @@ def test_scaleout_benchmark_runs(tmp_path: Path) -> None:
         "scaleout.py", "--cities", "2", "--city-scale", "tiny", "--workers", "2", "--runs", "1",
         "--permutations", "99", "--cells", "h3:10", "--json", str(figures),
     )  # fmt: skip
-    assert "floor: pyarrow reads the problems files" in output, output
-    assert re.search(r"dask 2 +median +[\d.]+ s +ratio local / this", output), output
-    assert "layers of dask 2 equal to local: yes" in output, output
-    assert json.loads(figures.read_text())["engines"]["dask 2"]["equal"] is True
+    assert "hotspots: floor: pyarrow reads the problems files" in output, output
+    assert "check: floor: pyarrow reads the grids and buildings" in output, output
+    for job in ("hotspots", "check"):
+        assert re.search(rf"{job} dask 2 +median +[\d.]+ s +ratio local / this", output), output
+        assert f"{job}: layers of dask 2 equal to local: yes" in output, output
+        assert json.loads(figures.read_text())["jobs"][job]["engines"]["dask 2"]["equal"] is True
+    assert re.search(r"_partition +\d+ tasks", output), output
+    assert re.search(r"projection: 30,000,000 buildings on +8 workers: [\d.]+ h", output), output

@@ -283,6 +283,7 @@ def run_steps(
     timezone: str,
     sources: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    keep: Sequence[str] = (),
 ) -> CheckResults:
     """Run the steps whose needs are present, in dependency order.
 
@@ -339,7 +340,7 @@ def run_steps(
     results = {
         name: available[name]
         for step in steps
-        if not step.internal
+        if not step.internal or step.name in keep
         for name in step.outputs
         if name in available and writer[name] is step
     }

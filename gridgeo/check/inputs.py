@@ -22,6 +22,8 @@ from gridgeo.store import Store
 __all__ = [
     "CHECK_READS",
     "Inputs",
+    "NAMED_LAYERS",
+    "check_columns",
     "inputs_from_folder",
     "inputs_from_store",
     "members_named_by",
@@ -112,7 +114,24 @@ def inputs_from_store(store: Store) -> Inputs:
     return inputs
 
 
-def inputs_from_folder(folder: Path, *, progress: Progress | None = None) -> Inputs:
+def check_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns of layer ``name`` that the check reads (:data:`CHECK_READS`), of a folder's frame."""
+    columns, geometry = CHECK_READS[name]
+    if columns is not None:
+        keep = ["code", *[c for c in columns if c in frame.columns and c != "code"]]
+        frame = frame[keep + (["geometry"] if geometry and "geometry" in frame else [])]
+    if not geometry and isinstance(frame, gpd.GeoDataFrame):
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    return frame
+
+
+#: the layers the outputs of a check take names and geometries from
+NAMED_LAYERS = ("communities", "grids", "buildings", "organisations", "members")
+
+
+def inputs_from_folder(
+    folder: Path, *, progress: Progress | None = None, names_only: bool = False
+) -> Inputs:
     """The layers of a partitioned exchange folder that the check uses, as its inputs.
 
     The folder of ``gridgeo export --format geoparquet`` (or ``gridgeo synth --scale
@@ -120,6 +139,9 @@ def inputs_from_folder(folder: Path, *, progress: Progress | None = None) -> Inp
     the same columns as from a store (:data:`CHECK_READS`) and finds what it finds in
     the store the folder was exported from. A layer without rows has no files and is
     left out, as a store's empty layer is.
+
+    With ``names_only``, only the layers the outputs take names and geometries from
+    (:data:`NAMED_LAYERS`) are read: the Dask check reads the rest in its tasks.
 
     Raises
     ------
@@ -130,18 +152,11 @@ def inputs_from_folder(folder: Path, *, progress: Progress | None = None) -> Inp
     """
     from gridgeo.io.geoparquet import read_geoparquet
 
-    read = read_geoparquet(folder, layers=tuple(CHECK_READS), progress=progress)
-    layers: dict[str, pd.DataFrame] = {}
-    for name, (columns, geometry) in CHECK_READS.items():
-        frame = read.frames.get(name)
-        if frame is None:
-            continue
-        if columns is not None:
-            keep = ["code", *[c for c in columns if c in frame.columns and c != "code"]]
-            frame = frame[keep + (["geometry"] if geometry and "geometry" in frame else [])]
-        if not geometry and isinstance(frame, gpd.GeoDataFrame):
-            frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        layers[name] = frame
+    wanted = NAMED_LAYERS if names_only else tuple(CHECK_READS)
+    read = read_geoparquet(folder, layers=wanted, progress=progress)
+    layers = {
+        name: check_columns(name, read.frames[name]) for name in CHECK_READS if name in read.frames
+    }
     missing = [name for name in ("grids", "buildings") if name not in layers]
     if missing:
         raise ValidationError(
@@ -210,7 +225,9 @@ def members_named_by(assignments: pd.DataFrame) -> pd.DataFrame:
     """
     named = assignments.dropna(subset=["member"])
     roles = named.assign(role=named["kind"].map(_ROLE_OF_KIND))
-    roles = roles.sort_values("role", key=lambda r: r.ne("member")).drop_duplicates("member")
+    # stable: of a member with no member role, the role of their first assignment
+    roles = roles.sort_values("role", key=lambda r: r.ne("member"), kind="stable")
+    roles = roles.drop_duplicates("member")
     return pd.DataFrame({"code": roles["member"].to_numpy(), "role": roles["role"].to_numpy()})
 
 

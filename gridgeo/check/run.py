@@ -95,6 +95,7 @@ def check_inputs(
     extra: Mapping[str, Path | None] | None = None,
     options: Mapping[str, FileOptions] | None = None,
     folder: Path | None = None,
+    engine: str = "local",
 ) -> Inputs:
     """What ``gridgeo check`` runs on: a folder, the files when grids and buildings are given, else a store.
 
@@ -110,6 +111,10 @@ def check_inputs(
     folder
         A partitioned exchange folder (:func:`~gridgeo.check.inputs.inputs_from_folder`),
         read instead of files or a store.
+    engine
+        ``dask``: the folder's layers stay in its partitions, for
+        :func:`~gridgeo.check.partitioned.check_folder`; only what the outputs name
+        (grids, buildings, communities, organisations, members) is read here.
 
     Returns
     -------
@@ -133,7 +138,7 @@ def check_inputs(
             )
         from gridgeo.check.inputs import inputs_from_folder
 
-        return inputs_from_folder(folder)
+        return inputs_from_folder(folder, names_only=engine == "dask")
     if grids is not None and buildings is not None:
         return read_inputs(
             grids=grids,

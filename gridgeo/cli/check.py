@@ -63,10 +63,24 @@ def check(
     lang: Annotated[str, typer.Option("--lang")] = "zh",
     policy: PolicyOption = None,
     folder: Annotated[Path | None, typer.Option("--folder")] = None,
+    engine: Annotated[str, typer.Option("--engine")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler")] = None,
     db: DbOption = None,
 ) -> None:
     """Find gaps, overlaps, straddling, unassigned and double-assigned buildings, quota shortfalls."""
+    from gridgeo.cluster import ENGINES
+
     day = date_option(as_of, "--as-of")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}: give {' or '.join(ENGINES)}", param_hint="--engine")
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("only with --engine dask", param_hint="--scheduler")
+    if engine == "dask" and folder is None:
+        raise typer.BadParameter(
+            "the Dask check reads a partitioned folder: give --folder DIR "
+            "(gridgeo export --format geoparquet DIR writes one)",
+            param_hint="--engine",
+        )
     if (grids is None) != (buildings is None):
         raise typer.BadParameter("give both --grids and --buildings (or neither, to check a store)")
     extra = {
@@ -94,6 +108,7 @@ def check(
             )
             inputs = check_inputs(
                 db,
+                engine=engine,
                 grids=grids,
                 buildings=buildings,
                 grid_id=grid_id,
@@ -106,7 +121,15 @@ def check(
         for o in options.values():
             for line in o.notes:
                 note(line)
-        results = run_check(inputs, policy=rules, as_of=day, progress=progress)
+        if engine == "dask":
+            from gridgeo.check.partitioned import check_folder
+            from gridgeo.cluster import dask_client
+
+            assert folder is not None
+            with step(progress, "starting the Dask cluster"), dask_client(scheduler) as client:
+                results = check_folder(folder, client, policy=rules, as_of=day, progress=progress)
+        else:
+            results = run_check(inputs, policy=rules, as_of=day, progress=progress)
         with step(progress, f"writing {out_file.name}"):
             gpkg, xlsx = write_results(
                 results,

@@ -34,6 +34,10 @@ def building_pairs(
     bcodes, bgeoms, brows = polygons(buildings, "buildings", grids.crs)
     shapely.prepare(ggeoms)
     bi, gi = shapely.STRtree(ggeoms).query(bgeoms, predicate="intersects")
+    # in grid order within a building, whatever the tree's order: a tie between two
+    # grids goes to the grid listed first, with all the grids or with those around
+    order = np.lexsort((gi, bi))
+    bi, gi = bi[order], gi[order]
     share = np.zeros(len(bi))
     # a pair whose grid covers the building: share 1, no intersection needed
     covered = shapely.covered_by(bgeoms[bi], ggeoms[gi])

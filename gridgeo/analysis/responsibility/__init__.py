@@ -38,6 +38,7 @@ from gridgeo.analysis.responsibility.buildings import (
 from gridgeo.analysis.responsibility.links import Links, household_links
 from gridgeo.analysis.responsibility.quotas import (
     community_leaders,
+    households_per_member,
     member_households,
     member_quota,
     organisation_quota,
@@ -52,6 +53,7 @@ __all__ = [
     "community_leaders",
     "household_links",
     "household_responsibility",
+    "households_per_member",
     "member_households",
     "member_quota",
     "multi_assigned_buildings",

@@ -15,6 +15,7 @@ from gridgeo.policy import Policy
 
 __all__ = [
     "community_leaders",
+    "households_per_member",
     "member_households",
     "member_quota",
     "organisation_quota",
@@ -22,20 +23,35 @@ __all__ = [
 ]
 
 
+def households_per_member(links: Links) -> pd.Series:
+    """Households each member is responsible for, by member code (those with none left out).
+
+    Households are counted once per member, so the counts of sets of households that
+    share none (the partitions of an exchange folder) add up to the count of all of them.
+    """
+    return pd.Series(
+        np.bincount(links.member, minlength=len(links.members)).astype("int64"),
+        index=pd.Index(links.members, dtype=object),
+    )
+
+
 def member_households(
     members: pd.DataFrame,
-    households: pd.DataFrame,
-    assignments: pd.DataFrame,
+    households: pd.DataFrame | None,
+    assignments: pd.DataFrame | None,
     *,
     as_of: DateLike = None,
     links: Links | None = None,
+    per_member: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Number of households each member of role ``member`` is responsible for (R5).
 
     A member's households are those of their ``member_household`` assignments and
     the households of their ``member_building`` buildings, each counted once.
     ``links``, when given, is what :func:`household_links` returned for the same
-    households, assignments, ``as_of`` and members.
+    households, assignments, ``as_of`` and members; ``per_member``, when given, the
+    counts (:func:`households_per_member`) themselves, and the households and
+    assignments are not read.
 
     Returns
     -------
@@ -54,13 +70,15 @@ def member_households(
     [['M1', 2]]
     """
     partner = rows_with(members, "role", "member")
-    if links is None:
-        links = household_links(households, assignments, as_of=as_of, members=members)
-    per_member = np.append(np.bincount(links.member, minlength=len(links.members)), 0)
+    if per_member is None:
+        if links is None:
+            links = household_links(households, assignments, as_of=as_of, members=members)
+        per_member = households_per_member(links)
     codes = as_str(partner["code"])
-    pos = pd.Index(links.members).get_indexer(codes)  # -1: no household, the appended 0
+    counts = np.append(per_member.to_numpy(dtype="int64"), 0)
+    pos = pd.Index(per_member.index).get_indexer(codes)  # -1: no household, the appended 0
     return pd.DataFrame(
-        {"member_id": codes, "households": per_member[pos].astype("int64")},
+        {"member_id": codes, "households": counts[pos].astype("int64")},
         index=partner.index,
     )
 
@@ -73,6 +91,7 @@ def member_quota(
     as_of: DateLike = None,
     policy: Policy | None = None,
     links: Links | None = None,
+    per_member: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Findings (R5): members responsible for fewer than ``policy.min_member_households``.
 
@@ -95,7 +114,9 @@ def member_quota(
     [['M1', 1, 9]]
     """
     required = (policy or Policy()).min_member_households
-    counts = member_households(members, households, assignments, as_of=as_of, links=links)
+    counts = member_households(
+        members, households, assignments, as_of=as_of, links=links, per_member=per_member
+    )
     sel = counts[counts["households"] < required].copy()
     sel["required"] = required
     sel["short_by"] = required - sel["households"]
