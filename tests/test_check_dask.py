@@ -75,7 +75,20 @@ def _planted(root: Path) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
     strip = _piece(line, 0.7, 0.95).buffer(4, cap_style="flat")
     b = b.difference(strip)
     metric.loc[[i, j], "geometry"] = gpd.GeoSeries([a, b], index=[i, j], crs=crs)
-    frames["grids"] = metric.to_crs(4326)
+    # a community of one grid and no buildings: a partition of grids alone
+    _, miny, maxx, _ = metric.total_bounds
+    lone = gpd.GeoDataFrame(
+        {"code": ["C05-G001"], "name": ["孤网格"], "community": ["C05"]},
+        geometry=[shapely.box(maxx + 500, miny, maxx + 900, miny + 400)], crs=crs,
+    )  # fmt: skip
+    frames["grids"] = pd.concat([metric, lone], ignore_index=True).to_crs(4326)
+    communities = frames["communities"]
+    frames["communities"] = pd.concat(
+        [communities, gpd.GeoDataFrame({"code": ["C05"], "name": ["新社区"]},
+                                       geometry=lone.geometry.to_crs(4326).to_numpy(),
+                                       crs=4326)],
+        ignore_index=True,
+    )  # fmt: skip
     # a building across the border (70 % in C01), another in the gap
     middle = line.interpolate(0.5, normalized=True)
     normal = np.array(shapely.get_coordinates(_piece(line, 0.49, 0.51)))
@@ -147,10 +160,16 @@ def _folder(frames: dict[str, pd.DataFrame], out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    root = tmp_path_factory.mktemp("check-dask")
-    frames, facts = _planted(root)
-    return _folder(frames, root / "district"), facts
+def planted_frames(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, object]]:
+    return _planted(tmp_path_factory.mktemp("check-dask-probe"))
+
+
+@pytest.fixture(scope="module")
+def planted(
+    planted_frames: tuple[dict, dict], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, object]]:
+    frames, facts = planted_frames
+    return _folder(frames, tmp_path_factory.mktemp("check-dask") / "district"), facts
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +216,14 @@ def test_the_defects_lie_on_the_border_of_two_partitions(planted: tuple, both: t
     assert {_partition_of(folder, "buildings", first), _partition_of(folder, "buildings", second)} \
         == {"part=C01", "part=C02"}  # fmt: skip
     assert set(one["leader_quarters"]["member_id"]) >= {"LX"}
+    assert (folder / "grids" / "part=C05").is_dir() and not (
+        folder / "buildings" / "part=C05"
+    ).exists()
+    assert "C05-G001" in set(one["meeting_months"]["grid_id"])
     assert "MX" in set(one["visit_weeks"]["member_id"])
 
 
-def test_dask_equals_one_process_on_every_layer(both: tuple) -> None:
-    one, dask = both
+def _same(one: dict, dask: dict) -> None:
     assert list(one) == list(dask)
     assert len(one) >= 20
     for name in one:
@@ -214,6 +236,40 @@ def test_dask_equals_one_process_on_every_layer(both: tuple) -> None:
     assert one.ran == dask.ran
     assert one.skipped == dask.skipped
     assert one.not_computed == dask.not_computed
+
+
+def test_dask_equals_one_process_on_every_layer(both: tuple) -> None:
+    _same(*both)
+
+
+def test_without_members_and_organisations_the_assignments_name_them_alike(
+    planted_frames: tuple[dict, dict], scheduler: str, tmp_path: Path
+) -> None:
+    from gridgeo.check.partitioned import check_folder
+
+    frames = {k: v for k, v in planted_frames[0].items() if k not in ("members", "organisations")}
+    folder = _folder(frames, tmp_path / "unnamed")
+    one = run_check(inputs_from_folder(folder), as_of=AS_OF, timezone=TZ)
+    with distributed.Client(scheduler) as client:
+        dask = check_folder(folder, client, as_of=AS_OF, timezone=TZ)
+    _same(one, dask)
+    assert len(one["member_quota"]) > 0 and "organisation_quota" in one
+
+
+def test_what_one_process_refuses_the_cluster_refuses_alike(
+    planted_frames: tuple[dict, dict], scheduler: str, tmp_path: Path
+) -> None:
+    from gridgeo.check.partitioned import check_folder
+    from gridgeo.errors import ValidationError
+
+    # assignments of members to households, and no households: the check cannot count them
+    frames = {k: v for k, v in planted_frames[0].items() if k != "households"}
+    folder = _folder(frames, tmp_path / "no-households")
+    with pytest.raises(ValidationError) as local:
+        run_check(inputs_from_folder(folder), as_of=AS_OF, timezone=TZ)
+    with distributed.Client(scheduler) as client, pytest.raises(ValidationError) as dask:
+        check_folder(folder, client, as_of=AS_OF, timezone=TZ)
+    assert str(dask.value) == str(local.value) and "--households" in str(local.value)
 
 
 def test_the_cli_writes_the_same_workbook_on_dask(planted: tuple, tmp_path: Path) -> None:

@@ -159,11 +159,11 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
     >>> bucket_of(pd.Series(["M1", "M2", None]), 4).tolist()
     [1, 3, -1]
     """
-    out = np.full(len(codes), -1, dtype=np.int64)
-    for i, code in enumerate(codes.astype(object)):
-        if isinstance(code, str):
-            out[i] = zlib.crc32(code.encode()) % buckets
-    return out
+    ids, uniques = pd.factorize(codes.astype(object), use_na_sentinel=True)
+    of = np.array(
+        [zlib.crc32(str(code).encode()) % buckets for code in uniques] + [-1], dtype=np.int64
+    )
+    return of[ids]
 
 
 # -------------------------------------------------------------------- reading a partition --
@@ -305,34 +305,39 @@ def _member_pieces(
     read: Mapping[str, pd.DataFrame],
     context: Mapping[str, Any],
 ) -> list[dict[str, pd.DataFrame]]:
-    """What each bucket of members needs from this partition."""
+    """What each bucket of members needs from this partition.
+
+    ``days``: the days each party member visited (weeks without a visit need no more);
+    ``visits``: the leaders' visits, with the ``building_grid`` rows of their buildings
+    and the ``households`` of those without a building (quarters count the visits);
+    ``assignments``: the members' assignments to buildings and households.
+    """
+    pieces: list[dict[str, pd.DataFrame]] = [{} for _ in range(options.buckets)]
     roles = context["member_roles"]
     if roles is None:
-        return [{} for _ in range(options.buckets)]
+        return pieces
     role_of = pd.Series(
         roles["role"].astype(object).to_numpy(), index=roles["code"].astype(str).to_numpy()
     )
     role_of = role_of[~role_of.index.duplicated()]
     visits = done.get("local_visits")
-    pieces: list[dict[str, pd.DataFrame]] = [{} for _ in range(options.buckets)]
     if visits is not None:
         role = visits["member"].astype(object).map(role_of)
-        members = visits[role.eq("member").to_numpy(dtype=bool)]
-        members = members.drop_duplicates(["member", "visited_at"])  # a visit a day is enough
+        days = visits.loc[role.eq("member").to_numpy(dtype=bool), ["member", "visited_at"]]
+        days = days.drop_duplicates()
         leaders = visits[role.eq("leader").to_numpy(dtype=bool)]
-        visits = pd.concat([members, leaders]).sort_index(kind="stable")
-        bucket = bucket_of(visits["member"], options.buckets)
+        day_bucket = bucket_of(days["member"], options.buckets)
+        leader_bucket = bucket_of(leaders["member"], options.buckets)
         bg = done.get("building_grid")
         households = read.get("households")
         for b in range(options.buckets):
-            v = visits[bucket == b]
-            piece: dict[str, pd.DataFrame] = {"visits": v}
-            led = v[v["member"].astype(object).map(role_of).eq("leader").to_numpy(dtype=bool)]
+            led = leaders[leader_bucket == b]
+            piece: dict[str, pd.DataFrame] = {"days": days[day_bucket == b], "visits": led}
             if bg is not None:
                 seen = set(led["building"].dropna().astype(str))
                 if households is not None and "household" in led:
-                    hh = households[households["code"].astype(str).isin(
-                        set(led["household"].dropna().astype(str)))]  # fmt: skip
+                    wanted = set(led["household"].dropna().astype(str))
+                    hh = households[households["code"].astype(str).isin(wanted)]
                     piece["households"] = hh
                     seen |= set(hh["building"].dropna().astype(str))
                 piece["building_grid"] = bg[bg["building_id"].astype(str).isin(seen)]
@@ -391,8 +396,9 @@ def _members(
         assignments = pd.concat(
             [p for p in (member_assignments, own_area) if p is not None], ignore_index=True
         )
+    seen = [v for v in (joined("visits"), joined("days")) if v is not None]
     layers = {
-        "local_visits": joined("visits"),
+        "local_visits": pd.concat(seen, ignore_index=True) if seen else None,
         "assignments": assignments,
         "member_roles": mine,
         "communities": context.get("communities"),
@@ -520,6 +526,7 @@ def check_folder(
         raise ValidationError(
             Issue("the folder has no buildings: nothing to check", file=str(folder))
         )
+    report("reading the grids, communities and members", 0, 1)
     grids, spans = _grids(folder, manifest)
     small = read_geoparquet(folder, layers=("communities", "organisations", "members")).frames
     small = {n: check_columns(n, f) for n, f in small.items()}
@@ -557,6 +564,7 @@ def check_folder(
             {"code": grids["code"].to_numpy(), "community": community.to_numpy()}
         ),
     }
+    report("reading the grids, communities and members", 1, 1)
     [grids_future] = client.scatter([grids], broadcast=True)
     [context_future] = client.scatter([context], broadcast=True)
 
@@ -612,7 +620,7 @@ def check_folder(
         layers["assignments"] = area
     return run_steps(
         _replayed(values), layers, policy=policy, as_of=as_of, timezone=timezone,
-        sources=options.sources,
+        sources=options.sources, progress=progress,
     )  # fmt: skip
 
 

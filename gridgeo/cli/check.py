@@ -126,7 +126,8 @@ def check(
             from gridgeo.cluster import dask_client
 
             assert folder is not None
-            with step(progress, "starting the Dask cluster"), dask_client(scheduler) as client:
+            with dask_client(scheduler) as client:
+                progress("starting the Dask cluster", 1, 1)
                 results = check_folder(folder, client, policy=rules, as_of=day, progress=progress)
         else:
             results = run_check(inputs, policy=rules, as_of=day, progress=progress)
