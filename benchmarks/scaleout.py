@@ -241,8 +241,8 @@ def projection(profile: dict[str, Any], buildings: int, target: int, workers: in
     scale with the buildings but do not divide.
     """
     scale = target / max(buildings, 1)
-    tasks = sum(sum(v) for k, v in profile["task_s"].items() if k != "_border")
-    border = sum(profile["task_s"].get("_border", []))
+    tasks = sum(sum(v) for k, v in profile["task_s"].items() if k != "border")
+    border = sum(profile["task_s"].get("border", []))
     caller = max(profile["wall_s"] - profile["tasks_makespan_s"], 0.0)
     return (tasks * scale / workers + (border + caller) * scale) / 3600
 

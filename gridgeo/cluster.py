@@ -16,7 +16,7 @@ from typing import Any
 
 from gridgeo.errors import ConfigError, UpstreamError
 
-__all__ = ["ENGINES", "LOCAL_HTTP", "dask_client"]
+__all__ = ["ENGINES", "LOCAL_HTTP", "dask_client", "gather"]
 
 #: the engines of ``--engine``: one process, or tasks on a Dask cluster
 ENGINES = ("local", "dask")
@@ -72,6 +72,7 @@ def dask_client(
                 "(docker compose --profile cluster up -d) or give another --scheduler"
             ) from None
         try:
+            _same_gridgeo(client, scheduler)
             yield client
         finally:
             client.close()
@@ -91,3 +92,50 @@ def dask_client(
             yield client
     finally:
         cluster.close()
+
+
+def _same_gridgeo(client: Any, scheduler: str) -> None:
+    """Refuse a cluster whose workers run another gridgeo (their tasks would not match)."""
+    import gridgeo
+
+    versions = client.get_versions(packages=["gridgeo"])
+    theirs = {
+        str(info.get("packages", {}).get("gridgeo"))
+        for info in (versions.get("workers") or {}).values()
+    }
+    if theirs and theirs != {gridgeo.__version__}:
+        raise ConfigError(
+            f"the workers of the Dask scheduler at {scheduler} run gridgeo "
+            f"{', '.join(sorted(theirs))}, this is gridgeo {gridgeo.__version__}: install the "
+            "same version on the workers (pip install 'gridgeo[cluster]=="
+            f"{gridgeo.__version__}')"
+        )
+
+
+def gather(client: Any, futures: Any) -> Any:
+    """``client.gather(futures)``; a worker lost or a scheduler gone is a named error.
+
+    Raises
+    ------
+    UpstreamError
+        A task's workers died (Dask's ``KilledWorker``: most often a worker over its
+        memory limit), or the connection to the scheduler closed.
+    """
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    try:
+        return client.gather(futures)
+    except KilledWorker as exc:
+        raise UpstreamError(
+            f"the Dask workers running task {exc.task!r} died (most often: over their "
+            "memory limit); give the workers more memory, or the check a folder of smaller "
+            "partitions"
+        ) from None
+    except (CancelledError, CommClosedError) as exc:
+        raise UpstreamError(
+            f"the Dask scheduler went away during the job ({type(exc).__name__}); start it "
+            "again and run the job again"
+        ) from None

@@ -110,6 +110,7 @@ def selected_problems(
     """
     from distributed import as_completed
 
+    from gridgeo.cluster import gather
     from gridgeo.io.geoparquet import check_rows, layer_files, read_manifest
 
     folder = Path(folder)
@@ -123,7 +124,7 @@ def selected_problems(
     ]
     for done, _ in enumerate(as_completed(futures), start=1):
         report(_STEP, done, len(files))
-    results = client.gather(futures)
+    results = gather(client, futures)
     check_rows(folder, manifest, "problems", sum(n for n, _ in results))
     parts = [frame for _, frame in results]
     if not parts:

@@ -227,5 +227,5 @@ def test_scaleout_benchmark_runs(tmp_path: Path) -> None:
         assert re.search(rf"{job} dask 2 +median +[\d.]+ s +ratio local / this", output), output
         assert f"{job}: layers of dask 2 equal to local: yes" in output, output
         assert json.loads(figures.read_text())["jobs"][job]["engines"]["dask 2"]["equal"] is True
-    assert re.search(r"_partition +\d+ tasks", output), output
+    assert re.search(r"partition +\d+ tasks", output), output
     assert re.search(r"projection: 30,000,000 buildings on +8 workers: [\d.]+ h", output), output

@@ -60,6 +60,7 @@ from gridgeo.progress import Progress
 
 __all__ = [
     "AREA_KINDS",
+    "TASK_BUILDINGS",
     "BORDER_STEPS",
     "GRID_STEPS",
     "MEMBER_STEPS",
@@ -67,6 +68,8 @@ __all__ = [
     "check_folder",
 ]
 
+#: buildings a task is given at least (whole partitions, consecutive in the folder)
+TASK_BUILDINGS = 50_000
 #: the steps of each partition's task, on its rows and the grids around its buildings
 PARTITION_STEPS = (
     "counted_households",
@@ -169,22 +172,33 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
 # -------------------------------------------------------------------- reading a partition --
 
 
-def _read_partition(
-    options: _Options, files: Mapping[str, str], empty: Mapping[str, str]
-) -> dict[str, pd.DataFrame]:
-    """The check's columns of one partition's layers; a layer the folder has, empty when it is not here."""
+def _read_group(
+    options: _Options, group: Sequence[tuple[str, Mapping[str, str]]], empty: Mapping[str, str]
+) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+    """The check's columns of a group of partitions' layers, in the folder's order.
+
+    A layer the folder has is there, empty when none of the group's partitions has it.
+    Also the partition of each building row.
+    """
     from gridgeo.check.inputs import check_columns
     from gridgeo.io.geoparquet import read_layer_file
 
     folder = Path(options.folder)
     out: dict[str, pd.DataFrame] = {}
+    parts_of_buildings: list[np.ndarray] = []
     for name in _READ:
-        if name in files:
-            out[name] = check_columns(name, read_layer_file(Path(files[name]), folder, name))
-        elif name in empty:
-            frame = read_layer_file(Path(empty[name]), folder, name)
-            out[name] = check_columns(name, frame.iloc[:0])
-    return out
+        frames = []
+        for code, files in group:
+            if name in files:
+                frames.append(read_layer_file(Path(files[name]), folder, name))
+                if name == "buildings":
+                    parts_of_buildings.append(np.full(len(frames[-1]), code, dtype=object))
+        if not frames and name in empty:
+            frames = [read_layer_file(Path(empty[name]), folder, name).iloc[:0]]
+        if frames:
+            out[name] = check_columns(name, _concat(frames, name))
+    parts = np.concatenate(parts_of_buildings) if parts_of_buildings else np.array([], object)
+    return out, parts
 
 
 def _area_assignments(assignments: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -194,15 +208,17 @@ def _area_assignments(assignments: pd.DataFrame | None) -> pd.DataFrame | None:
     return assignments[kinds.to_numpy(dtype=bool)]
 
 
-def _named(options: _Options, files: Mapping[str, str]) -> dict[str, pd.DataFrame | None]:
-    """A partition's assignments of whole areas, and the members and organisations they name."""
+def _named(options: _Options, group: Sequence[Mapping[str, str]]) -> dict[str, pd.DataFrame | None]:
+    """Partitions' assignments of whole areas, and the members and organisations they name."""
     from gridgeo.check.inputs import check_columns
     from gridgeo.io.geoparquet import read_layer_file
 
-    if "assignments" not in files:
+    paths = [Path(files["assignments"]) for files in group if "assignments" in files]
+    if not paths:
         return {"area": None, "members": None, "organisations": None}
-    path = Path(files["assignments"])
-    a = check_columns("assignments", read_layer_file(path, Path(options.folder), "assignments"))
+    folder = Path(options.folder)
+    frames = [read_layer_file(path, folder, "assignments") for path in paths]
+    a = check_columns("assignments", _concat(frames, "assignments"))
     named = a.dropna(subset=["member"])[["member", "kind"]].drop_duplicates()
     organisation = a["organisation"] if "organisation" in a else pd.Series([], dtype=object)
     organisations = pd.DataFrame({"organisation": pd.unique(organisation.dropna())})
@@ -226,17 +242,17 @@ def _grids_around(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> np.nd
 
 def _partition(
     options: _Options,
-    code: str,
-    files: Mapping[str, str],
+    group: Sequence[tuple[str, Mapping[str, str]]],
     empty: Mapping[str, str],
     grids: gpd.GeoDataFrame,
-    own: tuple[int, int],
+    own: np.ndarray,
     context: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """One partition's task: its steps, its households per member, its members' pieces."""
+    """A task of a group of consecutive partitions: their steps, households per member, pieces."""
     from gridgeo.analysis.responsibility import households_per_member
 
-    read = _read_partition(options, files, empty)
+    read, part_of_building = _read_group(options, group, empty)
+    _check_references(read)
     assignments = read.get("assignments")
     if assignments is not None:
         kinds = assignments["kind"].astype("string").isin(AREA_KINDS).fillna(False)
@@ -245,22 +261,20 @@ def _partition(
             ignore_index=True,
         )
     around = _grids_around(read["buildings"], grids)
-    own_grids = grids.iloc[own[0] : own[1]]
+    own_grids = grids.iloc[own]
     layers = {
         **read,
-        "grids": grids.iloc[np.union1d(around, np.arange(*own))],
+        "grids": grids.iloc[np.union1d(around, own)],
         "assignments": assignments,
         "members": context["member_roles"],
     }
-    if context.get("communities") is not None:
-        layers["communities"] = context["communities"]
     keep = ("household_links", "local_visits", "grid_of_building")
     run = dict(
         policy=options.policy, as_of=options.as_of, timezone=options.timezone,
         sources=options.sources,
     )  # fmt: skip
     done = run_steps(_steps(PARTITION_STEPS), layers, keep=keep, **run)
-    _check_placed(code, done.get("grid_of_building"), own_grids)
+    _check_placed(done.get("building_grid"), own_grids, read["buildings"], part_of_building)
     grid_steps = run_steps(
         _steps(GRID_STEPS), {"grids": own_grids, "meetings": read.get("meetings")}, **run
     )
@@ -278,20 +292,82 @@ def _partition(
     }
 
 
-def _check_placed(code: str, grid_of_building: pd.Series | None, own: pd.DataFrame) -> None:
-    """Refuse a partition whose buildings lie mostly in another partition's grids."""
-    if grid_of_building is None or not len(grid_of_building):
+def _refuse(what: str, code: object, names: str, target: object, where: str) -> ValidationError:
+    return ValidationError(
+        Issue(
+            f"{what} {code!r} names {names} {target!r}, which is not in {where}; the Dask "
+            "check needs every object beside what it names (the folder's partition rule)",
+            file=f"{what}s",
+            hint="export the folder again with gridgeo export --format geoparquet, "
+            "or check it with --engine local",
+        )
+    )
+
+
+def _check_references(read: Mapping[str, pd.DataFrame]) -> None:
+    """Refuse rows naming buildings or households outside the task's partitions.
+
+    In a folder gridgeo writes, a household is beside its building, a visit beside its
+    household (else its building) and an assignment beside its building or household,
+    so a task finds all of them among its own rows.
+    """
+    where = "the partitions of its building"
+    buildings = set(read["buildings"]["code"].astype(str))
+    households = read.get("households")
+    known = set() if households is None else set(households["code"].astype(str))
+    checks = []
+    if households is not None:
+        checks.append(("household", households, "building", buildings, "building"))
+    visits = read.get("visits")
+    if visits is not None:
+        checks += [("visit", visits, "building", buildings, "building")]
+        if households is not None:
+            checks += [("visit", visits, "household", known, "household")]
+    assignments = read.get("assignments")
+    if assignments is not None:
+        kinds = assignments["kind"].astype("string")
+        by_building = assignments[kinds.eq("member_building").fillna(False).to_numpy(dtype=bool)]
+        by_household = assignments[kinds.eq("member_household").fillna(False).to_numpy(dtype=bool)]
+        checks += [("assignment", by_building, "building", buildings, "building")]
+        if households is not None:
+            checks += [("assignment", by_household, "household", known, "household")]
+    for what, frame, column, codes, names in checks:
+        if column not in frame:
+            continue
+        values = frame[column]
+        present = values.notna().to_numpy(dtype=bool)
+        outside = present & ~values.astype(object).isin(codes).to_numpy(dtype=bool)
+        if outside.any():
+            row = np.flatnonzero(outside)[0]
+            raise _refuse(what, frame["code"].iloc[row], names, values.iloc[row],
+                          where if what == "household" else "the same partitions")  # fmt: skip
+
+
+def _check_placed(
+    building_grid: pd.DataFrame | None,
+    own: pd.DataFrame,
+    buildings: pd.DataFrame,
+    part_of_building: np.ndarray,
+) -> None:
+    """Refuse buildings lying mostly in grids of partitions the task does not hold."""
+    if building_grid is None or not len(building_grid):
         return
-    elsewhere = ~grid_of_building.astype(str).isin(set(own["code"].astype(str))).to_numpy()
+    grid = building_grid["grid_id"]
+    elsewhere = (grid.notna() & ~grid.astype(object).isin(set(own["code"].astype(str)))).to_numpy(
+        dtype=bool
+    )
     if elsewhere.any():
-        building = grid_of_building.index[np.flatnonzero(elsewhere)[0]]
-        grid = grid_of_building.iloc[np.flatnonzero(elsewhere)[0]]
+        first = np.flatnonzero(elsewhere)[0]
+        building = building_grid["building_id"].iloc[first]
+        rows = np.flatnonzero(buildings["code"].astype(str).to_numpy() == str(building))
+        code = part_of_building[rows[0]] if len(rows) else None
         raise ValidationError(
             Issue(
-                f"{int(elsewhere.sum()):,} building(s) of partition {code!r} lie mostly in "
-                f"grids of other partitions (building {building!r} in grid {grid!r}); the "
-                "Dask check needs each building in the partition of its grid",
-                file=f"buildings/{folder_name(code)}",
+                f"{int(elsewhere.sum()):,} building(s) lie mostly in grids of other "
+                f"partitions: building {building!r} of partition {code!r} in grid "
+                f"{grid.iloc[first]!r}; the Dask check needs each building in the partition "
+                "of its grid",
+                file=f"buildings/{folder_name(str(code))}",
                 hint="export the folder again with gridgeo export --format geoparquet, "
                 "or check it with --engine local",
             )
@@ -431,6 +507,22 @@ def _files_by_partition(folder: Path, manifest: dict[str, Any]) -> tuple[list[st
     return sorted(by_code, key=folder_name), by_code
 
 
+def _groups(order: Sequence[str], files: Mapping[str, Mapping[str, str]], target: int) -> list:
+    """Consecutive partitions, each run of them holding at least ``target`` buildings."""
+    import pyarrow.parquet as pq
+
+    groups: list[list[str]] = [[]]
+    held = 0
+    for code in order:
+        if held >= max(target, 1):
+            groups.append([])
+            held = 0
+        groups[-1].append(code)
+        path = files[code].get("buildings")
+        held += pq.read_metadata(path).num_rows if path else 0
+    return [g for g in groups if g]
+
+
 def _grids(folder: Path, manifest: dict[str, Any]) -> tuple[gpd.GeoDataFrame, dict]:
     """All the grids in the folder's order, and each partition's rows among them."""
     from gridgeo.check.inputs import check_columns
@@ -474,6 +566,7 @@ def check_folder(
     as_of: dt.date | None = None,
     timezone: str | None = None,
     progress: Progress | None = None,
+    task_buildings: int = TASK_BUILDINGS,
 ) -> CheckResults:
     """``run_check(inputs_from_folder(folder))``, its steps as tasks on ``client``.
 
@@ -487,6 +580,10 @@ def check_folder(
         As :func:`~gridgeo.check.run_check` takes them.
     progress
         ``progress(description, done, total)`` as partitions and buckets finish.
+    task_buildings
+        Consecutive partitions go to one task until it holds this many buildings (a
+        partition is never split): a community's few thousand buildings are too little
+        work for a task of their own.
 
     Returns
     -------
@@ -510,6 +607,7 @@ def check_folder(
         members_named_by,
         organisations_named_by,
     )
+    from gridgeo.cluster import gather
     from gridgeo.io.geoparquet import check_rows, read_geoparquet, read_manifest
 
     if timezone is None:
@@ -543,7 +641,11 @@ def check_folder(
     )  # fmt: skip
 
     # what whole areas' assignments and the members are: read first, from every partition
-    named = client.gather([client.submit(_named, options, files[c], pure=False) for c in order])
+    groups = _groups(order, files, task_buildings)
+    named = [
+        client.submit(_named, options, [files[c] for c in group], pure=False) for group in groups
+    ]
+    named = gather(client, named)
     area = _concat([n["area"] for n in named], "assignments")
     if "assignments" in listed and area is None:
         area = check_columns("assignments", pd.DataFrame(columns=["kind", "member"]))
@@ -571,9 +673,11 @@ def check_folder(
     # the border step, the partitions, then the members' buckets
     border = client.submit(_border, options, grids_future, small.get("communities"), pure=False)
     tasks = []
-    for code in order:
-        span = spans.get(code, (0, 0))
-        args = (options, code, files[code], empty, grids_future, span, context_future)
+    for group in groups:
+        own = [np.arange(*spans[c]) for c in group if c in spans]
+        own_rows = np.concatenate(own) if own else np.zeros(0, dtype=np.int64)
+        members_of = [(c, files[c]) for c in group]
+        args = (options, members_of, empty, grids_future, own_rows, context_future)
         tasks.append(client.submit(_partition, *args, pure=False))
     summaries = [client.submit(_summary, t, pure=False) for t in tasks]
     pieces = [
@@ -587,9 +691,9 @@ def check_folder(
     ]
     for done, _ in enumerate(as_completed([*summaries, *members]), start=1):
         report(_STEP_PARTITIONS if done <= len(tasks) else _STEP_MEMBERS, done, total)
-    parts = client.gather(summaries)
-    buckets = client.gather(members)
-    border_done = client.gather(border)
+    parts = gather(client, summaries)
+    buckets = gather(client, members)
+    border_done = gather(client, border)
     del tasks, pieces
     for name in _READ:
         if name in listed:
