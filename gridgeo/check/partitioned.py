@@ -5,7 +5,8 @@ N``) holds each community's grids, buildings, households, assignments, visits an
 meetings in a partition of their own (:data:`gridgeo.io.partitions.RULE`). The check's
 steps (:data:`gridgeo.check.steps.STEPS`) run on it where each is exact:
 
-* **one task per partition** (:data:`PARTITION_STEPS`): the partition's rows, the
+* **one task per run of consecutive partitions** (:data:`PARTITION_STEPS`; whole
+  partitions, at least :data:`TASK_BUILDINGS` buildings a task): their rows, the
   grids around its buildings (every grid meeting a building's bounding box: all the
   grids a building can lie in) and the assignments of whole areas (cadres, leaders,
   grid workers, organisations; a few per community). Building → grid, straddling and
@@ -34,8 +35,9 @@ used: its ``sjoin`` is inner only (buildings in no grid need a left join), and t
 partitions of the exchange format already keep the work local, which plain
 ``dask.distributed`` tasks over the partition files use without a spatial shuffle.
 
-A folder whose buildings are not in the partition of their grid (not written by
-gridgeo) is refused with a named error rather than checked wrongly.
+A folder whose buildings are not in the partition of their grid, or whose households,
+visits and assignments name buildings or households another task holds (not written by
+gridgeo), is refused with a named error rather than checked wrongly.
 """
 
 from __future__ import annotations
