@@ -151,3 +151,16 @@ def round_trip(url: str, folder: Path, fmt: str, kind: str, postgis_url: str | N
 
 
 __all__ = ["FORMATS", "LAYERS"]
+
+
+@contextmanager
+def two_workers() -> Iterator[str]:
+    """The address of a local Dask cluster of 2 worker processes, one thread each."""
+    import distributed
+
+    from gridgeo.cluster import LOCAL_HTTP
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=None, scheduler_kwargs=LOCAL_HTTP
+    ) as cluster:
+        yield cluster.scheduler_address

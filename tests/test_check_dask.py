@@ -26,13 +26,12 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-from roundtrip_helpers import gridgeo
+from roundtrip_helpers import gridgeo, two_workers
 from shapely import ops
 
 from gridgeo.analysis.coverage import metric_crs
 from gridgeo.check import run_check
 from gridgeo.check.inputs import inputs_from_folder
-from gridgeo.cluster import LOCAL_HTTP
 from gridgeo.io.geoparquet import write_geoparquet
 from gridgeo.synth import generate
 
@@ -175,10 +174,8 @@ def planted(
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """A cluster of 2 worker processes, one thread each, for the module."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, scheduler_kwargs=LOCAL_HTTP
-    ) as cluster:
-        yield cluster.scheduler_address
+    with two_workers() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from roundtrip_helpers import two_workers
 from typer.testing import CliRunner
 
 from gridgeo.analysis.coverage import metric_crs
 from gridgeo.cli import app
-from gridgeo.cluster import LOCAL_HTTP
 from gridgeo.hotspot_run import HotspotSource, run_hotspots
 from gridgeo.io.geoparquet import read_geoparquet, write_geoparquet
 from gridgeo.synth import generate
@@ -71,10 +71,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     """A cluster of 2 worker processes, one thread each, for the module."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, scheduler_kwargs=LOCAL_HTTP
-    ) as cluster:
-        yield cluster.scheduler_address
+    with two_workers() as address:
+        yield address
 
 
 def _both(folder: Path, scheduler: str, tmp_path: Path, **options) -> tuple[dict, dict]:

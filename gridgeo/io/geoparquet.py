@@ -64,6 +64,7 @@ __all__ = [
     "VERSION",
     "ParquetRead",
     "check_rows",
+    "concat_parts",
     "folder_name",
     "layer_files",
     "read_layer_file",
@@ -424,14 +425,15 @@ def read_geoparquet(
             progress(description, len(files), len(files))
         if not parts:
             continue
-        frame = _concat(parts)
+        frame = concat_parts(parts)
         check_rows(folder, manifest, name, len(frame))
         out.frames[name] = frame
         out.sources[name] = f"{folder.name}/{name}"
     return out
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The files of one layer as one frame, in order (a GeoDataFrame in EPSG:4326 for GeoParquet)."""
     if len(parts) == 1:
         return parts[0].reset_index(drop=True)
     frame = pd.concat(parts, ignore_index=True)
