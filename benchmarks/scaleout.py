@@ -16,15 +16,23 @@ process's (``ru_maxrss``) and the largest worker's resident set, sampled every 5
 during the run. The cluster's start is timed apart (the engine's overhead, paid once
 per cluster). First printed for each job, the floor: pyarrow reading the files the job
 reads (geometry as WKB, undecoded) in this process. At the end every engine's layers
-are compared with ``local``'s (same rows, values and geometries).
+are compared with ``local``'s (same rows, values and geometries). With ``--local-cap``,
+the one-process run is stopped once its resident set passes the cap: on a region larger
+than one machine's memory, that run shows the need (its peak at the stop) without the
+kernel's out-of-memory killer choosing what dies. The check's profile (compute seconds
+of its tasks by kind, from the scheduler's task stream of the last run on the largest
+cluster) gives the projection to ``--project`` buildings.
 
     python benchmarks/scaleout.py --cities 30 --city-scale sample --workers 1,2 --runs 3
     python benchmarks/scaleout.py --folder /province/p10 --cells h3:9 --jobs check
+    python benchmarks/scaleout.py --folder /region/p3 --jobs check --workers 2 --runs 1 \
+        --local-cap 16GB
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +43,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,20 +119,43 @@ def job_command(job: str, folder: Path, out: Path, args: argparse.Namespace) -> 
             "--permutations", str(args.permutations), "--out", str(out)]  # fmt: skip
 
 
-def run_cli(cmd: list[str], scheduler: str | None) -> dict:
-    """One ``gridgeo`` process: wall seconds and its peak RSS (MiB)."""
+def run_cli(cmd: list[str], scheduler: str | None, cap_mb: float | None = None) -> dict:
+    """One ``gridgeo`` process: wall seconds and its peak RSS (MiB).
+
+    With ``cap_mb``, the process is stopped once its resident set passes that many MiB
+    (``stopped`` is then True): the way to show a run needs more memory than the machine
+    can give it, without the kernel's out-of-memory killer choosing what dies.
+    """
+    import psutil
+
     if scheduler:
         cmd += ["--engine", "dask", "--scheduler", scheduler]
     start = time.perf_counter()
+    stopped = threading.Event()
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        if cap_mb:
+            watched = psutil.Process(proc.pid)
+
+            def watch() -> None:
+                while proc.returncode is None and not stopped.is_set():
+                    try:
+                        if watched.memory_info().rss > cap_mb * 2**20:
+                            stopped.set()
+                            proc.kill()
+                            return
+                    except psutil.Error:  # it has ended
+                        return
+                    time.sleep(0.05)
+
+            threading.Thread(target=watch, daemon=True).start()
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - start
-        if proc.returncode:
+        if proc.returncode and not stopped.is_set():
             err.seek(0)
             raise SystemExit(f"{' '.join(cmd[1:3])} failed ({proc.returncode}):\n{err.read()}")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stopped": stopped.is_set()}
 
 
 def same_layers(a: Path, b: Path) -> bool:
@@ -161,7 +194,11 @@ def run_job(
     job: str, folder: Path, scratch: Path, args: argparse.Namespace, sizes: list[int],
     clusters: dict[int, Any],
 ) -> dict[str, Any]:  # fmt: skip
-    """One job, every engine in turn: its floor, medians, peaks and the layers compared."""
+    """One job, every engine in turn: its floor, medians, peaks and the layers compared.
+
+    A ``local`` run stopped at ``--local-cap`` is not repeated: its time is the time to the
+    cap, its ratios are not computed and there are no local layers to compare with.
+    """
     floor = [floor_seconds(folder, job)[0] for _ in range(args.runs)]
     names = " and ".join(READS[job])
     print(f"{job}: floor: pyarrow reads the {names} files (WKB undecoded), median "
@@ -169,34 +206,55 @@ def run_job(
     figures: dict[str, Any] = {"floor_s": statistics.median(floor), "engines": {}}
     engines = ["local", *[f"dask {n}" for n in sizes]]
     runs: dict[str, list[dict]] = {e: [] for e in engines}
+    cap = parse_mib(args.local_cap) if args.local_cap else None
     for r in range(args.runs):
         for engine in engines if r % 2 == 0 else engines[::-1]:
+            if engine == "local" and any(x["stopped"] for x in runs["local"]):
+                continue
             scheduler = None
             if engine != "local":
                 cluster, client = clusters[int(engine.split()[1])]
                 scheduler = cluster.scheduler_address
             out = scratch / f"{job}-{engine.replace(' ', '-')}.gpkg"
             pids = list(client.run(os.getpid).values()) if scheduler else []
-            with PeakSampler(pids) as sampler:
-                got = run_cli(job_command(job, folder, out, args), scheduler)
+            with PeakSampler(pids) as sampler, recording(scheduler and client) as stream:
+                got = run_cli(
+                    job_command(job, folder, out, args), scheduler,
+                    cap if engine == "local" else None,
+                )  # fmt: skip
             if scheduler:
                 got["worker_peak_mb"] = sampler.peak / 2**20
+                if job == "check" and engine == f"dask {max(sizes)}":
+                    figures["profile"] = task_profile(stream.data, got["seconds"])
             runs[engine].append(got)
-    base = statistics.median(x["seconds"] for x in runs["local"])
+    stopped = any(x["stopped"] for x in runs["local"])
+    base = None if stopped else statistics.median(x["seconds"] for x in runs["local"])
     for engine in engines:
         t = statistics.median(x["seconds"] for x in runs[engine])
-        line = f"{job} {engine:<8} median {t:7.2f} s  ratio local / this {base / t:5.2f}"
-        entry = {"median_s": t, "runs_s": [x["seconds"] for x in runs[engine]]}
+        peak = max(x["peak_mb"] for x in runs[engine])
+        entry = {"median_s": t, "runs_s": [x["seconds"] for x in runs[engine]], "peak_mb": peak}
+        if engine == "local" and stopped:
+            line = (f"{job} {'local':<8} stopped after {t:7.2f} s at {peak:,.0f} MiB, past "
+                    f"--local-cap {args.local_cap}: one process needs more memory than that")  # fmt: skip
+            entry["stopped"] = True
+        else:
+            ratio = "not computed" if base is None else f"{base / t:5.2f}"
+            line = f"{job} {engine:<8} median {t:7.2f} s  ratio local / this {ratio}"
+            line += f"  process peak {peak:,.0f} MiB"
         if engine != "local":
-            peak = max(x["worker_peak_mb"] for x in runs[engine])
-            line += f"  worker peak {peak:,.0f} MiB"
-            entry["worker_peak_mb"] = peak
+            worker = max(x["worker_peak_mb"] for x in runs[engine])
+            line += f"  worker peak {worker:,.0f} MiB"
+            entry["worker_peak_mb"] = worker
         print(line)
         figures["engines"][engine] = entry
     peak = max(x["peak_mb"] for r in runs.values() for x in r)
     print(f"{job}: peak RSS of the gridgeo processes (largest of all runs): {peak:,.0f} MiB")
     figures["process_peak_mb"] = peak
     for engine in engines[1:]:
+        if stopped:
+            print(f"{job}: layers of {engine} not compared: the local run was stopped")
+            figures["engines"][engine]["equal"] = None
+            continue
         equal = same_layers(
             scratch / f"{job}-local.gpkg", scratch / f"{job}-{engine.replace(' ', '-')}.gpkg"
         )
@@ -207,22 +265,34 @@ def run_job(
     return figures
 
 
-def task_profile(folder: Path, client: Any, as_of: str) -> dict[str, Any]:
-    """One in-process Dask check on ``client``: its wall time and its tasks' compute seconds by kind."""
-    import datetime as dt
-
-    from dask.utils import key_split
+@contextlib.contextmanager
+def recording(client: Any) -> Iterator[Any]:
+    """The tasks the scheduler of ``client`` runs meanwhile, for whichever client sent them."""
+    if not client:
+        yield SimpleNamespace(data=[])
+        return
     from distributed import get_task_stream
 
-    from gridgeo.check.partitioned import check_folder
-
-    start = time.perf_counter()
     with get_task_stream(client) as stream:
-        check_folder(folder, client, as_of=dt.date.fromisoformat(as_of))
-    wall = time.perf_counter() - start
+        yield stream
+
+
+def parse_mib(text: str) -> float:
+    """``16GB``, ``16GiB``, ``900MB`` or a number of MiB, in MiB."""
+    import dask.utils
+
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    return dask.utils.parse_bytes(text) / 2**20
+
+
+def task_profile(tasks: list[dict], wall: float) -> dict[str, Any]:
+    """A run's wall time and its tasks' compute seconds by kind, from the scheduler's task stream."""
+    from dask.utils import key_split
+
     kinds: dict[str, list[float]] = {}
     spans: list[tuple[float, float]] = []
-    for task in stream.data:
+    for task in tasks:
         computes = [s for s in task["startstops"] if s["action"] == "compute"]
         kinds.setdefault(key_split(task["key"]), []).append(
             sum(s["stop"] - s["start"] for s in computes)
@@ -248,7 +318,7 @@ def projection(profile: dict[str, Any], buildings: int, target: int, workers: in
 
 
 def print_profile(profile: dict[str, Any], buildings: int, target: int) -> dict[str, float]:
-    print(f"check profile (in process, on the largest cluster): wall {profile['wall_s']:.2f} s, "
+    print(f"check profile (the last run on the largest cluster): wall {profile['wall_s']:.2f} s, "
           f"tasks' span {profile['tasks_makespan_s']:.2f} s")  # fmt: skip
     for kind, secs in sorted(profile["task_s"].items(), key=lambda kv: -sum(kv[1])):
         print(f"  {kind:<12} {len(secs):5d} tasks  {sum(secs):8.2f} s in all  "
@@ -276,6 +346,10 @@ def main() -> None:
     parser.add_argument(
         "--project", type=int, default=30_000_000, help="buildings of the projected province"
     )
+    parser.add_argument(
+        "--local-cap", default=None,
+        help="stop the one-process run once its resident set passes this (e.g. 16GB)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
     jobs = [j for j in args.jobs.split(",") if j]
@@ -322,8 +396,7 @@ def main() -> None:
         for job in jobs:
             figures["jobs"][job] = run_job(job, folder, scratch, args, sizes, clusters)
         if "check" in jobs and sizes:
-            _, client = clusters[max(sizes)]
-            profile = task_profile(folder, client, args.as_of)
+            profile = figures["jobs"]["check"].pop("profile")
             figures["check_profile"] = profile
             figures["check_projection_h"] = print_profile(
                 profile, rows.get("buildings", 0), args.project

@@ -229,3 +229,21 @@ def test_scaleout_benchmark_runs(tmp_path: Path) -> None:
         assert json.loads(figures.read_text())["jobs"][job]["engines"]["dask 2"]["equal"] is True
     assert re.search(r"partition +\d+ tasks", output), output
     assert re.search(r"projection: 30,000,000 buildings on +8 workers: [\d.]+ h", output), output
+
+
+def test_scaleout_stops_the_one_process_run_at_its_cap(tmp_path: Path) -> None:
+    """A region past one machine: the local run stopped at the cap, the Dask run completes."""
+    pytest.importorskip("distributed")
+    figures = tmp_path / "figures.json"
+    output = run(
+        "scaleout.py", "--cities", "2", "--city-scale", "tiny", "--workers", "1", "--runs", "2",
+        "--jobs", "check", "--local-cap", "60MB", "--json", str(figures),
+    )  # fmt: skip
+    assert re.search(r"check local +stopped after +[\d.]+ s at [\d,]+ MiB, past --local-cap 60MB",
+                     output), output  # fmt: skip
+    assert re.search(r"check dask 1 +median .* ratio local / this not computed", output), output
+    assert "check: layers of dask 1 not compared: the local run was stopped" in output, output
+    engines = json.loads(figures.read_text())["jobs"]["check"]["engines"]
+    assert engines["local"]["stopped"] is True and len(engines["local"]["runs_s"]) == 1
+    assert engines["local"]["peak_mb"] > 60 and engines["dask 1"]["equal"] is None
+    assert len(engines["dask 1"]["runs_s"]) == 2
